@@ -1,0 +1,57 @@
+# ddpd — the two commands are `make run` and `make test`.
+#
+#   make build   Release build in build/ (binaries in build/bin/)
+#   make run     install deps, build, start build/bin/ddpd on port 3000, data in ./data
+#   make test    install deps, build with ASan+UBSan in build-asan/, run every test (ctest)
+#   make bench   Release build, run the micro benchmarks
+#   make fuzz    clang + libFuzzer build in build-fuzz/, fuzz the DDP decoder
+#                (FUZZ_SECONDS, default 60)
+
+JOBS ?= $(shell nproc)
+PORT ?= 3000
+DATA_DIR ?= ./data
+FUZZ_SECONDS ?= 60
+
+.PHONY: deps build run test test-deps bench fuzz clean format
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build -j $(JOBS)
+
+run: build
+	@mkdir -p $(DATA_DIR)
+	build/bin/ddpd --port $(PORT) --data-dir $(DATA_DIR)
+
+# Node packages for the interoperability tests (real DDP clients from npm).
+test-deps:
+	@if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then \
+	  (cd tests/js && npm ci --silent --no-audit --no-fund) && touch tests/js/node_modules; fi
+
+# -O1 keeps the sanitized build quick to compile on 2 cores; -g1 gives ASan
+# reports file:line.
+test: deps test-deps
+	@cmake -S . -B build-asan -DDDP_SANITIZE=ON -DDDP_BUILD_BENCH=OFF \
+	  -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	@for b in build/bin/bench_*; do echo "== $$b"; $$b; done
+
+fuzz: deps
+	@CXX=clang++ cmake -S . -B build-fuzz -DDDP_FUZZ=ON -DDDP_BUILD_TESTS=OFF -DDDP_BUILD_BENCH=OFF \
+	  -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_ddp_decode
+	@mkdir -p build-fuzz/corpus
+	build-fuzz/bin/fuzz_ddp_decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  build-fuzz/corpus tests/fuzz/seeds
+
+format:
+	@find common protocol query storage server client tests bench -name '*.h' -o -name '*.cc' \
+	  | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-fuzz
