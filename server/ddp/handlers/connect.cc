@@ -1,0 +1,50 @@
+// `connect`: version negotiation as Meteor's server does it.
+//
+// The client proposes `version` and lists `support`. It is malformed unless
+// `version` is in `support`. The chosen version is the first of the
+// client's `support` list that we speak (else our preferred one); when it is
+// not what the client proposed, the client gets `failed` with our choice and
+// is expected to reconnect with it.
+#include <algorithm>
+
+#include "protocol/ids.h"
+#include "server/ddp/handlers/handlers.h"
+
+namespace ddp {
+namespace {
+
+std::string ChooseVersion(const std::vector<std::string>& support) {
+  for (const std::string& v : support) {
+    for (std::string_view ours : kSupportedDdpVersions) {
+      if (v == ours) return v;
+    }
+  }
+  return std::string(kSupportedDdpVersions[0]);
+}
+
+}  // namespace
+
+void SessionHandlers::Connect(Session& s, ConnectMsg msg) {
+  if (s.state_ == Session::State::kConnected) {
+    s.SendError(kAlreadyConnected, ParseJson(EncodeMessage(msg)).value_or(Value()));
+    return;
+  }
+  bool proposes_supported = msg.well_formed && std::find(msg.support.begin(), msg.support.end(),
+                                                         msg.version) != msg.support.end();
+  std::string chosen = proposes_supported ? ChooseVersion(msg.support)
+                                          : std::string(kSupportedDdpVersions[0]);
+  if (!proposes_supported || msg.version != chosen) {
+    s.SendMessage(FailedMsg{chosen});
+    s.CloseConnection(kCloseNormal, "DDP version negotiation failed");
+    return;
+  }
+  s.version_ = chosen;
+  s.state_ = Session::State::kConnected;
+  s.connection_.session_id = RandomId();
+  s.SendMessage(ConnectedMsg{s.connection_.session_id});
+  for (const PublicationHandler& handler : s.registry_->universal_publications()) {
+    s.StartSubscription(handler, /*id=*/"", /*name=*/"", Array());
+  }
+}
+
+}  // namespace ddp

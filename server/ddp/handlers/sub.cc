@@ -1,0 +1,20 @@
+// `sub`: start a publication. A sub id that is already live is ignored
+// (Meteor); an unknown name gets `nosub` with a 404 error.
+#include "common/strings.h"
+#include "protocol/ddp_error.h"
+#include "server/ddp/handlers/handlers.h"
+
+namespace ddp {
+
+void SessionHandlers::Sub(Session& s, SubMsg msg) {
+  if (s.subs_.contains(msg.id)) return;
+  const PublicationHandler* handler = s.registry_->FindPublication(msg.name);
+  if (handler == nullptr) {
+    DdpError e = MakeDdpError(404, StrCat("Subscription '", msg.name, "' not found"));
+    s.SendMessage(NosubMsg{std::move(msg.id), e.ToValue()});
+    return;
+  }
+  s.StartSubscription(*handler, std::move(msg.id), std::move(msg.name), std::move(msg.params));
+}
+
+}  // namespace ddp

@@ -1,0 +1,230 @@
+#include "server/ddp/merge_box.h"
+
+#include <algorithm>
+
+#include "common/strings.h"
+
+namespace ddp {
+namespace {
+
+absl::Status Misuse(std::string_view what, std::string_view collection, std::string_view id) {
+  return absl::FailedPreconditionError(StrCat(what, " (collection '", collection, "', id '", id, "')"));
+}
+
+}  // namespace
+
+MergeBox::Field* MergeBox::Document::FindField(std::string_view key) {
+  for (Field& f : fields) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+bool MergeBox::SetField(Document& doc, SubHandle sub, std::string key, Value value) {
+  Field* f = doc.FindField(key);
+  if (f == nullptr) {
+    doc.fields.push_back(Field{std::move(key), sub, std::move(value), {}});
+    return true;
+  }
+  if (f->owner == sub) {
+    if (f->value == value) return false;
+    f->value = std::move(value);
+    return true;
+  }
+  for (auto& [other, v] : f->others) {
+    if (other == sub) {
+      v = std::move(value);
+      return false;
+    }
+  }
+  f->others.emplace_back(sub, std::move(value));
+  return false;
+}
+
+bool MergeBox::ClearField(Document& doc, SubHandle sub, std::string_view key, bool* vanished) {
+  *vanished = false;
+  auto it = std::find_if(doc.fields.begin(), doc.fields.end(),
+                         [&](const Field& f) { return f.key == key; });
+  if (it == doc.fields.end()) return false;
+  Field& f = *it;
+  if (f.owner != sub) {
+    auto o = std::find_if(f.others.begin(), f.others.end(),
+                          [&](const auto& p) { return p.first == sub; });
+    if (o != f.others.end()) f.others.erase(o);
+    return false;
+  }
+  if (f.others.empty()) {
+    doc.fields.erase(it);
+    *vanished = true;
+    return true;
+  }
+  // The next subscription in line takes over.
+  auto [next_owner, next_value] = std::move(f.others.front());
+  f.others.erase(f.others.begin());
+  f.owner = next_owner;
+  bool changed = f.value != next_value;
+  f.value = std::move(next_value);
+  return changed;
+}
+
+absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::string_view id,
+                             Object fields, MergeSink& sink) {
+  Collection& coll = collections_[collection];
+  auto [it, inserted] = coll.try_emplace(id);
+  Document& doc = it->second;
+  if (!inserted && std::find(doc.holders.begin(), doc.holders.end(), sub) != doc.holders.end()) {
+    return Misuse("added a document the subscription already published", collection, id);
+  }
+  doc.holders.push_back(sub);
+  held_[sub][collection].emplace(id);
+  if (inserted) {
+    // The common case: the client gets exactly what the subscription sent.
+    doc.fields.reserve(fields.size());
+    for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+    sink.SendAdded(collection, id, fields);
+    return absl::OkStatus();
+  }
+  Object visible;
+  for (Member& m : fields) {
+    Value copy = m.value;
+    if (SetField(doc, sub, m.key, std::move(m.value))) visible.Append(std::move(m.key), std::move(copy));
+  }
+  if (!visible.empty()) sink.SendChanged(collection, id, visible, {});
+  return absl::OkStatus();
+}
+
+absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::string_view id,
+                               Object fields, const std::vector<std::string>& cleared,
+                               MergeSink& sink) {
+  auto coll = collections_.find(collection);
+  Document* doc = nullptr;
+  if (coll != collections_.end()) {
+    auto it = coll->second.find(id);
+    if (it != coll->second.end()) doc = &it->second;
+  }
+  if (doc == nullptr ||
+      std::find(doc->holders.begin(), doc->holders.end(), sub) == doc->holders.end()) {
+    return Misuse("changed a document the subscription does not hold", collection, id);
+  }
+  Object visible;
+  for (Member& m : fields) {
+    const Field* before = doc->FindField(m.key);
+    bool visible_change = before == nullptr || before->owner == sub;
+    Value copy;
+    if (visible_change) copy = m.value;
+    if (SetField(*doc, sub, m.key, std::move(m.value))) {
+      visible.Append(std::move(m.key), std::move(copy));
+    }
+  }
+  std::vector<std::string> vanished_keys;
+  for (const std::string& key : cleared) {
+    if (fields.Contains(key)) continue;  // set and cleared in one call: the set wins
+    bool vanished;
+    if (ClearField(*doc, sub, key, &vanished)) {
+      if (vanished) {
+        vanished_keys.push_back(key);
+      } else {
+        visible.Set(key, doc->FindField(key)->value);
+      }
+    }
+  }
+  if (!visible.empty() || !vanished_keys.empty()) {
+    sink.SendChanged(collection, id, visible, vanished_keys);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::string_view id,
+                               MergeSink& sink) {
+  auto coll = collections_.find(collection);
+  if (coll == collections_.end()) return Misuse("removed an unknown document", collection, id);
+  auto it = coll->second.find(id);
+  if (it == coll->second.end()) return Misuse("removed an unknown document", collection, id);
+  Document& doc = it->second;
+  auto holder = std::find(doc.holders.begin(), doc.holders.end(), sub);
+  if (holder == doc.holders.end()) {
+    return Misuse("removed a document the subscription does not hold", collection, id);
+  }
+  doc.holders.erase(holder);
+  if (auto h = held_.find(sub); h != held_.end()) {
+    if (auto c = h->second.find(collection); c != h->second.end()) {
+      c->second.erase(id);
+      if (c->second.empty()) h->second.erase(c);
+    }
+  }
+  if (doc.holders.empty()) {
+    coll->second.erase(it);
+    if (coll->second.empty()) collections_.erase(coll);
+    sink.SendRemoved(collection, id);
+    return absl::OkStatus();
+  }
+  // Others still hold it: retract this subscription's fields.
+  Object visible;
+  std::vector<std::string> vanished_keys;
+  std::vector<std::string> keys;
+  for (const Field& f : doc.fields) {
+    if (f.owner == sub) {
+      keys.push_back(f.key);
+    } else {
+      for (const auto& o : f.others) {
+        if (o.first == sub) keys.push_back(f.key);
+      }
+    }
+  }
+  for (const std::string& key : keys) {
+    bool vanished;
+    if (ClearField(doc, sub, key, &vanished)) {
+      if (vanished) {
+        vanished_keys.push_back(key);
+      } else {
+        visible.Append(key, doc.FindField(key)->value);
+      }
+    }
+  }
+  if (!visible.empty() || !vanished_keys.empty()) {
+    sink.SendChanged(collection, id, visible, vanished_keys);
+  }
+  return absl::OkStatus();
+}
+
+void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {
+  auto h = held_.find(sub);
+  if (h == held_.end()) return;
+  // Move the list out: Removed() edits held_.
+  auto held = std::move(h->second);
+  held_.erase(h);
+  for (auto& [collection, ids] : held) {
+    for (const std::string& id : ids) {
+      // Cannot fail: the document is held by construction.
+      absl::Status s = Removed(sub, collection, id, sink);
+      (void)s;
+    }
+  }
+}
+
+bool MergeBox::Holds(SubHandle sub, std::string_view collection, std::string_view id) const {
+  auto coll = collections_.find(collection);
+  if (coll == collections_.end()) return false;
+  auto it = coll->second.find(id);
+  if (it == coll->second.end()) return false;
+  const auto& holders = it->second.holders;
+  return std::find(holders.begin(), holders.end(), sub) != holders.end();
+}
+
+size_t MergeBox::document_count() const {
+  size_t n = 0;
+  for (const auto& [name, coll] : collections_) n += coll.size();
+  return n;
+}
+
+std::optional<Object> MergeBox::ClientView(std::string_view collection, std::string_view id) const {
+  auto coll = collections_.find(collection);
+  if (coll == collections_.end()) return std::nullopt;
+  auto it = coll->second.find(id);
+  if (it == coll->second.end()) return std::nullopt;
+  Object o;
+  for (const Field& f : it->second.fields) o.Append(f.key, f.value);
+  return o;
+}
+
+}  // namespace ddp

@@ -1,0 +1,104 @@
+// MergeBox: what one DDP client currently sees, and which subscriptions put
+// it there.
+//
+// DDP gives a client one view per collection. Several subscriptions may
+// publish the same document, each with its own fields; the client must see
+// the union, a field must keep the value of the subscription that published
+// it first while that subscription holds it (Meteor's precedence rule), and a
+// document disappears only when the last subscription holding it lets go.
+// The merge box turns each subscription's added/changed/removed into the
+// minimal messages for the client: never an empty `changed`, `cleared` for
+// fields that vanish, nothing at all when the visible value did not change.
+//
+// Memory: a field held by one subscription costs its key and value only;
+// other subscriptions' values for the same field are kept in a side list
+// that is empty in the common case.
+//
+// Owned by one Session; not thread-safe (used on the session's strand).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/string_map.h"
+#include "absl/status/status.h"
+#include "protocol/value.h"
+
+namespace ddp {
+
+// A small integer naming one subscription within a session.
+using SubHandle = uint32_t;
+
+// Receives the messages the client must get. Implemented by the session
+// (which encodes and queues them) and by tests.
+class MergeSink {
+ public:
+  virtual ~MergeSink() = default;
+  virtual void SendAdded(std::string_view collection, std::string_view id,
+                         const Object& fields) = 0;
+  virtual void SendChanged(std::string_view collection, std::string_view id,
+                           const Object& fields, const std::vector<std::string>& cleared) = 0;
+  virtual void SendRemoved(std::string_view collection, std::string_view id) = 0;
+};
+
+class MergeBox {
+ public:
+  // `sub` publishes document `id` with `fields`. The client gets `added` when
+  // nobody held the document, else a `changed` with the fields that became
+  // visible. FailedPrecondition when `sub` already holds the document.
+  absl::Status Added(SubHandle sub, std::string_view collection, std::string_view id,
+                     Object fields, MergeSink& sink);
+
+  // `sub` sets `fields` and clears `cleared` on a document it holds.
+  // FailedPrecondition when it does not hold it.
+  absl::Status Changed(SubHandle sub, std::string_view collection, std::string_view id,
+                       Object fields, const std::vector<std::string>& cleared, MergeSink& sink);
+
+  // `sub` stops holding the document. FailedPrecondition when it did not.
+  absl::Status Removed(SubHandle sub, std::string_view collection, std::string_view id,
+                       MergeSink& sink);
+
+  // Retracts everything `sub` holds (unsub, subscription error or stop).
+  void RemoveSubscription(SubHandle sub, MergeSink& sink);
+
+  // Whether `sub` holds the document (for publications that need to know).
+  bool Holds(SubHandle sub, std::string_view collection, std::string_view id) const;
+
+  size_t document_count() const;
+  // The fields the client currently sees for a document (tests, debugging);
+  // nullopt when the client does not have it.
+  std::optional<Object> ClientView(std::string_view collection, std::string_view id) const;
+
+ private:
+  struct Field {
+    std::string key;
+    SubHandle owner;  // whose value the client sees
+    Value value;
+    // Values of the same field from other subscriptions, in the order they
+    // arrived; the first takes over when the owner lets go.
+    std::vector<std::pair<SubHandle, Value>> others;
+  };
+  struct Document {
+    std::vector<SubHandle> holders;  // in arrival order
+    std::vector<Field> fields;
+    Field* FindField(std::string_view key);
+  };
+  using Collection = StringMap<Document>;
+
+  // Sets `key` to `value` from `sub`; returns true when the visible value changed.
+  static bool SetField(Document& doc, SubHandle sub, std::string key, Value value);
+  // Drops `sub`'s value of `key`; returns true when the visible value changed.
+  // When the field vanishes entirely, `*vanished` is set.
+  static bool ClearField(Document& doc, SubHandle sub, std::string_view key, bool* vanished);
+
+  StringMap<Collection> collections_;
+  // Per subscription, the (collection, id) pairs it holds, for retraction.
+  absl::flat_hash_map<SubHandle, StringMap<StringSet>>
+      held_;
+};
+
+}  // namespace ddp

@@ -1,0 +1,352 @@
+#include "server/ddp/session.h"
+
+#include <exception>
+
+#include "common/strings.h"
+#include "protocol/ddp_error.h"
+#include "server/ddp/handlers/handlers.h"
+#include "spdlog/spdlog.h"
+
+namespace ddp {
+namespace {
+
+// The message as the client sent it, for `offendingMessage` in the rare
+// error paths that need it after decoding.
+std::optional<Value> Echo(const Message& m) {
+  absl::StatusOr<Value> v = ParseJson(EncodeMessage(m));
+  if (!v.ok()) return std::nullopt;
+  return std::move(*v);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Session
+
+Session::Session(SessionOptions options, std::shared_ptr<const Registry> registry,
+                 std::shared_ptr<Executor> strand, Transport* transport,
+                 ConnectionInfo connection, SteadyTime now)
+    : options_(std::move(options)),
+      registry_(std::move(registry)),
+      strand_(std::move(strand)),
+      transport_(transport),
+      connection_(std::move(connection)),
+      opened_at_(now),
+      last_input_(now) {}
+
+Session::~Session() = default;
+
+void Session::OnMessage(std::string_view text, SteadyTime now) {
+  if (state_ == State::kClosed) return;
+  last_input_ = now;
+  ping_sent_at_.reset();  // any input counts as a pong
+
+  Pending item;
+  absl::StatusOr<Value> parsed = ParseJson(text, options_.json_limits);
+  if (!parsed.ok()) {
+    item = TopLevelError{std::string(kParseError), std::nullopt};
+  } else {
+    absl::StatusOr<Message> decoded = DecodeMessage(*parsed);
+    if (decoded.ok()) {
+      // Meteor answers pings at once, ahead of queued messages.
+      if (auto* ping = std::get_if<PingMsg>(&*decoded);
+          ping != nullptr && state_ == State::kConnected && version_ != "pre1") {
+        SessionHandlers::Ping(*this, std::move(*ping));
+        return;
+      }
+      item = std::move(*decoded);
+    } else {
+      item = TopLevelError{TopLevelReason(decoded.status()), std::move(*parsed)};
+    }
+  }
+  pending_.push_back(std::move(item));
+  Drain();
+  if (!reading_paused_ && pending_.size() >= options_.max_pending_messages) {
+    reading_paused_ = true;
+    transport_->PauseReading();
+  }
+}
+
+void Session::Drain() {
+  if (draining_) return;  // a handler that completed inline: the outer loop continues
+  draining_ = true;
+  while (blocker_ == 0 && !pending_.empty() && state_ != State::kClosed) {
+    Pending item = std::move(pending_.front());
+    pending_.pop_front();
+    Dispatch(std::move(item));
+  }
+  draining_ = false;
+  if (reading_paused_ && pending_.size() < options_.max_pending_messages / 2 &&
+      state_ != State::kClosed) {
+    reading_paused_ = false;
+    transport_->ResumeReading();
+  }
+}
+
+void Session::Unblock(uint64_t call_seq) {
+  if (blocker_ != call_seq || call_seq == 0) return;
+  blocker_ = 0;
+  Drain();
+}
+
+void Session::Dispatch(Pending item) {
+  if (auto* error = std::get_if<TopLevelError>(&item)) {
+    SendError(error->reason, std::move(error->offending));
+    return;
+  }
+  Message& m = std::get<Message>(item);
+  if (auto* connect = std::get_if<ConnectMsg>(&m)) {
+    SessionHandlers::Connect(*this, std::move(*connect));
+    return;
+  }
+  if (state_ != State::kConnected) {
+    SendError(kMustConnectFirst, Echo(m));
+    return;
+  }
+  std::visit(
+      [this, &m](auto&& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, SubMsg>) {
+          SessionHandlers::Sub(*this, std::move(msg));
+        } else if constexpr (std::is_same_v<T, UnsubMsg>) {
+          SessionHandlers::Unsub(*this, std::move(msg));
+        } else if constexpr (std::is_same_v<T, MethodMsg>) {
+          SessionHandlers::Method(*this, std::move(msg));
+        } else if constexpr (std::is_same_v<T, PingMsg>) {
+          SessionHandlers::Ping(*this, std::move(msg));  // pre1 sessions
+        } else if constexpr (std::is_same_v<T, PongMsg>) {
+          // Counts as input; nothing else to do.
+        } else {
+          // A server-to-client message sent by the client.
+          SendError(kBadRequest, Echo(m));
+        }
+      },
+      m);
+}
+
+SteadyTime Session::OnTimer(SteadyTime now) {
+  if (state_ == State::kClosed) return now + std::chrono::hours(24);
+  if (state_ == State::kAwaitingConnect) {
+    SteadyTime deadline = opened_at_ + options_.connect_timeout;
+    if (now >= deadline) {
+      CloseConnection(kCloseConnectTimeout, "no DDP connect message in time");
+      return now + std::chrono::hours(24);
+    }
+    return deadline;
+  }
+  // Heartbeats (not in pre1, and off when the interval is zero).
+  if (version_ == "pre1" || options_.heartbeat_interval <= Duration::zero()) {
+    return now + std::chrono::hours(24);
+  }
+  if (ping_sent_at_) {
+    SteadyTime deadline = *ping_sent_at_ + options_.heartbeat_timeout;
+    if (now >= deadline) {
+      CloseConnection(kCloseHeartbeatTimeout, "heartbeat timeout");
+      return now + std::chrono::hours(24);
+    }
+    return deadline;
+  }
+  SteadyTime due = last_input_ + options_.heartbeat_interval;
+  if (now >= due) {
+    SendMessage(PingMsg{});
+    ping_sent_at_ = now;
+    return now + options_.heartbeat_timeout;
+  }
+  return due;
+}
+
+void Session::OnClosed() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  pending_.clear();
+  StopAllSubscriptions();
+  transport_ = nullptr;
+}
+
+void Session::Send(std::string frame) {
+  if (transport_ == nullptr || state_ == State::kClosed) return;
+  transport_->Send(std::make_shared<const std::string>(std::move(frame)));
+}
+
+void Session::SendMessage(const Message& m) { Send(EncodeMessage(m)); }
+
+void Session::SendError(std::string_view reason, std::optional<Value> offending) {
+  SendMessage(ErrorMsg{std::string(reason), std::move(offending)});
+}
+
+void Session::CloseConnection(uint16_t code, std::string_view reason) {
+  if (state_ == State::kClosed || transport_ == nullptr) return;
+  Transport* t = transport_;
+  OnClosed();
+  t->Close(code, reason);
+}
+
+// ---------------------------------------------------------------- subscriptions
+
+void Session::StartSubscription(const PublicationHandler& handler, std::string id,
+                                std::string name, Array params) {
+  auto sub = std::make_shared<Subscription>(weak_from_this(), strand_, next_handle_++, id,
+                                            std::move(name), std::move(params), connection_);
+  if (id.empty()) {
+    universal_subs_.push_back(sub);
+  } else {
+    subs_.emplace(std::move(id), sub);
+  }
+  try {
+    handler(sub);
+  } catch (const std::exception& e) {
+    sub->Error(absl::InternalError(StrCat("publication threw: ", e.what())));
+  } catch (...) {
+    sub->Error(absl::InternalError("publication threw a non-standard exception"));
+  }
+}
+
+void Session::StopSubscription(const std::shared_ptr<Subscription>& sub, bool notify,
+                               std::optional<absl::Status> error) {
+  if (sub->stopped_.exchange(true, std::memory_order_acq_rel)) return;
+  if (sub->id().empty()) {
+    std::erase(universal_subs_, sub);
+  } else {
+    subs_.erase(sub->id());
+  }
+  if (state_ != State::kClosed) merge_box_.RemoveSubscription(sub->handle_, *this);
+  auto callbacks = std::move(sub->on_stop_);
+  sub->on_stop_.clear();
+  for (auto& fn : callbacks) std::move(fn)();
+  if (!notify || sub->id().empty() || state_ == State::kClosed) return;
+  std::optional<Value> error_value;
+  if (error) {
+    if (IsInternalError(*error)) {
+      spdlog::error("session {}: subscription {} ('{}') failed: {}", session_id(), sub->id(),
+                    sub->name(), ToStd(error->message()));
+    }
+    error_value = DdpErrorFromStatus(*error).ToValue();
+  }
+  SendMessage(NosubMsg{sub->id(), std::move(error_value)});
+}
+
+void Session::StopAllSubscriptions() {
+  std::vector<std::shared_ptr<Subscription>> all;
+  all.reserve(subs_.size() + universal_subs_.size());
+  for (auto& [id, sub] : subs_) all.push_back(sub);
+  for (auto& sub : universal_subs_) all.push_back(sub);
+  for (auto& sub : all) StopSubscription(sub, /*notify=*/false, std::nullopt);
+}
+
+void Session::SendAdded(std::string_view collection, std::string_view id, const Object& fields) {
+  Send(EncodeAdded(collection, id, fields));
+}
+
+void Session::SendChanged(std::string_view collection, std::string_view id, const Object& fields,
+                          const std::vector<std::string>& cleared) {
+  Send(EncodeChanged(collection, id, fields, cleared));
+}
+
+void Session::SendRemoved(std::string_view collection, std::string_view id) {
+  Send(EncodeRemoved(collection, id));
+}
+
+// ---------------------------------------------------------------- Subscription
+
+Subscription::Subscription(std::weak_ptr<Session> session, std::shared_ptr<Executor> executor,
+                           SubHandle handle, std::string id, std::string name, Array params,
+                           ConnectionInfo connection)
+    : session_(std::move(session)),
+      executor_(std::move(executor)),
+      handle_(handle),
+      id_(std::move(id)),
+      name_(std::move(name)),
+      params_(std::move(params)),
+      connection_(std::move(connection)) {}
+
+void Subscription::OnStrand(absl::AnyInvocable<void(Session&) &&> fn) {
+  if (stopped()) return;
+  if (executor_->RunningInThisThread()) {
+    if (auto s = session_.lock()) std::move(fn)(*s);
+    return;
+  }
+  executor_->Post([weak = session_, fn = std::move(fn)]() mutable {
+    if (auto s = weak.lock()) std::move(fn)(*s);
+  });
+}
+
+namespace {
+void LogMisuse(const Subscription& sub, const absl::Status& s) {
+  spdlog::warn("publication '{}' (sub {}): {}", sub.name(), sub.id(), ToStd(s.message()));
+}
+}  // namespace
+
+void Subscription::Added(std::string collection, std::string id, Object fields) {
+  OnStrand([self = shared_from_this(), collection = std::move(collection), id = std::move(id),
+            fields = std::move(fields)](Session& s) mutable {
+    if (self->stopped()) return;
+    absl::Status st = s.merge_box_.Added(self->handle_, collection, id, std::move(fields), s);
+    if (!st.ok()) LogMisuse(*self, st);
+  });
+}
+
+void Subscription::Changed(std::string collection, std::string id, Object fields,
+                           std::vector<std::string> cleared) {
+  OnStrand([self = shared_from_this(), collection = std::move(collection), id = std::move(id),
+            fields = std::move(fields), cleared = std::move(cleared)](Session& s) mutable {
+    if (self->stopped()) return;
+    absl::Status st =
+        s.merge_box_.Changed(self->handle_, collection, id, std::move(fields), cleared, s);
+    if (!st.ok()) LogMisuse(*self, st);
+  });
+}
+
+void Subscription::Removed(std::string collection, std::string id) {
+  OnStrand([self = shared_from_this(), collection = std::move(collection),
+            id = std::move(id)](Session& s) mutable {
+    if (self->stopped()) return;
+    absl::Status st = s.merge_box_.Removed(self->handle_, collection, id, s);
+    if (!st.ok()) LogMisuse(*self, st);
+  });
+}
+
+void Subscription::Ready() {
+  OnStrand([self = shared_from_this()](Session& s) {
+    if (self->stopped() || self->ready_sent_ || self->id_.empty()) return;
+    self->ready_sent_ = true;
+    s.SendMessage(ReadyMsg{{self->id_}});
+  });
+}
+
+void Subscription::Error(absl::Status status) {
+  OnStrand([self = shared_from_this(), status = std::move(status)](Session& s) mutable {
+    s.StopSubscription(self, /*notify=*/true, std::move(status));
+  });
+}
+
+void Subscription::Stop() {
+  OnStrand([self = shared_from_this()](Session& s) {
+    s.StopSubscription(self, /*notify=*/true, std::nullopt);
+  });
+}
+
+void Subscription::OnStop(absl::AnyInvocable<void() &&> fn) {
+  // Registered after the stop: run at once (on the strand).
+  auto run_now = [](absl::AnyInvocable<void() &&>& f) { std::move(f)(); };
+  if (stopped()) {
+    if (executor_->RunningInThisThread()) {
+      run_now(fn);
+    } else {
+      executor_->Post(std::move(fn));
+    }
+    return;
+  }
+  auto add = [self = shared_from_this(), fn = std::move(fn)]() mutable {
+    if (self->stopped()) {
+      std::move(fn)();
+    } else {
+      self->on_stop_.push_back(std::move(fn));
+    }
+  };
+  if (executor_->RunningInThisThread()) {
+    add();
+  } else {
+    executor_->Post(std::move(add));
+  }
+}
+
+}  // namespace ddp

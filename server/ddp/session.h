@@ -1,0 +1,239 @@
+// The server side of one DDP connection.
+//
+// Session is the DDP state machine: version negotiation, heartbeats, the
+// in-order handling of messages, subscriptions and methods, and the merge
+// box between the client and its subscriptions. It knows nothing about
+// sockets: the connection below it is a Transport, time arrives through
+// OnTimer(), and work from other threads arrives by posting to the
+// session's Executor (its strand).
+//
+// The handlers for each message kind live in handlers/*.cc; this class only
+// sequences them.
+//
+// Threading: every member function runs on the session's strand, except
+// where noted. Subscription and MethodReply may be used from any thread;
+// they post to the strand.
+//
+// Ownership: the connection (server/net) owns the Session through a
+// shared_ptr and outlives its use of the Transport pointer: it calls
+// OnClosed() before the Transport goes away. Subscriptions and replies hold
+// weak references and become no-ops once the session is gone.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/string_map.h"
+#include "absl/functional/any_invocable.h"
+#include "common/clock.h"
+#include "common/executor.h"
+#include "protocol/ddp_message.h"
+#include "server/ddp/merge_box.h"
+#include "server/ddp/registry.h"
+
+namespace ddp {
+
+// WebSocket close codes ddpd uses (RFC 6455 plus ddpd's own 4000-range).
+enum CloseCode : uint16_t {
+  kCloseNormal = 1000,           // after `failed` (no common DDP version)
+  kCloseGoingAway = 1001,        // server shutting down
+  kCloseUnsupportedData = 1003,  // binary frame
+  kCloseInvalidPayload = 1007,   // text frame that is not UTF-8
+  kCloseTooBig = 1009,           // message above the size limit
+  kCloseHeartbeatTimeout = 4000,
+  kCloseSlowConsumer = 4001,
+  kCloseConnectTimeout = 4002,
+};
+
+// What a Session needs from its connection. Called on the session's strand.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Queues one text frame.
+  virtual void Send(std::shared_ptr<const std::string> frame) = 0;
+  // Sends what is queued, then closes with `code` and `reason`.
+  virtual void Close(uint16_t code, std::string_view reason) = 0;
+  // Backpressure on input: stop / resume reading frames.
+  virtual void PauseReading() = 0;
+  virtual void ResumeReading() = 0;
+};
+
+struct SessionOptions {
+  // Server `ping` after this long without input. Default: 15 s (Meteor's).
+  Duration heartbeat_interval = std::chrono::seconds(15);
+  // Close when no input arrives this long after that ping. Default: 15 s.
+  Duration heartbeat_timeout = std::chrono::seconds(15);
+  // Close an upgraded connection that sends no `connect` within this time.
+  // Default: 10 s.
+  Duration connect_timeout = std::chrono::seconds(10);
+  // Messages waiting behind a method in progress before the session stops
+  // reading from the socket. Default: 256.
+  size_t max_pending_messages = 256;
+  // Limits for parsing incoming messages.
+  JsonLimits json_limits;
+};
+
+class Session;
+
+// The context a publication publishes through (Meteor's `this` in
+// `Meteor.publish`). Thread-safe: every call may come from any thread and
+// is applied on the session's strand in call order. Calls after the
+// subscription stopped are ignored.
+class Subscription : public std::enable_shared_from_this<Subscription> {
+ public:
+  void Added(std::string collection, std::string id, Object fields);
+  void Changed(std::string collection, std::string id, Object fields,
+               std::vector<std::string> cleared = {});
+  void Removed(std::string collection, std::string id);
+  // Tells the client the initial data is complete (once).
+  void Ready();
+  // Stops with an error: documents are retracted, the client gets `nosub`
+  // with the error (500 "Internal server error" for internal ones).
+  void Error(absl::Status status);
+  // Stops without error: documents are retracted, the client gets `nosub`.
+  void Stop();
+  // Runs on the session's strand when the subscription stops for any reason
+  // (unsub, Error, Stop, disconnect). Registered callbacks run once.
+  void OnStop(absl::AnyInvocable<void() &&> fn);
+
+  const std::string& id() const { return id_; }  // empty for universal publications
+  const std::string& name() const { return name_; }
+  const Array& params() const { return params_; }
+  const ConnectionInfo& connection() const { return connection_; }
+  // True once stopped. Any thread.
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+
+  Subscription(std::weak_ptr<Session> session, std::shared_ptr<Executor> executor,
+               SubHandle handle, std::string id, std::string name, Array params,
+               ConnectionInfo connection);
+
+ private:
+  friend class Session;
+  friend struct SessionHandlers;
+  // Runs `fn(session)` on the strand if the session still exists.
+  void OnStrand(absl::AnyInvocable<void(Session&) &&> fn);
+
+  std::weak_ptr<Session> session_;
+  std::shared_ptr<Executor> executor_;
+  const SubHandle handle_;
+  const std::string id_;
+  const std::string name_;
+  const Array params_;
+  const ConnectionInfo connection_;
+  std::atomic<bool> stopped_{false};
+  // Strand-only state.
+  bool ready_sent_ = false;
+  std::vector<absl::AnyInvocable<void() &&>> on_stop_;
+};
+
+// Completes one method call. Copyable; the first call wins, later ones are
+// ignored. Thread-safe. If every copy is dropped without replying, the
+// client gets 500 "Internal server error" (a handler bug, logged).
+class MethodReply {
+ public:
+  void operator()(MethodResult result) const;
+  // Lets the session handle the next message before this method replies
+  // (Meteor's this.unblock()).
+  void Unblock() const;
+
+ private:
+  friend struct SessionHandlers;
+  struct State;
+  explicit MethodReply(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+class Session : public std::enable_shared_from_this<Session>, private MergeSink {
+ public:
+  // `transport` must stay valid until OnClosed() returns.
+  Session(SessionOptions options, std::shared_ptr<const Registry> registry,
+          std::shared_ptr<Executor> strand, Transport* transport, ConnectionInfo connection,
+          SteadyTime now);
+  ~Session() override;
+
+  // One text frame from the client.
+  void OnMessage(std::string_view text, SteadyTime now);
+  // Drives connect timeout and heartbeats; returns when to call again.
+  SteadyTime OnTimer(SteadyTime now);
+  // The connection is gone: stop subscriptions, send nothing more.
+  void OnClosed();
+
+  bool connected() const { return state_ == State::kConnected; }
+  const std::string& session_id() const { return connection_.session_id; }
+  const std::string& version() const { return version_; }
+  size_t subscription_count() const { return subs_.size(); }
+  const MergeBox& merge_box() const { return merge_box_; }
+
+ private:
+  friend class Subscription;
+  friend class MethodReply;
+  friend struct SessionHandlers;
+
+  enum class State { kAwaitingConnect, kConnected, kClosed };
+
+  // A message waiting for its turn: decoded, or the top-level error it
+  // earned while decoding.
+  struct TopLevelError {
+    std::string reason;
+    std::optional<Value> offending;
+  };
+  using Pending = std::variant<Message, TopLevelError>;
+
+  void Dispatch(Pending item);
+  void Drain();
+  // A method call holds the queue until it replies or unblocks; `call_seq`
+  // names the call so that a late unblock of an earlier call cannot release
+  // a later one.
+  void Block(uint64_t call_seq) { blocker_ = call_seq; }
+  void Unblock(uint64_t call_seq);
+
+  // Sending.
+  void Send(std::string frame);
+  void SendMessage(const Message& m);
+  void SendError(std::string_view reason, std::optional<Value> offending);
+  void CloseConnection(uint16_t code, std::string_view reason);
+
+  // Subscription lifecycle (strand).
+  void StartSubscription(const PublicationHandler& handler, std::string id, std::string name,
+                         Array params);
+  // Retracts documents, runs OnStop callbacks; sends nosub when `notify`.
+  void StopSubscription(const std::shared_ptr<Subscription>& sub, bool notify,
+                        std::optional<absl::Status> error);
+  void StopAllSubscriptions();
+
+  // MergeSink.
+  void SendAdded(std::string_view collection, std::string_view id, const Object& fields) override;
+  void SendChanged(std::string_view collection, std::string_view id, const Object& fields,
+                   const std::vector<std::string>& cleared) override;
+  void SendRemoved(std::string_view collection, std::string_view id) override;
+
+  const SessionOptions options_;
+  const std::shared_ptr<const Registry> registry_;
+  const std::shared_ptr<Executor> strand_;
+  Transport* transport_;
+  ConnectionInfo connection_;
+
+  State state_ = State::kAwaitingConnect;
+  std::string version_;
+  SteadyTime opened_at_;
+  SteadyTime last_input_;
+  std::optional<SteadyTime> ping_sent_at_;
+
+  std::deque<Pending> pending_;
+  uint64_t blocker_ = 0;  // the method call holding the queue, 0 when none
+  uint64_t call_seq_ = 0;
+  bool draining_ = false;
+  bool reading_paused_ = false;
+
+  MergeBox merge_box_;
+  SubHandle next_handle_ = 1;
+  StringMap<std::shared_ptr<Subscription>> subs_;
+  std::vector<std::shared_ptr<Subscription>> universal_subs_;
+};
+
+}  // namespace ddp

@@ -1,0 +1,225 @@
+#include "server/ddp/merge_box.h"
+
+#include <map>
+#include <random>
+
+#include "gtest/gtest.h"
+#include "protocol/ddp_message.h"
+#include "protocol/json.h"
+
+namespace ddp {
+namespace {
+
+// Records messages and keeps the client's view by applying them, as a DDP
+// client would.
+class RecordingSink : public MergeSink {
+ public:
+  void SendAdded(std::string_view c, std::string_view id, const Object& fields) override {
+    log.push_back(EncodeAdded(c, id, fields));
+    auto& doc = view[std::string(c)][std::string(id)];
+    EXPECT_TRUE(doc.empty()) << "added twice: " << id;
+    for (const Member& m : fields) doc[m.key] = m.value;
+    present[std::string(c)].insert(std::string(id));
+  }
+  void SendChanged(std::string_view c, std::string_view id, const Object& fields,
+                   const std::vector<std::string>& cleared) override {
+    EXPECT_FALSE(fields.empty() && cleared.empty()) << "empty changed";
+    EXPECT_TRUE(present[std::string(c)].contains(std::string(id))) << "changed before added";
+    log.push_back(EncodeChanged(c, id, fields, cleared));
+    auto& doc = view[std::string(c)][std::string(id)];
+    for (const Member& m : fields) doc[m.key] = m.value;
+    for (const std::string& k : cleared) {
+      EXPECT_TRUE(doc.contains(k)) << "cleared a field the client does not have: " << k;
+      doc.erase(k);
+    }
+  }
+  void SendRemoved(std::string_view c, std::string_view id) override {
+    EXPECT_TRUE(present[std::string(c)].erase(std::string(id))) << "removed unknown " << id;
+    log.push_back(EncodeRemoved(c, id));
+    view[std::string(c)].erase(std::string(id));
+  }
+  std::vector<std::string> Take() { return std::exchange(log, {}); }
+
+  std::vector<std::string> log;
+  std::map<std::string, std::map<std::string, std::map<std::string, Value>>> view;
+  std::map<std::string, std::set<std::string>> present;
+};
+
+Object O(std::string_view json) { return ParseJson(json)->as_object(); }
+
+TEST(MergeBoxTest, SingleSubscriptionPassesThroughMinimalMessages) {
+  MergeBox box;
+  RecordingSink sink;
+  ASSERT_TRUE(box.Added(1, "c", "d", O(R"({"a":1,"b":2})"), sink).ok());
+  EXPECT_EQ(sink.Take(), std::vector<std::string>{
+                             R"({"msg":"added","collection":"c","id":"d","fields":{"a":1,"b":2}})"});
+  ASSERT_TRUE(box.Changed(1, "c", "d", O(R"({"a":1,"b":3})"), {}, sink).ok());
+  EXPECT_EQ(sink.Take(), std::vector<std::string>{
+                             R"({"msg":"changed","collection":"c","id":"d","fields":{"b":3}})"});
+  // Same values again: nothing at all.
+  ASSERT_TRUE(box.Changed(1, "c", "d", O(R"({"a":1})"), {}, sink).ok());
+  EXPECT_TRUE(sink.Take().empty());
+  // Clearing a field the document does not have: nothing.
+  ASSERT_TRUE(box.Changed(1, "c", "d", Object(), {"zzz"}, sink).ok());
+  EXPECT_TRUE(sink.Take().empty());
+  ASSERT_TRUE(box.Changed(1, "c", "d", O(R"({"n":null})"), {"a"}, sink).ok());
+  EXPECT_EQ(sink.Take(), std::vector<std::string>{
+                             R"({"msg":"changed","collection":"c","id":"d","fields":{"n":null},"cleared":["a"]})"});
+  // int 1 and double 1.0 are different JSON: the client is told.
+  ASSERT_TRUE(box.Changed(1, "c", "d", O(R"({"b":3.0})"), {}, sink).ok());
+  EXPECT_EQ(sink.Take().size(), 1u);
+  ASSERT_TRUE(box.Removed(1, "c", "d", sink).ok());
+  EXPECT_EQ(sink.Take(),
+            std::vector<std::string>{R"({"msg":"removed","collection":"c","id":"d"})"});
+  EXPECT_EQ(box.document_count(), 0u);
+}
+
+TEST(MergeBoxTest, OverlappingSubscriptionsSendTheUnion) {
+  MergeBox box;
+  RecordingSink sink;
+  ASSERT_TRUE(box.Added(1, "c", "d", O(R"({"a":1,"b":2})"), sink).ok());
+  sink.Take();
+  // The second subscription adds the same document: only the new field shows.
+  ASSERT_TRUE(box.Added(2, "c", "d", O(R"({"b":3,"c":4})"), sink).ok());
+  EXPECT_EQ(sink.Take(), std::vector<std::string>{
+                             R"({"msg":"changed","collection":"c","id":"d","fields":{"c":4}})"});
+  EXPECT_EQ(ToJson(Value(*box.ClientView("c", "d"))), R"({"a":1,"b":2,"c":4})");
+  // Sub 2 changes a field sub 1 owns: invisible.
+  ASSERT_TRUE(box.Changed(2, "c", "d", O(R"({"b":5})"), {}, sink).ok());
+  EXPECT_TRUE(sink.Take().empty());
+  // Sub 1 lets go of the document: b falls back to sub 2's value, a vanishes.
+  ASSERT_TRUE(box.Removed(1, "c", "d", sink).ok());
+  EXPECT_EQ(sink.Take(), std::vector<std::string>{
+                             R"({"msg":"changed","collection":"c","id":"d","fields":{"b":5},"cleared":["a"]})"});
+  ASSERT_TRUE(box.Removed(2, "c", "d", sink).ok());
+  EXPECT_EQ(sink.Take(),
+            std::vector<std::string>{R"({"msg":"removed","collection":"c","id":"d"})"});
+}
+
+TEST(MergeBoxTest, RemoveSubscriptionRetractsOnlyWhatNobodyElseHolds) {
+  MergeBox box;
+  RecordingSink sink;
+  ASSERT_TRUE(box.Added(1, "c", "x", O(R"({"a":1})"), sink).ok());
+  ASSERT_TRUE(box.Added(1, "c", "y", O(R"({"a":1,"s":"same"})"), sink).ok());
+  ASSERT_TRUE(box.Added(1, "other", "z", O(R"({})"), sink).ok());
+  ASSERT_TRUE(box.Added(2, "c", "y", O(R"({"b":2,"s":"same"})"), sink).ok());
+  sink.Take();
+  box.RemoveSubscription(1, sink);
+  std::vector<std::string> msgs = sink.Take();
+  std::sort(msgs.begin(), msgs.end());
+  // y keeps b and s (sub 2's s equals sub 1's: no change for it), loses a.
+  EXPECT_EQ(msgs, (std::vector<std::string>{
+                      R"({"msg":"changed","collection":"c","id":"y","cleared":["a"]})",
+                      R"({"msg":"removed","collection":"c","id":"x"})",
+                      R"({"msg":"removed","collection":"other","id":"z"})",
+                  }));
+  EXPECT_EQ(box.document_count(), 1u);
+  EXPECT_FALSE(box.Holds(1, "c", "y"));
+  EXPECT_TRUE(box.Holds(2, "c", "y"));
+  box.RemoveSubscription(2, sink);
+  EXPECT_EQ(sink.Take(),
+            std::vector<std::string>{R"({"msg":"removed","collection":"c","id":"y"})"});
+  box.RemoveSubscription(3, sink);  // unknown: nothing
+  EXPECT_TRUE(sink.Take().empty());
+}
+
+TEST(MergeBoxTest, MisuseIsReportedAndChangesNothing) {
+  MergeBox box;
+  RecordingSink sink;
+  EXPECT_EQ(box.Changed(1, "c", "d", O(R"({"a":1})"), {}, sink).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(box.Removed(1, "c", "d", sink).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(box.Added(1, "c", "d", O(R"({"a":1})"), sink).ok());
+  EXPECT_EQ(box.Added(1, "c", "d", O(R"({"a":2})"), sink).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(box.Removed(2, "c", "d", sink).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(box.Changed(2, "c", "d", O(R"({"a":3})"), {}, sink).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ToJson(Value(*box.ClientView("c", "d"))), R"({"a":1})");
+}
+
+// Random operations from several subscriptions; after each, the client's
+// view (built only from the messages) equals the model: for every field,
+// the value of the earliest subscription that still holds it.
+TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
+  std::mt19937 rng(12345);
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  const std::vector<std::string> ids = {"d1", "d2", "d3"};
+  const std::vector<std::string> keys = {"a", "b", "c", "d"};
+  for (int round = 0; round < 30; ++round) {
+    MergeBox box;
+    RecordingSink sink;
+    // model[id][key] = [(sub, value)] in precedence order; holders[id] = subs
+    std::map<std::string, std::map<std::string, std::vector<std::pair<SubHandle, Value>>>> model;
+    std::map<std::string, std::vector<SubHandle>> holders;
+    auto holds = [&](SubHandle s, const std::string& id) {
+      auto& h = holders[id];
+      return std::find(h.begin(), h.end(), s) != h.end();
+    };
+    auto model_set = [&](SubHandle s, const std::string& id, const std::string& k, Value v) {
+      auto& list = model[id][k];
+      for (auto& p : list) {
+        if (p.first == s) {
+          p.second = std::move(v);
+          return;
+        }
+      }
+      list.emplace_back(s, std::move(v));
+    };
+    auto model_clear = [&](SubHandle s, const std::string& id, const std::string& k) {
+      auto& list = model[id][k];
+      std::erase_if(list, [&](auto& p) { return p.first == s; });
+      if (list.empty()) model[id].erase(k);
+    };
+    auto model_drop = [&](SubHandle s, const std::string& id) {
+      std::erase(holders[id], s);
+      for (const auto& k : keys) model_clear(s, id, k);
+    };
+    for (int step = 0; step < 400; ++step) {
+      SubHandle sub = static_cast<SubHandle>(1 + pick(3));
+      const std::string& id = ids[static_cast<size_t>(pick(3))];
+      int op = pick(10);
+      if (op == 9) {
+        box.RemoveSubscription(sub, sink);
+        for (const auto& i : ids) {
+          if (holds(sub, i)) model_drop(sub, i);
+        }
+      } else if (!holds(sub, id)) {
+        Object fields;
+        for (const auto& k : keys) {
+          if (pick(2)) fields.Set(k, Value(pick(3)));
+        }
+        for (const Member& m : fields) model_set(sub, id, m.key, m.value);
+        holders[id].push_back(sub);
+        ASSERT_TRUE(box.Added(sub, "c", id, std::move(fields), sink).ok());
+      } else if (op < 2) {
+        model_drop(sub, id);
+        ASSERT_TRUE(box.Removed(sub, "c", id, sink).ok());
+      } else {
+        Object fields;
+        std::vector<std::string> cleared;
+        for (const auto& k : keys) {
+          int what = pick(4);
+          if (what == 0) fields.Set(k, Value(pick(3)));
+          if (what == 1) cleared.push_back(k);
+        }
+        for (const Member& m : fields) model_set(sub, id, m.key, m.value);
+        for (const auto& k : cleared) {
+          if (!fields.Contains(k)) model_clear(sub, id, k);
+        }
+        ASSERT_TRUE(box.Changed(sub, "c", id, std::move(fields), cleared, sink).ok());
+      }
+      for (const auto& i : ids) {
+        bool present = !holders[i].empty();
+        ASSERT_EQ(sink.present["c"].contains(i), present) << "round " << round << " step " << step;
+        if (!present) continue;
+        std::map<std::string, Value> expected;
+        for (const auto& [k, list] : model[i]) expected[k] = list.front().second;
+        ASSERT_EQ(sink.view["c"][i], expected) << "round " << round << " step " << step;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ddp
