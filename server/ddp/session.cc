@@ -123,35 +123,42 @@ void Session::Dispatch(Pending item) {
       m);
 }
 
-SteadyTime Session::OnTimer(SteadyTime now) {
-  if (state_ == State::kClosed) return now + std::chrono::hours(24);
-  if (state_ == State::kAwaitingConnect) {
-    SteadyTime deadline = opened_at_ + options_.connect_timeout;
-    if (now >= deadline) {
-      CloseConnection(kCloseConnectTimeout, "no DDP connect message in time");
-      return now + std::chrono::hours(24);
-    }
-    return deadline;
+SteadyTime Session::NextDeadline() const {
+  constexpr auto kNever = std::chrono::hours(24 * 365);
+  switch (state_) {
+    case State::kClosed:
+      return last_input_ + kNever;
+    case State::kAwaitingConnect:
+      return opened_at_ + options_.connect_timeout;
+    case State::kConnected:
+      break;
   }
-  // Heartbeats (not in pre1, and off when the interval is zero).
+  // No heartbeats in pre1, nor when the interval is zero.
   if (version_ == "pre1" || options_.heartbeat_interval <= Duration::zero()) {
-    return now + std::chrono::hours(24);
+    return last_input_ + kNever;
   }
-  if (ping_sent_at_) {
-    SteadyTime deadline = *ping_sent_at_ + options_.heartbeat_timeout;
-    if (now >= deadline) {
-      CloseConnection(kCloseHeartbeatTimeout, "heartbeat timeout");
-      return now + std::chrono::hours(24);
-    }
-    return deadline;
+  if (ping_sent_at_) return *ping_sent_at_ + options_.heartbeat_timeout;
+  return last_input_ + options_.heartbeat_interval;
+}
+
+SteadyTime Session::OnTimer(SteadyTime now) {
+  if (now < NextDeadline()) return NextDeadline();
+  switch (state_) {
+    case State::kClosed:
+      break;
+    case State::kAwaitingConnect:
+      CloseConnection(kCloseConnectTimeout, "no DDP connect message in time");
+      break;
+    case State::kConnected:
+      if (ping_sent_at_) {
+        CloseConnection(kCloseHeartbeatTimeout, "heartbeat timeout");
+      } else {
+        SendMessage(PingMsg{});
+        ping_sent_at_ = now;
+      }
+      break;
   }
-  SteadyTime due = last_input_ + options_.heartbeat_interval;
-  if (now >= due) {
-    SendMessage(PingMsg{});
-    ping_sent_at_ = now;
-    return now + options_.heartbeat_timeout;
-  }
-  return due;
+  return NextDeadline();
 }
 
 void Session::OnClosed() {

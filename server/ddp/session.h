@@ -160,6 +160,9 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   void OnMessage(std::string_view text, SteadyTime now);
   // Drives connect timeout and heartbeats; returns when to call again.
   SteadyTime OnTimer(SteadyTime now);
+  // When OnTimer next has something to do (no side effects). The connection
+  // re-arms its timer when a message moved this earlier (after `connect`).
+  SteadyTime NextDeadline() const;
   // The connection is gone: stop subscriptions, send nothing more.
   void OnClosed();
 

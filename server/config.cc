@@ -1,0 +1,176 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "common/strings.h"
+
+namespace ddp {
+namespace {
+
+// `--data-dir` <-> DDPD_DATA_DIR.
+std::string EnvName(std::string_view long_name) {
+  std::string env = "DDPD_";
+  for (char c : long_name) env.push_back(c == '-' ? '_' : absl::ascii_toupper(c));
+  return env;
+}
+
+// Reads `key = value` lines (TOML/INI style; [sections] and # comments are
+// ignored; values may be quoted). Keys are long option names, with - or _.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadConfigFile(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(StrCat("cannot read config file '", path, "'"));
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::string_view l = line;
+    while (!l.empty() && absl::ascii_isspace(l.front())) l.remove_prefix(1);
+    while (!l.empty() && absl::ascii_isspace(l.back())) l.remove_suffix(1);
+    if (l.empty() || l[0] == '#' || l[0] == ';' || l[0] == '[') continue;
+    size_t eq = l.find('=');
+    if (eq == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          StrCat(path, ":", number, ": expected `key = value`, got '", l, "'"));
+    }
+    std::string key(l.substr(0, eq));
+    std::string value(l.substr(eq + 1));
+    auto trim = [](std::string& s) {
+      while (!s.empty() && absl::ascii_isspace(s.back())) s.pop_back();
+      size_t i = 0;
+      while (i < s.size() && absl::ascii_isspace(s[i])) ++i;
+      s.erase(0, i);
+    };
+    trim(key);
+    trim(value);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    for (char& c : key) {
+      if (c == '_') c = '-';
+    }
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
+}
+
+}  // namespace
+
+ParsedConfig ParseConfig(int argc, const char* const* argv) {
+  ParsedConfig result;
+  ServerOptions& o = result.options;
+  NetOptions& net = o.net;
+  SessionOptions& session = net.session;
+
+  int64_t heartbeat_interval_ms = 15000, heartbeat_timeout_ms = 15000, connect_timeout_ms = 10000;
+  int64_t shutdown_grace_ms = 5000;
+  std::string config_file;
+
+  CLI::App app{
+      "ddpd: a real-time publish/subscribe data server speaking DDP over WebSocket.\n"
+      "Every option can also be set with a DDPD_* environment variable (--data-dir ->\n"
+      "DDPD_DATA_DIR) or in the --config file (data-dir = ./data). A flag wins over\n"
+      "the environment, which wins over the file.",
+      "ddpd"};
+  app.option_defaults()->always_capture_default()->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", std::string(kDdpdVersion));
+  app.add_option("--config", config_file, "Read options from this file (key = value lines)");
+  app.add_option("--port", net.port, "TCP port for HTTP and WebSocket (0: ephemeral)");
+  app.add_option("--bind", net.bind, "Address to listen on");
+  app.add_option("--threads", net.threads, "I/O threads (0: one per core)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--data-dir", o.data_dir, "Directory of the embedded RocksDB data");
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--max-message-bytes", net.max_message_bytes,
+                 "Largest WebSocket message accepted (larger: close 1009)")
+      ->check(CLI::Range(size_t{64}, size_t{1} << 30));
+  app.add_option("--max-http-body-bytes", net.max_http_body_bytes, "Largest HTTP request body")
+      ->check(CLI::Range(size_t{64}, size_t{1} << 30));
+  app.add_option("--outbound-queue-bytes", net.outbound_queue_bytes,
+                 "Bytes queued for one client before it is closed as a slow consumer (4001)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 34));
+  app.add_option("--permessage-deflate", net.permessage_deflate,
+                 "Negotiate permessage-deflate when the client offers it");
+  app.add_option("--heartbeat-interval-ms", heartbeat_interval_ms,
+                 "Server ping after this much silence from the client (0: no heartbeats)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400000}));
+  app.add_option("--heartbeat-timeout-ms", heartbeat_timeout_ms,
+                 "Close when the client stays silent this long after a ping")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
+  app.add_option("--connect-timeout-ms", connect_timeout_ms,
+                 "Close an upgraded connection that sends no DDP connect in this time")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
+  app.add_option("--shutdown-grace-ms", shutdown_grace_ms,
+                 "On SIGTERM/SIGINT, time sessions get to flush before they are closed")
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
+
+  // Precedence without relying on CLI11's: the file's values, then the
+  // environment's, then the command line, parsed in that order with "last
+  // value wins".
+  std::vector<std::string> cmdline(argv + 1, argv + argc);
+  // Find --config on the command line (or in the environment) first.
+  for (size_t i = 0; i < cmdline.size(); ++i) {
+    if (cmdline[i] == "--config" && i + 1 < cmdline.size()) config_file = cmdline[i + 1];
+    if (cmdline[i].rfind("--config=", 0) == 0) config_file = cmdline[i].substr(9);
+  }
+  if (config_file.empty()) {
+    if (const char* env = std::getenv("DDPD_CONFIG")) config_file = env;
+  }
+  std::vector<std::string> args;
+  if (!config_file.empty()) {
+    auto entries = ReadConfigFile(config_file);
+    if (!entries.ok()) {
+      result.exit = true;
+      result.exit_code = 2;
+      result.message = std::string(entries.status().message());
+      return result;
+    }
+    for (auto& [key, value] : *entries) {
+      if (key == "config") continue;
+      if (app.get_option_no_throw("--" + key) == nullptr) {
+        result.exit = true;
+        result.exit_code = 2;
+        result.message = StrCat(config_file, ": unknown option '", key, "'");
+        return result;
+      }
+      args.push_back("--" + key);
+      args.push_back(value);
+    }
+  }
+  for (const CLI::Option* opt : app.get_options()) {
+    std::string name = opt->get_single_name();
+    if (name.empty() || name == "help" || name == "version" || name == "config") continue;
+    if (const char* env = std::getenv(EnvName(name).c_str())) {
+      args.push_back("--" + name);
+      args.push_back(env);
+    }
+  }
+  args.insert(args.end(), cmdline.begin(), cmdline.end());
+  // CLI11 parses a reversed vector of arguments.
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    result.exit = true;
+    result.exit_code = app.exit(e, out, err);
+    result.message = out.str() + err.str();
+    return result;
+  }
+  session.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
+  session.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);
+  session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
+  session.json_limits.max_text_bytes = net.max_message_bytes;
+  net.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
+  return result;
+}
+
+}  // namespace ddp

@@ -1,0 +1,47 @@
+// ddpd: the server binary.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "common/logging.h"
+#include "common/strings.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  ddp::ParsedConfig config = ddp::ParseConfig(argc, argv);
+  if (config.exit) {
+    std::fputs(config.message.c_str(), config.exit_code == 0 ? stdout : stderr);
+    if (!config.message.empty() && config.message.back() != '\n') {
+      std::fputc('\n', config.exit_code == 0 ? stdout : stderr);
+    }
+    return config.exit_code;
+  }
+  ddp::InitLogging(config.options.log_level);
+
+  // Block the shutdown signals in every thread; main waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ddp::Server server(config.options);
+  absl::Status started = server.Start();
+  if (!started.ok()) {
+    spdlog::critical("cannot start: {}", ddp::ToStd(started.message()));
+    return 1;
+  }
+  spdlog::info("ddpd {} listening on {}:{} (WebSocket at /websocket)", ddp::kDdpdVersion,
+               config.options.net.bind, server.port());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.Shutdown();
+  spdlog::info("stopped");
+  return 0;
+}

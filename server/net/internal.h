@@ -1,0 +1,70 @@
+// Shared between the two Beast translation units of server/net (HTTP +
+// listener, and WebSocket). Not for use outside server/net: Beast headers
+// are expensive to compile.
+#pragma once
+
+#include <memory>
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "boost/asio.hpp"
+#include "boost/beast.hpp"
+#include "server/net/net_server.h"
+
+namespace ddp::net_internal {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+
+// The Executor of one connection: its strand.
+class StrandExecutor : public Executor {
+ public:
+  explicit StrandExecutor(Strand strand) : strand_(std::move(strand)) {}
+  void Post(absl::AnyInvocable<void() &&> fn) override {
+    asio::post(strand_, [fn = std::move(fn)]() mutable { std::move(fn)(); });
+  }
+  bool RunningInThisThread() const override { return strand_.running_in_this_thread(); }
+
+ private:
+  Strand strand_;
+};
+
+// A live WebSocket connection as the server sees it, for shutdown.
+class Closable {
+ public:
+  virtual ~Closable() = default;
+  // Flush, then close with `code`. Thread-safe (posts to the strand).
+  virtual void Shutdown(uint16_t code, std::string reason) = 0;
+};
+
+// State shared by the listener and every connection.
+struct Shared {
+  NetOptions options;
+  std::shared_ptr<const Registry> registry;
+  HttpHandler http;
+  NetStats stats;
+  // Owned by NetServer, which outlives every connection: the io_context's
+  // destructor destroys the pending handlers that keep connections alive.
+  asio::io_context* ioc = nullptr;
+
+  std::mutex mu;
+  std::condition_variable all_closed;  // notified when `live` empties
+  uint64_t next_id = 1;
+  absl::flat_hash_map<uint64_t, std::weak_ptr<Closable>> live;  // guarded by mu
+  bool shutting_down = false;                                   // guarded by mu
+
+  // Registers a connection; false once shutdown started (then it must close).
+  bool Register(uint64_t* id, std::weak_ptr<Closable> c);
+  void Unregister(uint64_t id);
+};
+
+// Takes over an upgraded stream: WebSocket handshake, then a DDP session.
+void StartWebSocket(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
+                    http::request<http::string_body> request, std::string remote_address);
+
+}  // namespace ddp::net_internal

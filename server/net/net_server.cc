@@ -1,0 +1,277 @@
+// The listener, plain HTTP connections, and NetServer itself. WebSocket
+// connections live in ws_connection.cc.
+#include "server/net/net_server.h"
+
+#include <thread>
+
+#include "common/strings.h"
+#include "server/net/internal.h"
+#include "spdlog/spdlog.h"
+
+namespace ddp {
+namespace net_internal {
+
+bool Shared::Register(uint64_t* id, std::weak_ptr<Closable> c) {
+  std::lock_guard<std::mutex> lock(mu);
+  *id = next_id++;
+  if (shutting_down) return false;
+  live.emplace(*id, std::move(c));
+  return true;
+}
+
+void Shared::Unregister(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu);
+  live.erase(id);
+  if (live.empty()) all_closed.notify_all();
+}
+
+namespace {
+
+bool IsDdpPath(std::string_view target) {
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  return path == "/websocket" || path == "/sockjs/websocket";
+}
+
+std::string RemoteAddress(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return StrCat(ep.address().to_string(), ":", ep.port());
+}
+
+// One HTTP/1.1 connection: requests in order, one at a time, until it
+// closes or upgrades to a WebSocket.
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+ public:
+  HttpConnection(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand)
+      : shared_(std::move(shared)),
+        remote_address_(RemoteAddress(socket)),
+        stream_(std::move(socket)),
+        strand_(std::move(strand)) {}
+
+  void Start() { DoRead(); }
+
+ private:
+  void DoRead() {
+    parser_.emplace();
+    parser_->body_limit(shared_->options.max_http_body_bytes);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(shared_->options.http_idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      Reply(false, 11, HttpResponse{413, "application/json",
+                                    StrCat(R"({"error":413,"reason":"request body above )",
+                                           shared_->options.max_http_body_bytes, R"( bytes"})"),
+                                    {}});
+      return;
+    }
+    if (ec) {
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout) {
+        spdlog::debug("http {} read: {}", remote_address_, ec.message());
+      }
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    http::request<http::string_body> req = parser_->release();
+    if (websocket::is_upgrade(req)) {
+      if (!IsDdpPath(req.target())) {
+        Reply(false, req.version(),
+              HttpResponse{404, "application/json",
+                           R"({"error":404,"reason":"WebSocket endpoints are /websocket and /sockjs/websocket"})",
+                           {}});
+        return;
+      }
+      stream_.expires_never();
+      StartWebSocket(shared_, std::move(stream_), strand_, std::move(req), remote_address_);
+      return;
+    }
+    shared_->stats.http_requests++;
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& field : req) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(req.body());
+    request.remote_address = remote_address_;
+    bool keep_alive = req.keep_alive();
+    unsigned version = req.version();
+    auto respond = [self = shared_from_this(), keep_alive, version](HttpResponse response) {
+      asio::post(self->strand_, [self, keep_alive, version, r = std::move(response)]() mutable {
+        self->Reply(keep_alive, version, std::move(r));
+      });
+    };
+    try {
+      shared_->http(std::move(request), std::move(respond));
+    } catch (const std::exception& e) {
+      spdlog::error("http handler threw: {}", e.what());
+      Reply(false, version,
+            HttpResponse{500, "application/json",
+                         R"({"error":500,"reason":"Internal server error"})", {}});
+    }
+  }
+
+  void Reply(bool keep_alive, unsigned version, HttpResponse r) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(version);
+    res->result(static_cast<http::status>(r.status));
+    res->set(http::field::server, "ddpd");
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->DoRead();
+                      });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  std::string remote_address_;
+  beast::tcp_stream stream_;
+  Strand strand_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(std::shared_ptr<Shared> shared, tcp::acceptor acceptor)
+      : shared_(std::move(shared)), acceptor_(std::move(acceptor)) {}
+
+  void Start() { DoAccept(); }
+
+  void Stop() {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+
+ private:
+  void DoAccept() {
+    Strand strand = asio::make_strand(*shared_->ioc);
+    acceptor_.async_accept(strand, [self = shared_from_this(), strand](beast::error_code ec,
+                                                                      tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+      if (ec) {
+        // Out of descriptors and the like: log, keep accepting.
+        spdlog::warn("accept: {}", ec.message());
+      } else {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<HttpConnection>(self->shared_, std::move(socket), strand)->Start();
+      }
+      self->DoAccept();
+    });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  tcp::acceptor acceptor_;
+};
+
+}  // namespace
+}  // namespace net_internal
+
+using namespace net_internal;
+
+// Member order matters: destruction runs bottom-up, so the threads are gone
+// and the listener released before the io_context is destroyed (which
+// destroys every pending handler and with it every connection), and the
+// io_context goes before the state the connections point to.
+struct NetServer::Impl {
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  asio::io_context ioc;
+  std::shared_ptr<Listener> listener;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool running = false;
+};
+
+NetServer::NetServer(NetOptions options, std::shared_ptr<const Registry> registry,
+                     HttpHandler http)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->shared->ioc = &impl_->ioc;
+  impl_->shared->options = std::move(options);
+  impl_->shared->registry = std::move(registry);
+  impl_->shared->http = std::move(http);
+}
+
+NetServer::~NetServer() { Shutdown(); }
+
+absl::Status NetServer::Start() {
+  Shared& s = *impl_->shared;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(s.options.bind, ec);
+  if (ec) return InvalidArgument("invalid bind address '", s.options.bind, "': ", ec.message());
+  tcp::endpoint endpoint(address, s.options.port);
+  tcp::acceptor acceptor(asio::make_strand(impl_->ioc));
+  auto fail = [&](std::string_view what) {
+    return absl::UnavailableError(
+        StrCat("cannot ", what, " ", s.options.bind, ":", s.options.port, ": ", ec.message()));
+  };
+  if (acceptor.open(endpoint.protocol(), ec)) return fail("open");
+  if (acceptor.set_option(asio::socket_base::reuse_address(true), ec)) return fail("configure");
+  if (acceptor.bind(endpoint, ec)) return fail("bind");
+  if (acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen on");
+  impl_->port = acceptor.local_endpoint().port();
+  impl_->listener = std::make_shared<Listener>(impl_->shared, std::move(acceptor));
+  impl_->listener->Start();
+  int n = s.options.threads > 0 ? s.options.threads
+                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  impl_->work.emplace(impl_->ioc.get_executor());
+  for (int i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([ioc = &impl_->ioc] { ioc->run(); });
+  }
+  impl_->running = true;
+  return absl::OkStatus();
+}
+
+uint16_t NetServer::port() const { return impl_->port; }
+
+void NetServer::Shutdown() {
+  if (!impl_->running) return;
+  impl_->running = false;
+  Shared& s = *impl_->shared;
+  impl_->listener->Stop();
+  std::vector<std::shared_ptr<Closable>> live;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.shutting_down = true;
+    for (auto& [id, weak] : s.live) {
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (auto& c : live) c->Shutdown(kCloseGoingAway, "server shutting down");
+  live.clear();
+  // Wait for sessions to flush and close, up to the grace period plus the
+  // close handshake.
+  {
+    std::unique_lock<std::mutex> lock(s.mu);
+    s.all_closed.wait_for(lock, s.options.shutdown_grace + s.options.close_timeout,
+                          [&] { return s.live.empty(); });
+  }
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+const NetStats& NetServer::stats() const { return impl_->shared->stats; }
+
+}  // namespace ddp

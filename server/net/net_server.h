@@ -1,0 +1,88 @@
+// NetServer: HTTP and DDP-over-WebSocket on one port (Boost.Beast).
+//
+// WebSocket upgrades at /websocket and /sockjs/websocket become DDP
+// sessions (server/ddp); every other request goes to the HttpHandler.
+// Each connection runs on its own strand; `threads` I/O threads share the
+// connections. Outbound frames wait in a per-connection queue bounded in
+// bytes, with one write in flight; a client that lets the queue pass the
+// limit is closed as a slow consumer (close code 4001) so that memory stays
+// bounded and other clients are unaffected.
+//
+// Thread-safe: Start/Shutdown from one controlling thread; the counters
+// from anywhere.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "server/ddp/registry.h"
+#include "server/ddp/session.h"
+#include "server/net/http_types.h"
+
+namespace ddp {
+
+struct NetOptions {
+  // Address to listen on. Default: "0.0.0.0".
+  std::string bind = "0.0.0.0";
+  // Port; 0 picks an ephemeral one (see NetServer::port()). Default: 3000.
+  uint16_t port = 3000;
+  // I/O threads. Default: 0, meaning one per hardware thread.
+  int threads = 0;
+  // Largest WebSocket message accepted; a larger one closes the connection
+  // with 1009. Default: 1 MiB.
+  size_t max_message_bytes = size_t{1} << 20;
+  // Largest HTTP request body. Default: 1 MiB.
+  size_t max_http_body_bytes = size_t{1} << 20;
+  // Outbound bytes queued for one connection before it is closed as a slow
+  // consumer (4001). Default: 16 MiB.
+  size_t outbound_queue_bytes = size_t{16} << 20;
+  // Negotiate permessage-deflate when the client offers it. Default: true.
+  bool permessage_deflate = true;
+  // At shutdown, how long sessions get to flush their queues before they
+  // are closed anyway. Default: 5 s.
+  Duration shutdown_grace = std::chrono::seconds(5);
+  // How long a WebSocket close handshake may take before the socket is cut.
+  // Default: 5 s.
+  Duration close_timeout = std::chrono::seconds(5);
+  // Idle timeout for HTTP (non-WebSocket) keep-alive connections.
+  // Default: 30 s.
+  Duration http_idle_timeout = std::chrono::seconds(30);
+  SessionOptions session;
+};
+
+struct NetStats {
+  std::atomic<int64_t> connections_open{0};  // WebSocket sessions now
+  std::atomic<int64_t> sessions_total{0};
+  std::atomic<int64_t> messages_in{0};
+  std::atomic<int64_t> messages_out{0};
+  std::atomic<int64_t> bytes_out{0};
+  std::atomic<int64_t> slow_consumer_closes{0};
+  std::atomic<int64_t> http_requests{0};
+};
+
+class NetServer {
+ public:
+  NetServer(NetOptions options, std::shared_ptr<const Registry> registry, HttpHandler http);
+  ~NetServer();  // shuts down if still running
+
+  // Binds, listens and starts the I/O threads. Errors: the address cannot be
+  // bound (Unavailable) or parsed (InvalidArgument).
+  absl::Status Start();
+  // The bound port (after Start).
+  uint16_t port() const;
+  // Stops accepting, lets sessions flush for up to shutdown_grace, closes
+  // them with 1001 "server shutting down", then stops the threads. Idempotent.
+  void Shutdown();
+
+  const NetStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ddp

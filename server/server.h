@@ -1,0 +1,50 @@
+// Server: ddpd assembled. Owns the network front (NetServer), the HTTP
+// routes and the registry of publications and methods; later issues add the
+// storage engine and live queries here.
+//
+// Use: build a Registry (the test server adds test publications), Start(),
+// then Shutdown() from the controlling thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "server/ddp/registry.h"
+#include "server/http/http_api.h"
+#include "server/net/net_server.h"
+
+namespace ddp {
+
+inline constexpr std::string_view kDdpdVersion = "0.1.0";
+
+struct ServerOptions {
+  NetOptions net;
+  // Where the data lives (RocksDB). Default: "./data".
+  std::string data_dir = "./data";
+  // Log level name. Default: "info".
+  std::string log_level = "info";
+};
+
+class Server {
+ public:
+  // `registry` may hold extra publications and methods (tests, embedders);
+  // it is frozen once the server starts.
+  Server(ServerOptions options, std::shared_ptr<Registry> registry = nullptr);
+  ~Server();
+
+  absl::Status Start();
+  // Graceful: see NetServer::Shutdown. Idempotent.
+  void Shutdown();
+
+  uint16_t port() const { return net_ ? net_->port() : 0; }
+  const NetServer& net() const { return *net_; }
+
+ private:
+  ServerOptions options_;
+  std::shared_ptr<Registry> registry_;
+  std::shared_ptr<HttpApi> http_;
+  std::unique_ptr<NetServer> net_;
+};
+
+}  // namespace ddp

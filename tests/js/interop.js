@@ -1,0 +1,131 @@
+// Interoperability with real DDP clients from npm (simpleddp, ddp.js)
+// against the test server: connect, methods, subscriptions, errors.
+//
+//   node tests/js/interop.js build/bin/test_server
+'use strict';
+const { startServer, waitFor, run, assert } = require('./harness');
+const simpleDDP = require('simpleddp');
+const DDP = require('ddp.js').default;
+const WS = require('ws');
+
+// simpleddp's subscription constructor starts the subscription and drops
+// the promise; a nosub with an error then rejects it unhandled. Those are
+// expected here (the tests check the same error through ready()); anything
+// else fails the run.
+const unexpected = [];
+process.on('unhandledRejection', (reason) => {
+  if (!(reason && reason.errorType === 'Meteor.Error')) unexpected.push(reason);
+});
+
+async function main() {
+  const binary = process.argv[2];
+  const { proc, port } = await startServer(binary);
+  const endpoint = `ws://127.0.0.1:${port}/websocket`;
+
+  const cases = [
+    ['simpleddp: connect and call methods', async () => {
+      const s = new simpleDDP({ endpoint, SocketConstructor: require('isomorphic-ws'), reconnectInterval: 100 });
+      await s.connect();
+      assert.strictEqual(await s.call('add', 2, 40), 42);
+      assert.deepStrictEqual(await s.call('echo', 'a', { b: [1, 2] }), ['a', { b: [1, 2] }]);
+      assert.strictEqual(await s.call('nothing'), undefined);
+      const d = new Date(1700000000123);
+      const back = await s.call('echo', d);
+      assert.ok(back[0] instanceof Date, 'EJSON date survives the round trip');
+      assert.strictEqual(back[0].getTime(), d.getTime());
+      await assert.rejects(s.call('fail'), (e) => e.error === 404 && e.reason === 'nothing here' &&
+                                                e.errorType === 'Meteor.Error');
+      await assert.rejects(s.call('throw'), (e) => e.error === 500 && e.reason === 'Internal server error');
+      await assert.rejects(s.call('no.such.method'), (e) => e.error === 404);
+      await s.disconnect();
+    }],
+    ['simpleddp: subscriptions, merge box and reactive changes', async () => {
+      const s = new simpleDDP({ endpoint, SocketConstructor: require('isomorphic-ws') });
+      await s.connect();
+      const items = s.subscribe('items', 3);
+      await items.ready();
+      const coll = s.collection('items');
+      assert.strictEqual(coll.fetch().length, 3);
+      assert.deepStrictEqual(coll.fetch().map((d) => d.n).sort(), [0, 1, 2]);
+      const b = s.subscribe('items-b', 3);
+      await b.ready();
+      await waitFor(() => coll.fetch().every((d) => d.label !== undefined), 'union of fields');
+      assert.strictEqual(coll.fetch().find((d) => d.id === 'i1').shared, 'a');
+      await items.stop();
+      await waitFor(() => coll.fetch().every((d) => d.n === undefined), 'n cleared');
+      assert.strictEqual(coll.fetch().length, 3);
+      assert.strictEqual(coll.fetch().find((d) => d.id === 'i1').shared, 'b');
+      await b.stop();
+      await waitFor(() => coll.fetch().length === 0, 'documents removed');
+
+      const counter = s.subscribe('counter');
+      await counter.ready();
+      const c = s.collection('counters');
+      const before = c.fetch()[0].value;
+      const after = await s.call('counter.inc');
+      assert.strictEqual(after, before + 1);
+      await waitFor(() => c.fetch()[0].value === after, 'counter change');
+      await s.disconnect();
+    }],
+    ['simpleddp: subscription errors', async () => {
+      const s = new simpleDDP({ endpoint, SocketConstructor: require('isomorphic-ws') });
+      await s.connect();
+      await assert.rejects(s.subscribe('denied').ready(), (e) => e.error === 403);
+      await assert.rejects(s.subscribe('no-such-pub').ready(), (e) => e.error === 404);
+      await s.disconnect();
+    }],
+    ['ddp.js: the raw message stream', async () => {
+      const d = new DDP({ endpoint, SocketConstructor: WS, autoReconnect: false });
+      const seen = [];
+      for (const kind of ['connected', 'result', 'updated', 'added', 'changed', 'removed', 'ready', 'nosub']) {
+        d.on(kind, (m) => seen.push({ msg: kind, ...(m || {}) }));
+      }
+      await waitFor(() => seen.some((m) => m.msg === 'connected'), 'connected');
+      const mid = d.method('add', [1, 2]);
+      await waitFor(() => seen.some((m) => m.msg === 'updated' && m.methods.includes(mid)), 'updated');
+      const result = seen.find((m) => m.msg === 'result' && m.id === mid);
+      assert.strictEqual(result.result, 3);
+      assert.ok(seen.indexOf(result) < seen.findIndex((m) => m.msg === 'updated'), 'result before updated');
+
+      const sid = d.sub('ticker', []);
+      await waitFor(() => seen.some((m) => m.msg === 'ready' && m.subs.includes(sid)), 'ready');
+      assert.ok(seen.some((m) => m.msg === 'added' && m.collection === 'ticker' && m.id === 't'));
+      d.method('ticker.tick', [{ deep: [1, 'x'] }]);
+      await waitFor(() => seen.some((m) => m.msg === 'changed' && m.collection === 'ticker'), 'changed');
+      assert.deepStrictEqual(seen.find((m) => m.msg === 'changed').fields, { v: { deep: [1, 'x'] } });
+      d.unsub(sid);
+      await waitFor(() => seen.some((m) => m.msg === 'nosub' && m.id === sid), 'nosub');
+      assert.ok(seen.some((m) => m.msg === 'removed' && m.id === 't'));
+
+      const bad = d.sub('denied', []);
+      await waitFor(() => seen.some((m) => m.msg === 'nosub' && m.id === bad), 'nosub with error');
+      assert.strictEqual(seen.find((m) => m.msg === 'nosub' && m.id === bad).error.error, 403);
+      d.disconnect();
+    }],
+    ['ddp.js: /sockjs/websocket works too', async () => {
+      const d = new DDP({ endpoint: `ws://127.0.0.1:${port}/sockjs/websocket`, SocketConstructor: WS,
+                          autoReconnect: false });
+      let connected = false;
+      d.on('connected', () => { connected = true; });
+      await waitFor(() => connected, 'connected');
+      d.disconnect();
+    }],
+  ];
+  let failed = await run(cases);
+  if (unexpected.length) {
+    console.log('unexpected unhandled rejections:', unexpected);
+    failed++;
+  }
+  proc.kill('SIGTERM');
+  const code = await new Promise((r) => proc.on('exit', (c) => r(c)));
+  if (code !== 0) {
+    console.log('test server exit code ' + code);
+    process.exit(1);
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

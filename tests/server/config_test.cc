@@ -1,0 +1,96 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace ddp {
+namespace {
+
+ParsedConfig Parse(std::vector<std::string> args) {
+  std::vector<const char*> argv = {"ddpd"};
+  for (auto& a : args) argv.push_back(a.c_str());
+  return ParseConfig(static_cast<int>(argv.size()), argv.data());
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    unsetenv("DDPD_PORT");
+    unsetenv("DDPD_LOG_LEVEL");
+    unsetenv("DDPD_THREADS");
+  }
+  std::string WriteFile(const std::string& text) {
+    std::string path = ::testing::TempDir() + "/ddpd_config_test.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+};
+
+TEST_F(ConfigTest, Defaults) {
+  ParsedConfig c = Parse({});
+  ASSERT_FALSE(c.exit) << c.message;
+  EXPECT_EQ(c.options.net.port, 3000);
+  EXPECT_EQ(c.options.net.bind, "0.0.0.0");
+  EXPECT_EQ(c.options.data_dir, "./data");
+  EXPECT_EQ(c.options.net.max_message_bytes, size_t{1} << 20);
+  EXPECT_EQ(c.options.net.session.heartbeat_interval, std::chrono::seconds(15));
+}
+
+TEST_F(ConfigTest, FlagsBeatEnvironmentBeatsFile) {
+  std::string file = WriteFile("# comment\n[server]\nport = 1111\nlog_level = \"debug\"\nthreads = 3\n");
+  ParsedConfig c = Parse({"--config", file});
+  ASSERT_FALSE(c.exit) << c.message;
+  EXPECT_EQ(c.options.net.port, 1111);
+  EXPECT_EQ(c.options.log_level, "debug");
+  EXPECT_EQ(c.options.net.threads, 3);
+
+  setenv("DDPD_PORT", "2222", 1);
+  setenv("DDPD_LOG_LEVEL", "warn", 1);
+  c = Parse({"--config", file});
+  EXPECT_EQ(c.options.net.port, 2222);
+  EXPECT_EQ(c.options.log_level, "warn");
+  EXPECT_EQ(c.options.net.threads, 3);
+
+  c = Parse({"--config", file, "--port", "3333"});
+  EXPECT_EQ(c.options.net.port, 3333);
+  EXPECT_EQ(c.options.log_level, "warn");
+}
+
+TEST_F(ConfigTest, ErrorsAreReported) {
+  ParsedConfig c = Parse({"--port", "x"});
+  EXPECT_TRUE(c.exit);
+  EXPECT_NE(c.exit_code, 0);
+  c = Parse({"--config", "/nonexistent/file"});
+  EXPECT_TRUE(c.exit);
+  EXPECT_NE(c.message.find("cannot read"), std::string::npos);
+  c = Parse({"--config", WriteFile("bogus_option = 1\n")});
+  EXPECT_TRUE(c.exit);
+  EXPECT_NE(c.message.find("unknown option 'bogus-option'"), std::string::npos) << c.message;
+  c = Parse({"--config", WriteFile("just words\n")});
+  EXPECT_TRUE(c.exit);
+  setenv("DDPD_THREADS", "-5", 1);
+  c = Parse({});
+  EXPECT_TRUE(c.exit);
+  EXPECT_NE(c.message.find("--threads"), std::string::npos) << c.message;
+  unsetenv("DDPD_THREADS");
+  c = Parse({"--help"});
+  EXPECT_TRUE(c.exit);
+  EXPECT_EQ(c.exit_code, 0);
+  EXPECT_NE(c.message.find("--heartbeat-interval-ms"), std::string::npos);
+}
+
+TEST_F(ConfigTest, DurationsAndLimits) {
+  ParsedConfig c = Parse({"--heartbeat-interval-ms", "250", "--heartbeat-timeout-ms", "100",
+                          "--connect-timeout-ms", "50", "--max-message-bytes", "4096"});
+  ASSERT_FALSE(c.exit) << c.message;
+  EXPECT_EQ(c.options.net.session.heartbeat_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.options.net.session.heartbeat_timeout, std::chrono::milliseconds(100));
+  EXPECT_EQ(c.options.net.session.connect_timeout, std::chrono::milliseconds(50));
+  EXPECT_EQ(c.options.net.max_message_bytes, 4096u);
+  EXPECT_EQ(c.options.net.session.json_limits.max_text_bytes, 4096u);
+}
+
+}  // namespace
+}  // namespace ddp

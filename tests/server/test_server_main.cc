@@ -1,0 +1,38 @@
+// test_server: ddpd's server with the test publications and methods, for
+// the npm client tests. Prints "PORT <n>" on stdout once listening; stops
+// on SIGTERM/SIGINT like ddpd.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "common/logging.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "tests/server/test_registry.h"
+
+int main(int argc, char** argv) {
+  ddp::ParsedConfig config = ddp::ParseConfig(argc, argv);
+  if (config.exit) {
+    std::fputs(config.message.c_str(), stderr);
+    return config.exit_code;
+  }
+  ddp::InitLogging(config.options.log_level);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  ddp::Server server(config.options, ddp::testing::MakeTestRegistry());
+  if (absl::Status s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "cannot start: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::printf("PORT %u\n", server.port());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  server.Shutdown();
+  return 0;
+}
