@@ -16,13 +16,17 @@ ParsedConfig Parse(std::vector<std::string> args) {
 
 class ConfigTest : public ::testing::Test {
  protected:
+  int counter_ = 0;
   void TearDown() override {
     unsetenv("DDPD_PORT");
     unsetenv("DDPD_LOG_LEVEL");
     unsetenv("DDPD_THREADS");
   }
   std::string WriteFile(const std::string& text) {
-    std::string path = ::testing::TempDir() + "/ddpd_config_test.toml";
+    // One file per test: ctest runs tests in parallel processes.
+    std::string path = ::testing::TempDir() + "/ddpd_config_" +
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                       std::to_string(counter_++) + ".toml";
     std::ofstream(path) << text;
     return path;
   }
