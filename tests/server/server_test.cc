@@ -276,6 +276,20 @@ TEST_F(ServerTest, GracefulShutdownFlushesThenCloses1001) {
   EXPECT_FALSE(WsClient::Open(server_->port()).ok());  // no longer accepting
 }
 
+TEST_F(ServerTest, PermessageDeflateWhenTheClientOffersIt) {
+  WsClient::Options o;
+  o.port = server_->port();
+  o.deflate = true;
+  auto c = WsClient::Open(o);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->DdpConnect().ok());
+  // Above the 256-byte threshold, so both directions are compressed.
+  std::string big(5000, 'z');
+  auto r = (*c)->Call("echo", "[\"" + big + "\"]");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->FindPath("result.0")->as_string(), big);
+}
+
 TEST_F(ServerTest, HttpHealthAndErrors) {
   auto h = HttpFetch(server_->port(), "GET", "/healthz");
   ASSERT_TRUE(h.ok()) << h.status();
