@@ -79,6 +79,14 @@ const Value* Value::FindPath(std::string_view dotted) const {
   return nullptr;
 }
 
+bool operator==(const Object& x, const Object& y) {
+  if (x.size() != y.size()) return false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x.at(i).key != y.at(i).key || x.at(i).value != y.at(i).value) return false;
+  }
+  return true;
+}
+
 bool operator==(const Value& a, const Value& b) {
   if (a.v_.index() != b.v_.index()) return false;
   switch (a.type()) {
@@ -95,15 +103,8 @@ bool operator==(const Value& a, const Value& b) {
     }
     case Value::Type::kString:
       return a.as_string() == b.as_string();
-    case Value::Type::kObject: {
-      const Object& x = a.as_object();
-      const Object& y = b.as_object();
-      if (x.size() != y.size()) return false;
-      for (size_t i = 0; i < x.size(); ++i) {
-        if (x.at(i).key != y.at(i).key || x.at(i).value != y.at(i).value) return false;
-      }
-      return true;
-    }
+    case Value::Type::kObject:
+      return a.as_object() == b.as_object();
     case Value::Type::kArray:
       return a.as_array() == b.as_array();
     case Value::Type::kBinary:

@@ -239,6 +239,10 @@ struct Member {
   Value value;
 };
 
+// Strict equality of members in order (see Value's operator==).
+bool operator==(const Object& a, const Object& b);
+inline bool operator!=(const Object& a, const Object& b) { return !(a == b); }
+
 inline Object::Object() = default;
 inline Object::Object(const Object&) = default;
 inline Object::Object(Object&&) noexcept = default;

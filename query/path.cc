@@ -27,25 +27,18 @@ size_t ToIndex(std::string_view s) {
   return v;
 }
 
-void Lookup(const Value& doc, const std::vector<std::string>& parts, size_t i, Branches* out) {
-  const std::string& part = parts[i];
-  bool doc_is_array = doc.is_array();
-  const Value* first = nullptr;
-  if (doc_is_array) {
-    // Only a numeric step can go into an array.
-    if (!IsNumericKey(part)) return;
-    size_t index = ToIndex(part);
-    if (index >= doc.as_array().size()) return;
-    first = &doc.as_array()[index];
-  } else {
-    first = doc.Find(part);
-  }
+void Lookup(const Value& doc, const std::vector<std::string>& parts, size_t i, Branches* out);
+
+// Continues a lookup from `first`, the value of parts[i] in a container
+// (an array when `in_array`).
+void Step(const Value* first, bool in_array, const std::vector<std::string>& parts, size_t i,
+          Branches* out) {
   if (i + 1 == parts.size()) {
-    out->push_back(Branch{first, doc_is_array && first != nullptr && first->is_array()});
+    out->push_back(Branch{first, in_array && first != nullptr && first->is_array()});
     return;
   }
   if (first == nullptr || !(first->is_object() || first->is_array())) {
-    if (!doc_is_array) out->push_back(Branch{nullptr, false});
+    if (!in_array) out->push_back(Branch{nullptr, false});
     return;
   }
   Lookup(*first, parts, i + 1, out);
@@ -56,11 +49,29 @@ void Lookup(const Value& doc, const std::vector<std::string>& parts, size_t i, B
   }
 }
 
+void Lookup(const Value& doc, const std::vector<std::string>& parts, size_t i, Branches* out) {
+  const std::string& part = parts[i];
+  if (doc.is_array()) {
+    // Only a numeric step can go into an array.
+    if (!IsNumericKey(part)) return;
+    size_t index = ToIndex(part);
+    if (index >= doc.as_array().size()) return;
+    Step(&doc.as_array()[index], true, parts, i, out);
+    return;
+  }
+  Step(doc.Find(part), false, parts, i, out);
+}
+
 }  // namespace
 
 void LookupBranches(const Value& doc, const Path& path, Branches* out) {
   if (path.empty()) return;
   Lookup(doc, path.parts(), 0, out);
+}
+
+void LookupBranches(const Object& doc, const Path& path, Branches* out) {
+  if (path.empty()) return;
+  Step(doc.Find(path.parts()[0]), false, path.parts(), 0, out);
 }
 
 void ExpandArrays(const Branches& in, bool skip_arrays, Branches* out) {

@@ -42,8 +42,10 @@ struct Branch {
 };
 using Branches = absl::InlinedVector<Branch, 4>;
 
-// All branches of `path` in `doc` (an object).
+// All branches of `path` in `doc` (an object, or an array for $elemMatch
+// over arrays of arrays).
 void LookupBranches(const Value& doc, const Path& path, Branches* out);
+void LookupBranches(const Object& doc, const Path& path, Branches* out);
 
 // The branches plus, for each branch that is an array (and may be
 // iterated), its elements. With `skip_arrays`, such arrays themselves are

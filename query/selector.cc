@@ -14,7 +14,7 @@ namespace internal {
 class DocMatcher {
  public:
   virtual ~DocMatcher() = default;
-  virtual bool Matches(const Value& doc) const = 0;
+  virtual bool Matches(const Object& doc) const = 0;
 };
 
 }  // namespace internal
@@ -93,7 +93,7 @@ class NeverMatcher : public BranchedMatcher {
 class FieldMatcher : public DocMatcher {
  public:
   FieldMatcher(Path path, BranchedPtr m) : path_(std::move(path)), m_(std::move(m)) {}
-  bool Matches(const Value& doc) const override {
+  bool Matches(const Object& doc) const override {
     Branches branches;
     LookupBranches(doc, path_, &branches);
     return m_->Matches(branches);
@@ -109,7 +109,7 @@ class LogicalMatcher : public DocMatcher {
   enum class Kind { kAnd, kOr, kNor };
   LogicalMatcher(Kind kind, std::vector<std::unique_ptr<DocMatcher>> parts)
       : kind_(kind), parts_(std::move(parts)) {}
-  bool Matches(const Value& doc) const override {
+  bool Matches(const Object& doc) const override {
     switch (kind_) {
       case Kind::kAnd:
         for (const auto& p : parts_) {
@@ -137,7 +137,7 @@ class LogicalMatcher : public DocMatcher {
 
 class TrueMatcher : public DocMatcher {
  public:
-  bool Matches(const Value&) const override { return true; }
+  bool Matches(const Object&) const override { return true; }
 };
 
 // Matches documents that are arrays' elements for $elemMatch with a
@@ -151,7 +151,7 @@ class ElementDocMatcher : public BranchedMatcher {
       if (b.value == nullptr || !b.value->is_array()) continue;
       for (const Value& element : b.value->as_array()) {
         if (is_doc_) {
-          if ((element.is_object() || element.is_array()) && doc_->Matches(element)) return true;
+          if (element.is_object() && doc_->Matches(element.as_object())) return true;
         } else {
           Branches one{Branch{&element, true}};
           if (value_->Matches(one)) return true;
@@ -572,6 +572,10 @@ absl::StatusOr<Selector> Selector::Compile(const Value& selector) {
   return out;
 }
 
-bool Selector::Matches(const Value& doc) const { return root_->Matches(doc); }
+bool Selector::Matches(const Value& doc) const {
+  return doc.is_object() && root_->Matches(doc.as_object());
+}
+
+bool Selector::Matches(const Object& doc) const { return root_->Matches(doc); }
 
 }  // namespace ddp::query

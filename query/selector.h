@@ -39,7 +39,9 @@ class Selector {
   // operator or part, e.g. "unknown operator: $foo", "$in needs an array".
   static absl::StatusOr<Selector> Compile(const Value& selector);
 
+  // False for anything but an object.
   bool Matches(const Value& doc) const;
+  bool Matches(const Object& doc) const;
 
   // True for {} (no conditions).
   bool matches_all() const { return matches_all_; }

@@ -6,6 +6,9 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/strings.h"
 
 namespace ddp {
@@ -86,7 +89,38 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--bind", net.bind, "Address to listen on");
   app.add_option("--threads", net.threads, "I/O threads (0: one per core)")
       ->check(CLI::Range(0, 1024));
-  app.add_option("--data-dir", o.data_dir, "Directory of the embedded RocksDB data");
+  app.add_option("--data-dir", o.engine.store.path, "Directory of the embedded RocksDB data");
+  std::string durability = "sync";
+  app.add_option("--durability", durability,
+                 "sync: fsync every commit group; batch: fsync every --batch-sync-ms; none")
+      ->check(CLI::IsMember({"sync", "batch", "none"}));
+  int64_t batch_sync_ms = 10;
+  app.add_option("--batch-sync-ms", batch_sync_ms, "WAL sync interval in batch mode")
+      ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+  app.add_option("--create-topics", o.engine.create_topics_on_write,
+                 "Create topics on their first write (else only --topics may be written)");
+  std::string declared;
+  app.add_option("--topics", declared,
+                 "Comma-separated topic names or patterns that may be written when "
+                 "--create-topics=false");
+  std::vector<std::string> retention;
+  app.add_option("--topic-retention", retention,
+                 "PATTERN:max_docs=N,max_age_ms=M (repeatable): oldest documents beyond N or "
+                 "older than M are removed")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--log-max-entries", o.engine.log_max_entries,
+                 "Keep at most this many change-log entries (0: all)")
+      ->check(CLI::Range(int64_t{0}, INT64_MAX));
+  app.add_option("--log-max-age-ms", o.engine.log_max_age_ms,
+                 "Drop change-log entries older than this (0: keep)")
+      ->check(CLI::Range(int64_t{0}, INT64_MAX));
+  int64_t idempotency_ttl_ms = 24 * 3600 * 1000;
+  app.add_option("--idempotency-ttl-ms", idempotency_ttl_ms,
+                 "How long a tx key is remembered")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX));
+  app.add_option("--max-query-results", o.engine.max_query_results,
+                 "Most documents a query returns without an explicit limit")
+      ->check(CLI::Range(size_t{1}, size_t{100000000}));
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-message-bytes", net.max_message_bytes,
@@ -164,6 +198,43 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
     result.exit_code = app.exit(e, out, err);
     result.message = out.str() + err.str();
     return result;
+  }
+  o.engine.store.durability = durability == "sync"    ? storage::Durability::kSync
+                              : durability == "batch" ? storage::Durability::kBatch
+                                                      : storage::Durability::kNone;
+  o.engine.store.batch_sync_interval = std::chrono::milliseconds(batch_sync_ms);
+  o.engine.idempotency_ttl = std::chrono::milliseconds(idempotency_ttl_ms);
+  for (absl::string_view t : absl::StrSplit(declared, ',', absl::SkipWhitespace())) {
+    o.engine.declared_topics.emplace_back(absl::StripAsciiWhitespace(t));
+  }
+  for (const std::string& rule : retention) {
+    size_t colon = rule.rfind(':');
+    engine::TopicRetention r;
+    bool ok = colon != std::string::npos && colon > 0;
+    if (ok) {
+      r.pattern = rule.substr(0, colon);
+      for (absl::string_view kv : absl::StrSplit(rule.substr(colon + 1), ',')) {
+        std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+        int64_t n;
+        if (!absl::SimpleAtoi(p.second, &n) || n < 0) {
+          ok = false;
+        } else if (p.first == "max_docs") {
+          r.max_docs = n;
+        } else if (p.first == "max_age_ms") {
+          r.max_age_ms = n;
+        } else {
+          ok = false;
+        }
+      }
+    }
+    if (!ok) {
+      result.exit = true;
+      result.exit_code = 2;
+      result.message = StrCat("--topic-retention '", rule,
+                              "': expected PATTERN:max_docs=N,max_age_ms=M");
+      return result;
+    }
+    o.engine.retention.push_back(std::move(r));
   }
   session.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
   session.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);

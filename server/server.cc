@@ -1,15 +1,21 @@
 #include "server/server.h"
 
+#include "server/api/engine_api.h"
+
 namespace ddp {
 
 Server::Server(ServerOptions options, std::shared_ptr<Registry> registry)
     : options_(std::move(options)),
-      registry_(registry ? std::move(registry) : std::make_shared<Registry>()),
-      http_(std::make_shared<HttpApi>(std::string(kDdpdVersion))) {}
+      registry_(registry ? std::move(registry) : std::make_shared<Registry>()) {}
 
 Server::~Server() { Shutdown(); }
 
 absl::Status Server::Start() {
+  absl::StatusOr<std::unique_ptr<engine::Engine>> engine = engine::Engine::Open(options_.engine);
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(*engine);
+  RegisterEngineApi(*registry_, engine_);
+  http_ = std::make_shared<HttpApi>(std::string(kDdpdVersion), engine_);
   std::shared_ptr<HttpApi> http = http_;
   net_ = std::make_unique<NetServer>(
       options_.net, registry_,
@@ -23,9 +29,11 @@ absl::Status Server::Start() {
 }
 
 void Server::Shutdown() {
-  if (!net_) return;
-  http_->SetReady(false);
-  net_->Shutdown();
+  if (http_) http_->SetReady(false);
+  // Sessions first: they hold engine subscriptions and callbacks.
+  if (net_) net_->Shutdown();
+  net_.reset();
+  engine_.reset();
 }
 
 }  // namespace ddp

@@ -1,6 +1,6 @@
-// Server: ddpd assembled. Owns the network front (NetServer), the HTTP
-// routes and the registry of publications and methods; later issues add the
-// storage engine and live queries here.
+// Server: ddpd assembled. Owns the engine (storage, committer, live
+// queries), the network front (NetServer), the HTTP routes and the registry
+// of publications and methods.
 //
 // Use: build a Registry (the test server adds test publications), Start(),
 // then Shutdown() from the controlling thread.
@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "server/ddp/registry.h"
+#include "server/engine/engine.h"
 #include "server/http/http_api.h"
 #include "server/net/net_server.h"
 
@@ -20,8 +21,9 @@ inline constexpr std::string_view kDdpdVersion = "0.1.0";
 
 struct ServerOptions {
   NetOptions net;
-  // Where the data lives (RocksDB). Default: "./data".
-  std::string data_dir = "./data";
+  // Storage, writes and live queries; engine.store.path is the data dir
+  // (default "./data").
+  engine::EngineOptions engine;
   // Log level name. Default: "info".
   std::string log_level = "info";
 };
@@ -39,10 +41,12 @@ class Server {
 
   uint16_t port() const { return net_ ? net_->port() : 0; }
   const NetServer& net() const { return *net_; }
+  engine::Engine& engine() { return *engine_; }
 
  private:
   ServerOptions options_;
   std::shared_ptr<Registry> registry_;
+  std::shared_ptr<engine::Engine> engine_;
   std::shared_ptr<HttpApi> http_;
   std::unique_ptr<NetServer> net_;
 };

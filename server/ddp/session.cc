@@ -311,6 +311,28 @@ void Subscription::Removed(std::string collection, std::string id) {
   });
 }
 
+void Subscription::Apply(std::vector<DataChange> changes) {
+  OnStrand([self = shared_from_this(), changes = std::move(changes)](Session& s) mutable {
+    for (DataChange& c : changes) {
+      if (self->stopped()) return;
+      absl::Status st;
+      switch (c.kind) {
+        case DataChange::Kind::kAdded:
+          st = s.merge_box_.Added(self->handle_, c.collection, c.id, std::move(c.fields), s);
+          break;
+        case DataChange::Kind::kChanged:
+          st = s.merge_box_.Changed(self->handle_, c.collection, c.id, std::move(c.fields),
+                                    c.cleared, s);
+          break;
+        case DataChange::Kind::kRemoved:
+          st = s.merge_box_.Removed(self->handle_, c.collection, c.id, s);
+          break;
+      }
+      if (!st.ok()) LogMisuse(*self, st);
+    }
+  });
+}
+
 void Subscription::Ready() {
   OnStrand([self = shared_from_this()](Session& s) {
     if (self->stopped() || self->ready_sent_ || self->id_.empty()) return;

@@ -80,6 +80,16 @@ struct SessionOptions {
 
 class Session;
 
+// One data change for Subscription::Apply.
+struct DataChange {
+  enum class Kind { kAdded, kChanged, kRemoved };
+  Kind kind = Kind::kAdded;
+  std::string collection;
+  std::string id;
+  Object fields;
+  std::vector<std::string> cleared;
+};
+
 // The context a publication publishes through (Meteor's `this` in
 // `Meteor.publish`). Thread-safe: every call may come from any thread and
 // is applied on the session's strand in call order. Calls after the
@@ -90,6 +100,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void Changed(std::string collection, std::string id, Object fields,
                std::vector<std::string> cleared = {});
   void Removed(std::string collection, std::string id);
+  // Several changes applied together, in order, with nothing from other
+  // sources in between (one transaction's effect on this subscription).
+  void Apply(std::vector<DataChange> changes);
   // Tells the client the initial data is complete (once).
   void Ready();
   // Stops with an error: documents are retracted, the client gets `nosub`

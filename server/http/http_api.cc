@@ -1,7 +1,10 @@
 #include "server/http/http_api.h"
 
+#include "absl/strings/match.h"
 #include "common/strings.h"
+#include "protocol/ddp_error.h"
 #include "protocol/json.h"
+#include "spdlog/spdlog.h"
 
 namespace ddp {
 
@@ -12,8 +15,103 @@ HttpResponse HttpApi::Error(int status, std::string_view reason) {
   return HttpResponse{status, "application/json", std::move(body), {}};
 }
 
+HttpResponse HttpApi::FromStatus(const absl::Status& status) {
+  if (IsInternalError(status)) {
+    spdlog::error("http: {}", ToStd(status.message()));
+  }
+  DdpError e = DdpErrorFromStatus(status);
+  std::string body = R"({"error":)";
+  AppendJson(e.error, &body);
+  body.append(R"(,"reason":)");
+  AppendJsonString(e.reason, &body);
+  body.push_back('}');
+  return HttpResponse{e.http_status, "application/json", std::move(body), {}};
+}
+
+void HttpApi::Api(const HttpRequest& request, HttpRespond respond) {
+  std::string_view path = request.Path().substr(std::string_view("/api/v1").size());
+  auto json_reply = [respond](Value v) {
+    respond(HttpResponse{200, "application/json", ToJson(v), {}});
+  };
+  auto tx_reply = [respond, this](absl::StatusOr<engine::TxRequest> tx) {
+    if (!tx.ok()) {
+      respond(FromStatus(tx.status()));
+      return;
+    }
+    engine::ResultShape shape = tx->shape;
+    engine_->Submit(std::move(*tx), [respond, shape](absl::StatusOr<engine::TxResult> r) {
+      if (!r.ok()) {
+        respond(FromStatus(r.status()));
+      } else {
+        respond(HttpResponse{200, "application/json", ToJson(engine::ResultValue(*r, shape)), {}});
+      }
+    });
+  };
+  auto body_json = [&]() -> absl::StatusOr<Value> {
+    absl::StatusOr<Value> v = ParseJson(request.body);
+    if (!v.ok()) return absl::InvalidArgumentError(StrCat("body: ", v.status().message()));
+    return v;
+  };
+  if (path == "/tx") {
+    if (request.method != "POST") return respond(Error(405, "use POST"));
+    absl::StatusOr<Value> body = body_json();
+    if (!body.ok()) return respond(FromStatus(body.status()));
+    if (!body->is_object() || body->Find("ops") == nullptr) {
+      return respond(Error(400, "the body must be {\"ops\": [...], \"key\"?: ...}"));
+    }
+    Value options{Object()};
+    if (const Value* key = body->Find("key")) options.as_object().Append("key", *key);
+    return tx_reply(engine::ParseTx(*body->Find("ops"), options));
+  }
+  if (path == "/topics") {
+    if (request.method != "GET") return respond(Error(405, "use GET"));
+    Array out;
+    for (const engine::TopicInfo& t : engine_->Topics()) {
+      out.push_back(Value(Object{{"name", Value(t.name)},
+                                 {"documents", Value(t.documents)},
+                                 {"writes", Value(t.writes)}}));
+    }
+    return json_reply(Value(std::move(out)));
+  }
+  if (absl::StartsWith(ToAbsl(path), "/topics/")) {
+    std::string_view rest = path.substr(8);
+    std::string topic = UrlDecode(rest.substr(0, rest.find('/')));
+    std::string_view tail = rest.find('/') == std::string_view::npos ? "" : rest.substr(rest.find('/'));
+    if (tail == "/publish") {
+      if (request.method != "POST") return respond(Error(405, "use POST"));
+      absl::StatusOr<Value> body = body_json();
+      if (!body.ok()) return respond(FromStatus(body.status()));
+      return tx_reply(engine::ParsePublish(topic, *body));
+    }
+    if (tail.empty()) {
+      if (request.method != "GET") return respond(Error(405, "use GET"));
+      Value query;
+      if (std::optional<std::string> q = request.Query("q"); q && !q->empty()) {
+        absl::StatusOr<Value> parsed = ParseJson(*q);
+        if (!parsed.ok()) return respond(Error(400, StrCat("q: ", parsed.status().message())));
+        query = std::move(*parsed);
+      }
+      absl::StatusOr<engine::QuerySpec> spec = engine::ParseQuerySpec(topic, query);
+      if (!spec.ok()) return respond(FromStatus(spec.status()));
+      engine_->Query(std::move(*spec), [respond](absl::StatusOr<Array> docs) {
+        if (!docs.ok()) {
+          respond(FromStatus(docs.status()));
+        } else {
+          respond(HttpResponse{200, "application/json", ToJson(Value(std::move(*docs))), {}});
+        }
+      });
+      return;
+    }
+  }
+  respond(Error(404, StrCat("no route for ", request.method, " ", request.Path())));
+}
+
 void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
   std::string_view path = request.Path();
+  if (engine_ != nullptr && absl::StartsWith(ToAbsl(path), "/api/v1/")) {
+    Api(request, std::move(respond));
+    return;
+  }
   bool get = request.method == "GET" || request.method == "HEAD";
   if (path == "/healthz" || path == "/readyz" || path == "/") {
     if (!get) {

@@ -37,7 +37,8 @@ TEST_F(ConfigTest, Defaults) {
   ASSERT_FALSE(c.exit) << c.message;
   EXPECT_EQ(c.options.net.port, 3000);
   EXPECT_EQ(c.options.net.bind, "0.0.0.0");
-  EXPECT_EQ(c.options.data_dir, "./data");
+  EXPECT_EQ(c.options.engine.store.path, "./data");
+  EXPECT_EQ(c.options.engine.store.durability, storage::Durability::kSync);
   EXPECT_EQ(c.options.net.max_message_bytes, size_t{1} << 20);
   EXPECT_EQ(c.options.net.session.heartbeat_interval, std::chrono::seconds(15));
 }
@@ -83,6 +84,28 @@ TEST_F(ConfigTest, ErrorsAreReported) {
   EXPECT_TRUE(c.exit);
   EXPECT_EQ(c.exit_code, 0);
   EXPECT_NE(c.message.find("--heartbeat-interval-ms"), std::string::npos);
+}
+
+TEST_F(ConfigTest, StorageAndRetention) {
+  ParsedConfig c = Parse({"--data-dir", "/tmp/x", "--durability", "batch", "--batch-sync-ms", "25",
+                          "--topic-retention", "sensors.*:max_docs=100,max_age_ms=5000",
+                          "--topic-retention", "logs:max_docs=7", "--log-max-entries", "1000",
+                          "--create-topics", "false", "--topics", "a, b.*"});
+  ASSERT_FALSE(c.exit) << c.message;
+  EXPECT_EQ(c.options.engine.store.path, "/tmp/x");
+  EXPECT_EQ(c.options.engine.store.durability, storage::Durability::kBatch);
+  EXPECT_EQ(c.options.engine.store.batch_sync_interval, std::chrono::milliseconds(25));
+  ASSERT_EQ(c.options.engine.retention.size(), 2u);
+  EXPECT_EQ(c.options.engine.retention[0].pattern, "sensors.*");
+  EXPECT_EQ(c.options.engine.retention[0].max_docs, 100);
+  EXPECT_EQ(c.options.engine.retention[0].max_age_ms, 5000);
+  EXPECT_EQ(c.options.engine.retention[1].max_docs, 7);
+  EXPECT_EQ(c.options.engine.log_max_entries, 1000);
+  EXPECT_FALSE(c.options.engine.create_topics_on_write);
+  EXPECT_EQ(c.options.engine.declared_topics, (std::vector<std::string>{"a", "b.*"}));
+  EXPECT_TRUE(Parse({"--durability", "sometimes"}).exit);
+  EXPECT_TRUE(Parse({"--topic-retention", "nocolon"}).exit);
+  EXPECT_TRUE(Parse({"--topic-retention", "a:max_docs=x"}).exit);
 }
 
 TEST_F(ConfigTest, DurationsAndLimits) {

@@ -1,0 +1,266 @@
+#include "server/api/engine_api.h"
+
+#include <mutex>
+
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "server/ddp/session.h"
+#include "server/engine/topic_name.h"
+
+namespace ddp {
+namespace {
+
+using engine::Delta;
+using engine::Engine;
+using engine::TxRequest;
+using engine::TxResult;
+
+// Delivers an engine subscription's deltas to a DDP subscription.
+class DdpSink : public engine::LiveSink {
+ public:
+  explicit DdpSink(std::shared_ptr<Subscription> sub) : sub_(std::move(sub)) {}
+  void Send(std::vector<Delta> deltas) override {
+    std::vector<DataChange> changes;
+    changes.reserve(deltas.size());
+    for (Delta& d : deltas) {
+      DataChange c;
+      c.kind = d.kind == Delta::Kind::kAdded     ? DataChange::Kind::kAdded
+               : d.kind == Delta::Kind::kChanged ? DataChange::Kind::kChanged
+                                                 : DataChange::Kind::kRemoved;
+      c.collection = std::move(d.collection);
+      c.id = std::move(d.id);
+      c.fields = std::move(d.fields);
+      c.cleared = std::move(d.cleared);
+      changes.push_back(std::move(c));
+    }
+    sub_->Apply(std::move(changes));
+  }
+  void Ready() override { sub_->Ready(); }
+
+ private:
+  std::shared_ptr<Subscription> sub_;
+};
+
+// Joins the engine's registration with the DDP subscription's stop, which
+// may come first.
+struct LiveLink {
+  std::mutex mu;
+  std::optional<engine::LiveRegistry::Id> id;
+  bool stopped = false;
+};
+
+void SubmitTx(const std::shared_ptr<Engine>& engine, absl::StatusOr<TxRequest> tx,
+              const MethodReply& reply) {
+  if (!tx.ok()) {
+    reply(tx.status());
+    return;
+  }
+  engine::ResultShape shape = tx->shape;
+  engine->Submit(std::move(*tx), [reply, shape](absl::StatusOr<TxResult> r) {
+    if (!r.ok()) {
+      reply(r.status());
+    } else {
+      reply(std::optional<Value>(engine::ResultValue(*r, shape)));
+    }
+  });
+  reply.Unblock();
+}
+
+// "/chat.room1/insert" -> ("chat.room1", "insert").
+std::optional<std::pair<std::string_view, std::string_view>> SplitCollectionMethod(
+    std::string_view name) {
+  if (name.size() < 3 || name[0] != '/') return std::nullopt;
+  size_t slash = name.rfind('/');
+  if (slash == 0) return std::nullopt;
+  return std::make_pair(name.substr(1, slash - 1), name.substr(slash + 1));
+}
+
+struct Handlers {
+  MethodHandler insert, update, remove;
+  PublicationHandler topic;
+};
+
+}  // namespace
+
+absl::StatusOr<engine::LiveQuery> ParseLiveQuery(std::string_view target, const Array& params) {
+  engine::LiveQuery q;
+  q.target = std::string(target);
+  q.is_pattern = engine::IsPattern(target);
+  RETURN_IF_ERROR(q.is_pattern ? engine::ValidateTopicPattern(target)
+                               : engine::ValidateTopicName(target));
+  if (params.empty() || params[0].is_null()) return q;
+  if (params.size() > 1) return absl::InvalidArgumentError("a topic subscription takes one query");
+  const Value& query = params[0];
+  if (!query.is_object()) return absl::InvalidArgumentError("invalid query: must be an object");
+  for (const Member& m : query.as_object()) {
+    if (m.key == "filter") {
+      absl::StatusOr<query::Selector> s = query::Selector::Compile(m.value);
+      if (!s.ok()) return absl::InvalidArgumentError(StrCat("filter: ", s.status().message()));
+      q.filter = std::move(*s);
+    } else if (m.key == "fields") {
+      ASSIGN_OR_RETURN(q.fields, query::Projection::Compile(m.value));
+    } else if (m.key == "as") {
+      if (!m.value.is_string() || m.value.as_string().empty()) {
+        return absl::InvalidArgumentError("invalid query: as must be a non-empty string");
+      }
+      q.as = m.value.as_string();
+    } else if (m.key == "ordered") {
+      if (!m.value.is_bool()) return absl::InvalidArgumentError("invalid query: ordered must be a boolean");
+      if (m.value.as_bool()) {
+        return absl::InvalidArgumentError("invalid query: ordered results are not supported yet");
+      }
+    } else if (m.key == "sort" || m.key == "skip" || m.key == "limit" || m.key == "pipeline") {
+      if (m.key == "pipeline" && m.value.is_array() && m.value.as_array().empty()) continue;
+      return absl::InvalidArgumentError(
+          StrCat("invalid query: live '", m.key, "' is not supported yet (use the query method)"));
+    } else {
+      return absl::InvalidArgumentError(StrCat(
+          "invalid query: unknown key '", m.key, "' (filter, fields, sort, skip, limit, ordered, as, pipeline)"));
+    }
+  }
+  return q;
+}
+
+void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine) {
+  auto handlers = std::make_shared<Handlers>();
+  handlers->insert = [engine](MethodCall call, MethodReply reply) {
+    auto parts = SplitCollectionMethod(call.name);
+    SubmitTx(engine, engine::ParseInsert(parts->first, call.params), reply);
+  };
+  handlers->update = [engine](MethodCall call, MethodReply reply) {
+    auto parts = SplitCollectionMethod(call.name);
+    SubmitTx(engine, engine::ParseUpdate(parts->first, call.params), reply);
+  };
+  handlers->remove = [engine](MethodCall call, MethodReply reply) {
+    auto parts = SplitCollectionMethod(call.name);
+    SubmitTx(engine, engine::ParseRemove(parts->first, call.params), reply);
+  };
+  handlers->topic = [engine](std::shared_ptr<Subscription> sub) {
+    absl::StatusOr<engine::LiveQuery> q = ParseLiveQuery(sub->name(), sub->params());
+    if (!q.ok()) {
+      sub->Error(q.status());
+      return;
+    }
+    auto link = std::make_shared<LiveLink>();
+    sub->OnStop([engine, link] {
+      std::lock_guard<std::mutex> lock(link->mu);
+      link->stopped = true;
+      if (link->id) engine->Unsubscribe(*link->id);
+    });
+    engine->Subscribe(std::move(*q), std::make_shared<DdpSink>(sub),
+                      [engine, link, sub](absl::StatusOr<engine::LiveRegistry::Id> id) {
+                        if (!id.ok()) {
+                          sub->Error(id.status());
+                          return;
+                        }
+                        std::lock_guard<std::mutex> lock(link->mu);
+                        link->id = *id;
+                        if (link->stopped) engine->Unsubscribe(*id);
+                      });
+  };
+
+  registry.SetMethodResolver([handlers](std::string_view name) -> const MethodHandler* {
+    auto parts = SplitCollectionMethod(name);
+    if (!parts || !engine::ValidateTopicName(parts->first).ok()) return nullptr;
+    if (parts->second == "insert") return &handlers->insert;
+    if (parts->second == "update") return &handlers->update;
+    if (parts->second == "remove") return &handlers->remove;
+    return nullptr;
+  });
+  registry.SetPublicationResolver([handlers](std::string_view name) -> const PublicationHandler* {
+    bool valid = engine::IsPattern(name) ? engine::ValidateTopicPattern(name).ok()
+                                         : engine::ValidateTopicName(name).ok();
+    return valid ? &handlers->topic : nullptr;
+  });
+
+  (void)registry.AddMethod("publish", [engine](MethodCall call, MethodReply reply) {
+    if (call.params.size() != 2 || !call.params[0].is_string()) {
+      reply(absl::InvalidArgumentError("publish takes [topic, doc or [docs]]"));
+      return;
+    }
+    SubmitTx(engine, engine::ParsePublish(call.params[0].as_string(), call.params[1]), reply);
+  });
+  (void)registry.AddMethod("tx", [engine](MethodCall call, MethodReply reply) {
+    if (call.params.empty() || call.params.size() > 2) {
+      reply(absl::InvalidArgumentError("tx takes [ops, {key}?]"));
+      return;
+    }
+    SubmitTx(engine,
+             engine::ParseTx(call.params[0], call.params.size() > 1 ? call.params[1] : Value()),
+             reply);
+  });
+  (void)registry.AddMethod("query", [engine](MethodCall call, MethodReply reply) {
+    if (call.params.empty() || call.params.size() > 2 || !call.params[0].is_string()) {
+      reply(absl::InvalidArgumentError("query takes [topic or pattern, query?]"));
+      return;
+    }
+    absl::StatusOr<engine::QuerySpec> spec = engine::ParseQuerySpec(
+        call.params[0].as_string(), call.params.size() > 1 ? call.params[1] : Value());
+    if (!spec.ok()) {
+      reply(spec.status());
+      return;
+    }
+    engine->Query(std::move(*spec), [reply](absl::StatusOr<Array> docs) {
+      if (!docs.ok()) {
+        reply(docs.status());
+      } else {
+        reply(std::optional<Value>(Value(std::move(*docs))));
+      }
+    });
+    reply.Unblock();
+  });
+  (void)registry.AddMethod("history", [engine](MethodCall call, MethodReply reply) {
+    if (call.params.empty() || call.params.size() > 2 || !call.params[0].is_string()) {
+      reply(absl::InvalidArgumentError("history takes [topic, {fromSeq, limit}?]"));
+      return;
+    }
+    const std::string& topic = call.params[0].as_string();
+    absl::Status valid = engine::IsPattern(topic) ? engine::ValidateTopicPattern(topic)
+                                                  : engine::ValidateTopicName(topic);
+    if (!valid.ok()) {
+      reply(valid);
+      return;
+    }
+    uint64_t from = 0;
+    size_t limit = 1000;
+    if (call.params.size() > 1 && !call.params[1].is_null()) {
+      const Value& o = call.params[1];
+      if (!o.is_object()) {
+        reply(absl::InvalidArgumentError("history: options must be an object"));
+        return;
+      }
+      if (const Value* f = o.Find("fromSeq")) {
+        if (!f->is_int() || f->as_int() < 0) {
+          reply(absl::InvalidArgumentError("history: fromSeq must be a non-negative integer"));
+          return;
+        }
+        from = static_cast<uint64_t>(f->as_int());
+      }
+      if (const Value* l = o.Find("limit")) {
+        if (!l->is_int() || l->as_int() <= 0 || l->as_int() > 10000) {
+          reply(absl::InvalidArgumentError("history: limit must be an integer in 1..10000"));
+          return;
+        }
+        limit = static_cast<size_t>(l->as_int());
+      }
+    }
+    engine->History(topic, from, limit, [reply](absl::StatusOr<std::vector<engine::HistoryEntry>> r) {
+      if (!r.ok()) {
+        reply(r.status());
+        return;
+      }
+      Array out;
+      for (engine::HistoryEntry& e : *r) {
+        Object o;
+        o.Append("seq", Value(static_cast<int64_t>(e.seq)));
+        o.Append("t", Value(Date{e.time_millis}));
+        o.Append("changes", std::move(e.changes));
+        out.push_back(Value(std::move(o)));
+      }
+      reply(std::optional<Value>(Value(std::move(out))));
+    });
+    reply.Unblock();
+  });
+}
+
+}  // namespace ddp

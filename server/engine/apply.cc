@@ -1,0 +1,281 @@
+#include "server/engine/apply.h"
+
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "protocol/ddp_error.h"
+#include "protocol/ids.h"
+#include "protocol/json.h"
+#include "server/engine/topic_name.h"
+
+namespace ddp::engine {
+
+std::string OverlayKey(std::string_view topic, std::string_view id) {
+  std::string k;
+  k.reserve(topic.size() + 1 + id.size());
+  k.append(topic);
+  k.push_back('\0');
+  k.append(id);
+  return k;
+}
+
+const DocState* Overlay::Find(std::string_view topic, std::string_view id) const {
+  auto t = topics_.find(topic);
+  if (t == topics_.end()) return nullptr;
+  auto d = t->second.find(id);
+  return d == t->second.end() ? nullptr : &d->second;
+}
+
+void Overlay::Put(std::string_view topic, std::string_view id, DocState state) {
+  topics_[topic].insert_or_assign(std::string(id), std::move(state));
+}
+
+const std::map<std::string, DocState, std::less<>>* Overlay::TopicDocs(
+    std::string_view topic) const {
+  auto t = topics_.find(topic);
+  return t == topics_.end() ? nullptr : &t->second;
+}
+
+TxApplier::TxApplier(const storage::Store& store, const Overlay& group,
+                     const EngineOptions& options, int64_t now_millis)
+    : store_(store), group_(group), options_(options), now_millis_(now_millis) {}
+
+absl::StatusOr<DocState> TxApplier::Get(const std::string& topic, const std::string& id) {
+  if (const DocState* s = mine_.Find(topic, id)) return *s;
+  if (const DocState* s = group_.Find(topic, id)) return *s;
+  absl::StatusOr<std::optional<storage::StoredDoc>> stored = store_.Get(topic, id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return DocState{};
+  return DocState{std::make_shared<const Object>(std::move((*stored)->doc)), (*stored)->version};
+}
+
+void TxApplier::Put(const std::string& topic, const std::string& id,
+                    std::shared_ptr<const Object> doc) {
+  std::string key = OverlayKey(topic, id);
+  if (!before_.contains(key)) {
+    // Remember the state before this transaction touched the document.
+    absl::StatusOr<DocState> prior = Get(topic, id);
+    before_.emplace(key, prior.ok() ? *prior : DocState{});
+    order_.emplace_back(topic, id);
+  }
+  mine_.Put(topic, id, DocState{std::move(doc), 0});
+}
+
+absl::Status TxApplier::CheckTopic(const std::string& topic) const {
+  if (options_.create_topics_on_write) return absl::OkStatus();
+  for (const std::string& p : options_.declared_topics) {
+    if (p == topic || (IsPattern(p) && TopicMatches(p, topic))) return absl::OkStatus();
+  }
+  return absl::NotFoundError(StrCat("topic '", topic,
+                                    "' does not exist (topics are not created on write here)"));
+}
+
+absl::Status TxApplier::Candidates(const std::string& topic, const query::Selector& selector,
+                                   bool multi,
+                                   std::vector<std::pair<std::string, DocState>>* out) {
+  if (const auto& id = selector.id()) {
+    ASSIGN_OR_RETURN(DocState s, Get(topic, *id));
+    if (s.doc != nullptr && selector.Matches(*s.doc)) out->emplace_back(*id, std::move(s));
+    return absl::OkStatus();
+  }
+  // Everything in the topic, with pending writes laid over the store, in
+  // id order.
+  std::map<std::string, DocState, std::less<>> docs;
+  absl::Status st = store_.Scan(topic, [&](std::string_view id, storage::StoredDoc&& d) {
+    docs.emplace(std::string(id),
+                 DocState{std::make_shared<const Object>(std::move(d.doc)), d.version});
+    return true;
+  });
+  RETURN_IF_ERROR(st);
+  for (const Overlay* layer : {&group_, static_cast<const Overlay*>(&mine_)}) {
+    if (const auto* pending = layer->TopicDocs(topic)) {
+      for (const auto& [id, state] : *pending) docs.insert_or_assign(id, state);
+    }
+  }
+  for (auto& [id, state] : docs) {
+    if (state.doc == nullptr || !selector.Matches(*state.doc)) continue;
+    out->emplace_back(id, std::move(state));
+    if (!multi) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Value> TxApplier::Insert(const WriteOp& op) {
+  RETURN_IF_ERROR(CheckTopic(op.topic));
+  Object doc = op.docs[0];
+  std::string id;
+  if (const Value* given = doc.Find("_id")) {
+    id = given->as_string();
+  } else {
+    id = RandomId();
+    // _id leads, as Meteor and MongoDB store it.
+    Object with_id;
+    with_id.reserve(doc.size() + 1);
+    with_id.Append("_id", Value(id));
+    for (Member& m : doc) with_id.Append(std::move(m.key), std::move(m.value));
+    doc = std::move(with_id);
+  }
+  ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
+  if (existing.doc != nullptr) {
+    return absl::AlreadyExistsError(
+        StrCat("duplicate key: a document with _id '", id, "' already exists in '", op.topic, "'"));
+  }
+  Put(op.topic, id, std::make_shared<const Object>(std::move(doc)));
+  return Value(id);
+}
+
+absl::StatusOr<Value> TxApplier::Publish(const WriteOp& op) {
+  RETURN_IF_ERROR(CheckTopic(op.topic));
+  Array ids;
+  ids.reserve(op.docs.size());
+  for (const Object& given : op.docs) {
+    Object doc = given;
+    std::string id;
+    if (const Value* v = doc.Find("_id")) {
+      id = v->as_string();
+    } else {
+      id = DefaultEventIds().Next();
+      Object with_id;
+      with_id.reserve(doc.size() + 1);
+      with_id.Append("_id", Value(id));
+      for (Member& m : doc) with_id.Append(std::move(m.key), std::move(m.value));
+      doc = std::move(with_id);
+    }
+    // An event with a known _id replaces the document (publish is a put).
+    Put(op.topic, id, std::make_shared<const Object>(std::move(doc)));
+    ids.push_back(Value(std::move(id)));
+  }
+  return Value(std::move(ids));
+}
+
+absl::StatusOr<Value> TxApplier::Update(const WriteOp& op) {
+  RETURN_IF_ERROR(CheckTopic(op.topic));
+  std::vector<std::pair<std::string, DocState>> matches;
+  RETURN_IF_ERROR(Candidates(op.topic, op.selector, op.multi, &matches));
+  int64_t affected = 0;
+  std::optional<std::string> inserted_id;
+  for (auto& [id, state] : matches) {
+    ASSIGN_OR_RETURN(Object updated, op.modifier.Apply(*state.doc, now_millis_));
+    ++affected;
+    if (updated == *state.doc) continue;  // matched, nothing to write
+    Put(op.topic, id, std::make_shared<const Object>(std::move(updated)));
+  }
+  if (affected == 0 && op.upsert) {
+    // The new document starts from the selector's equality fields.
+    Value seed{Object()};
+    std::string id = op.selector.id().value_or("");
+    for (const auto& [path, value] : op.selector.equalities()) {
+      if (path == "_id") continue;
+      RETURN_IF_ERROR(query::SetPath(seed, path, value));
+    }
+    if (id.empty()) id = RandomId();
+    Object with_id;
+    with_id.Append("_id", Value(id));
+    for (Member& m : seed.as_object()) with_id.Append(std::move(m.key), std::move(m.value));
+    ASSIGN_OR_RETURN(Object doc, op.modifier.ApplyForInsert(with_id, now_millis_));
+    // A replacement or $set may have supplied the _id.
+    if (const Value* final_id = doc.Find("_id"); final_id != nullptr && final_id->is_string()) {
+      id = final_id->as_string();
+    }
+    RETURN_IF_ERROR(query::ValidateDocument(Value(doc)));
+    ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
+    if (existing.doc != nullptr) {
+      return absl::AlreadyExistsError(StrCat("duplicate key: a document with _id '", id,
+                                             "' already exists in '", op.topic, "'"));
+    }
+    Put(op.topic, id, std::make_shared<const Object>(std::move(doc)));
+    affected = 1;
+    inserted_id = id;
+  }
+  if (!op.return_object) return Value(affected);
+  Object r;
+  r.Append("numberAffected", Value(affected));
+  if (inserted_id) r.Append("insertedId", Value(*inserted_id));
+  return Value(std::move(r));
+}
+
+absl::StatusOr<Value> TxApplier::Remove(const WriteOp& op) {
+  RETURN_IF_ERROR(CheckTopic(op.topic));
+  std::vector<std::pair<std::string, DocState>> matches;
+  RETURN_IF_ERROR(Candidates(op.topic, op.selector, /*multi=*/true, &matches));
+  for (auto& [id, state] : matches) Put(op.topic, id, nullptr);
+  return Value(static_cast<int64_t>(matches.size()));
+}
+
+absl::Status TxApplier::Expect(const WriteOp& op) {
+  ASSIGN_OR_RETURN(DocState s, Get(op.topic, op.id));
+  bool exists = s.doc != nullptr;
+  if (op.exists && *op.exists != exists) {
+    return ConflictError(StrCat("expected '", op.id, "' in '", op.topic, "' to ",
+                                *op.exists ? "exist" : "not exist"));
+  }
+  if (op.version) {
+    // A document written earlier in this transaction has no version yet.
+    bool written_here = mine_.Find(op.topic, op.id) != nullptr;
+    if (!exists || written_here || s.version != *op.version) {
+      return ConflictError(StrCat("expected '", op.id, "' in '", op.topic, "' at version ",
+                                  *op.version, ", found ",
+                                  !exists ? std::string("no document")
+                                          : written_here ? std::string("a write in this transaction")
+                                                         : StrCat("version ", s.version)));
+    }
+  }
+  if (op.match && (!exists || !op.match->Matches(*s.doc))) {
+    return ConflictError(
+        StrCat("expected '", op.id, "' in '", op.topic, "' to match the given selector"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TxApplier::Apply(const TxRequest& tx, std::vector<Value>* results) {
+  for (const WriteOp& op : tx.ops) {
+    switch (op.kind) {
+      case WriteOp::Kind::kInsert: {
+        ASSIGN_OR_RETURN(Value r, Insert(op));
+        results->push_back(std::move(r));
+        break;
+      }
+      case WriteOp::Kind::kPublish: {
+        ASSIGN_OR_RETURN(Value r, Publish(op));
+        results->push_back(std::move(r));
+        break;
+      }
+      case WriteOp::Kind::kUpdate: {
+        ASSIGN_OR_RETURN(Value r, Update(op));
+        results->push_back(std::move(r));
+        break;
+      }
+      case WriteOp::Kind::kRemove: {
+        ASSIGN_OR_RETURN(Value r, Remove(op));
+        results->push_back(std::move(r));
+        break;
+      }
+      case WriteOp::Kind::kExpect:
+        RETURN_IF_ERROR(Expect(op));
+        results->push_back(Value());
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<TxApplier::Written> TxApplier::TakeWrites() {
+  std::vector<Written> out;
+  out.reserve(order_.size());
+  for (auto& [topic, id] : order_) {
+    const DocState& before = before_.at(OverlayKey(topic, id));
+    const DocState* after = mine_.Find(topic, id);
+    std::shared_ptr<const Object> after_doc = after ? after->doc : nullptr;
+    if (before.doc == nullptr && after_doc == nullptr) continue;  // created and removed
+    if (before.doc != nullptr && after_doc != nullptr && *before.doc == *after_doc) continue;
+    Written w;
+    w.change.topic = topic;
+    w.change.id = id;
+    w.change.before = before.doc;
+    w.change.after = std::move(after_doc);
+    w.prev_version = before.version;
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace ddp::engine

@@ -1,0 +1,81 @@
+// Applying one transaction during a group commit (internal to the engine).
+//
+// Reads go through three layers: what this transaction wrote so far, what
+// earlier transactions of the same group wrote (not yet on disk), then the
+// store. A failed transaction leaves no trace: its layer is dropped.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/string_map.h"
+#include "server/engine/engine.h"
+#include "server/engine/live.h"
+#include "storage/store.h"
+
+namespace ddp::engine {
+
+struct DocState {
+  std::shared_ptr<const Object> doc;  // nullptr: absent
+  uint64_t version = 0;               // 0 when absent (or written in this tx)
+};
+
+// Writes of a group (or of one transaction) not yet in the store.
+class Overlay {
+ public:
+  const DocState* Find(std::string_view topic, std::string_view id) const;
+  void Put(std::string_view topic, std::string_view id, DocState state);
+  // Ids of `topic` this overlay holds, in id order.
+  const std::map<std::string, DocState, std::less<>>* TopicDocs(std::string_view topic) const;
+  void Clear() { topics_.clear(); }
+
+ private:
+  StringMap<std::map<std::string, DocState, std::less<>>> topics_;
+};
+
+class TxApplier {
+ public:
+  TxApplier(const storage::Store& store, const Overlay& group, const EngineOptions& options,
+            int64_t now_millis);
+
+  // Applies the ops in order. On error nothing of this transaction counts.
+  absl::Status Apply(const TxRequest& tx, std::vector<Value>* results);
+
+  // The net effect per document (first-touch order), with the versions the
+  // documents had before.
+  struct Written {
+    Change change;
+    uint64_t prev_version = 0;
+  };
+  std::vector<Written> TakeWrites();
+
+ private:
+  absl::StatusOr<DocState> Get(const std::string& topic, const std::string& id);
+  void Put(const std::string& topic, const std::string& id, std::shared_ptr<const Object> doc);
+  // Matching documents in id order (one when the selector names an _id).
+  absl::Status Candidates(const std::string& topic, const query::Selector& selector, bool multi,
+                          std::vector<std::pair<std::string, DocState>>* out);
+  absl::Status CheckTopic(const std::string& topic) const;
+
+  absl::StatusOr<Value> Insert(const WriteOp& op);
+  absl::StatusOr<Value> Publish(const WriteOp& op);
+  absl::StatusOr<Value> Update(const WriteOp& op);
+  absl::StatusOr<Value> Remove(const WriteOp& op);
+  absl::Status Expect(const WriteOp& op);
+
+  const storage::Store& store_;
+  const Overlay& group_;
+  const EngineOptions& options_;
+  const int64_t now_millis_;
+  Overlay mine_;
+  // First-touch order and the state before this transaction.
+  std::vector<std::pair<std::string, std::string>> order_;
+  StringMap<DocState> before_;  // key: topic \0 id
+};
+
+std::string OverlayKey(std::string_view topic, std::string_view id);
+
+}  // namespace ddp::engine

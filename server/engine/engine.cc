@@ -1,0 +1,642 @@
+#include "server/engine/engine.h"
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "protocol/ddp_error.h"
+#include "protocol/json.h"
+#include "server/engine/apply.h"
+#include "server/engine/topic_name.h"
+#include "spdlog/spdlog.h"
+
+namespace ddp::engine {
+namespace {
+
+struct TxTask {
+  TxRequest tx;
+  Engine::TxCallback done;
+};
+struct SubscribeTask {
+  LiveQuery query;
+  std::shared_ptr<LiveSink> sink;
+  Engine::SubscribeCallback done;
+};
+struct UnsubscribeTask {
+  LiveRegistry::Id id;
+};
+struct QueryTask {
+  QuerySpec spec;
+  Engine::QueryCallback done;
+};
+struct HistoryTask {
+  std::string topic;
+  uint64_t after_seq;
+  size_t limit;
+  Engine::HistoryCallback done;
+};
+struct MaintenanceTask {
+  std::shared_ptr<std::promise<void>> done;
+};
+using Task = std::variant<TxTask, SubscribeTask, UnsubscribeTask, QueryTask, HistoryTask,
+                          MaintenanceTask>;
+
+const char* OpName(const Change& c) {
+  if (c.before == nullptr) return "insert";
+  if (c.after == nullptr) return "remove";
+  return "update";
+}
+
+// The change-log record of a transaction.
+std::string LogRecord(const CommittedTx& tx) {
+  std::string r = StrCat(R"({"seq":)", tx.seq, R"(,"t":)", tx.time_millis, R"(,"changes":[)");
+  for (size_t i = 0; i < tx.changes.size(); ++i) {
+    const Change& c = tx.changes[i];
+    if (i) r.push_back(',');
+    r.append(R"({"topic":)");
+    AppendJsonString(c.topic, &r);
+    r.append(R"(,"id":)");
+    AppendJsonString(c.id, &r);
+    StrAppend(&r, R"(,"op":")", OpName(c), "\"");
+    if (c.after != nullptr) {
+      r.append(R"(,"doc":)");
+      AppendJsonObject(*c.after, &r);
+    }
+    r.push_back('}');
+  }
+  r.append("]}");
+  return r;
+}
+
+std::string ResultRecord(const TxResult& r) {
+  std::string out = StrCat(R"({"seq":)", r.seq, R"(,"results":)");
+  AppendJson(Value(Array(r.results)), &out);
+  out.push_back('}');
+  return out;
+}
+
+absl::StatusOr<TxResult> ParseResultRecord(std::string_view record) {
+  ASSIGN_OR_RETURN(Value v, ParseJson(record));
+  TxResult r;
+  const Value* seq = v.Find("seq");
+  const Value* results = v.Find("results");
+  if (seq == nullptr || !seq->is_int() || results == nullptr || !results->is_array()) {
+    return absl::DataLossError("storage: unreadable idempotency record");
+  }
+  r.seq = static_cast<uint64_t>(seq->as_int());
+  r.results = results->as_array();
+  r.replayed = true;
+  return r;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  EngineOptions options;
+  std::unique_ptr<storage::Store> store;
+  LiveRegistry live;
+  EngineStats stats;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Task> queue;  // guarded by mu
+  bool stopping = false;   // guarded by mu
+  std::thread thread;
+
+  // Committer-thread state.
+  uint64_t next_seq = 1;
+  SteadyTime next_maintenance;
+  std::atomic<size_t> live_count{0};
+  mutable std::mutex topic_writes_mu;
+  StringMap<int64_t> topic_writes;  // guarded by topic_writes_mu
+
+  bool Push(Task t) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping || queue.size() >= options.max_queue) return false;
+      queue.push_back(std::move(t));
+    }
+    cv.notify_one();
+    return true;
+  }
+
+  void Run();
+  void CommitGroup(std::vector<TxTask>& group);
+  void RunSubscribe(SubscribeTask& t);
+  void RunQuery(QueryTask& t);
+  void RunHistory(HistoryTask& t);
+  void Maintenance();
+  absl::Status ScanTarget(const std::string& target, bool is_pattern,
+                          const std::function<void(const std::string& topic, std::string_view id,
+                                                   storage::StoredDoc&& doc)>& fn);
+};
+
+void Engine::Impl::Run() {
+  next_maintenance = SteadyClock::now() + options.maintenance_interval;
+  while (true) {
+    std::deque<Task> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_until(lock, next_maintenance, [&] { return stopping || !queue.empty(); });
+      if (queue.empty() && stopping) break;
+      batch.swap(queue);
+    }
+    // Tasks run in order; consecutive transactions commit as one group.
+    std::vector<TxTask> group;
+    auto flush = [&] {
+      if (!group.empty()) CommitGroup(group);
+      group.clear();
+    };
+    for (Task& t : batch) {
+      if (auto* tx = std::get_if<TxTask>(&t)) {
+        group.push_back(std::move(*tx));
+        if (group.size() >= options.max_group) flush();
+        continue;
+      }
+      flush();
+      std::visit(
+          [&](auto& task) {
+            using T = std::decay_t<decltype(task)>;
+            if constexpr (std::is_same_v<T, SubscribeTask>) {
+              RunSubscribe(task);
+            } else if constexpr (std::is_same_v<T, UnsubscribeTask>) {
+              live.Remove(task.id);
+              live_count = live.size();
+            } else if constexpr (std::is_same_v<T, QueryTask>) {
+              RunQuery(task);
+            } else if constexpr (std::is_same_v<T, HistoryTask>) {
+              RunHistory(task);
+            } else if constexpr (std::is_same_v<T, MaintenanceTask>) {
+              Maintenance();
+              task.done->set_value();
+            }
+          },
+          t);
+    }
+    flush();
+    if (SteadyClock::now() >= next_maintenance) {
+      Maintenance();
+      next_maintenance = SteadyClock::now() + options.maintenance_interval;
+    }
+  }
+}
+
+void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
+  int64_t now = UnixMillis();
+  Overlay overlay;
+  storage::CommitBatch batch;
+  batch.time_millis = now;
+  batch.idempotency_expires_millis =
+      now + std::chrono::duration_cast<std::chrono::milliseconds>(options.idempotency_ttl).count();
+  std::vector<CommittedTx> committed;
+  std::vector<absl::StatusOr<TxResult>> results(group.size(), absl::UnknownError("not run"));
+  StringMap<size_t> keys_in_group;  // idempotency key -> index of its transaction
+  uint64_t seq = next_seq;
+
+  for (size_t i = 0; i < group.size(); ++i) {
+    const TxRequest& tx = group[i].tx;
+    if (!tx.key.empty()) {
+      if (auto k = keys_in_group.find(tx.key); k != keys_in_group.end()) {
+        results[i] = results[k->second];
+        if (results[i].ok()) results[i]->replayed = true;
+        continue;
+      }
+      absl::StatusOr<std::optional<std::string>> prior = store->GetIdempotent(tx.key, now);
+      if (!prior.ok()) {
+        results[i] = prior.status();
+        continue;
+      }
+      if (prior->has_value()) {
+        results[i] = ParseResultRecord(**prior);
+        continue;
+      }
+    }
+    TxApplier applier(*store, overlay, options, now);
+    std::vector<Value> values;
+    absl::Status s = applier.Apply(tx, &values);
+    if (!s.ok()) {
+      if (s.code() == absl::StatusCode::kFailedPrecondition) stats.conflicts++;
+      results[i] = s;
+      continue;
+    }
+    std::vector<TxApplier::Written> writes = applier.TakeWrites();
+    TxResult r;
+    r.results = std::move(values);
+    if (writes.empty()) {
+      r.seq = seq - 1;  // nothing written: the state it saw
+    } else {
+      CommittedTx c;
+      c.seq = seq++;
+      c.time_millis = now;
+      for (TxApplier::Written& w : writes) {
+        storage::DocWrite dw;
+        dw.topic = w.change.topic;
+        dw.id = w.change.id;
+        if (w.change.after) dw.doc = *w.change.after;
+        dw.version = c.seq;
+        dw.prev_version = w.prev_version;
+        batch.writes.push_back(std::move(dw));
+        overlay.Put(w.change.topic, w.change.id,
+                    DocState{w.change.after, w.change.after ? c.seq : 0});
+        c.changes.push_back(std::move(w.change));
+      }
+      batch.log.emplace_back(c.seq, LogRecord(c));
+      r.seq = c.seq;
+      committed.push_back(std::move(c));
+    }
+    if (!tx.key.empty()) {
+      batch.idempotency.emplace_back(tx.key, ResultRecord(r));
+      keys_in_group.emplace(tx.key, i);
+    }
+    results[i] = std::move(r);
+  }
+
+  if (!batch.log.empty() || !batch.idempotency.empty()) {
+    batch.last_seq = seq - 1;
+    absl::Status s = store->Commit(batch);
+    if (!s.ok()) {
+      // Nothing of the group is durable: every transaction that wrote fails.
+      stats.storage_errors++;
+      seq = next_seq;
+      committed.clear();
+      for (auto& r : results) {
+        if (r.ok()) r = s;
+      }
+    }
+  }
+  next_seq = seq;
+  stats.groups++;
+  for (const CommittedTx& c : committed) {
+    live.OnCommit(c);
+    stats.transactions++;
+    stats.documents_written += static_cast<int64_t>(c.changes.size());
+    std::lock_guard<std::mutex> lock(topic_writes_mu);
+    for (const Change& ch : c.changes) topic_writes[ch.topic]++;
+  }
+  for (size_t i = 0; i < group.size(); ++i) std::move(group[i].done)(std::move(results[i]));
+}
+
+absl::Status Engine::Impl::ScanTarget(
+    const std::string& target, bool is_pattern,
+    const std::function<void(const std::string& topic, std::string_view id,
+                             storage::StoredDoc&& doc)>& fn) {
+  std::vector<std::string> topics;
+  if (is_pattern) {
+    for (auto& [name, count] : store->Topics()) {
+      if (count > 0 && TopicMatches(target, name)) topics.push_back(name);
+    }
+  } else {
+    topics.push_back(target);
+  }
+  for (const std::string& topic : topics) {
+    RETURN_IF_ERROR(store->Scan(topic, [&](std::string_view id, storage::StoredDoc&& d) {
+      fn(topic, id, std::move(d));
+      return true;
+    }));
+  }
+  return absl::OkStatus();
+}
+
+void Engine::Impl::RunSubscribe(SubscribeTask& t) {
+  // Registered first, then the snapshot: on this thread nothing commits in
+  // between, so the initial result and the later deltas meet exactly.
+  LiveRegistry::Id id = live.Add(std::move(t.query), t.sink);
+  std::vector<Delta> initial;
+  absl::Status s = ScanTarget(live.Find(id)->target, live.Find(id)->is_pattern,
+                              [&](const std::string& topic, std::string_view doc_id,
+                                  storage::StoredDoc&& d) {
+                                std::optional<Delta> delta =
+                                    live.InitialDelta(id, topic, std::string(doc_id), d.doc);
+                                if (delta) initial.push_back(std::move(*delta));
+                              });
+  if (!s.ok()) {
+    live.Remove(id);
+    std::move(t.done)(s);
+    return;
+  }
+  live_count = live.size();
+  if (!initial.empty()) t.sink->Send(std::move(initial));
+  t.sink->Ready();
+  std::move(t.done)(id);
+}
+
+void Engine::Impl::RunQuery(QueryTask& t) {
+  const QuerySpec& q = t.spec;
+  std::vector<std::pair<std::string, Object>> docs;  // topic, doc
+  absl::Status s = ScanTarget(q.target, q.is_pattern,
+                              [&](const std::string& topic, std::string_view,
+                                  storage::StoredDoc&& d) {
+                                if (q.filter.Matches(d.doc)) docs.emplace_back(topic, std::move(d.doc));
+                              });
+  if (!s.ok()) {
+    std::move(t.done)(s);
+    return;
+  }
+  if (!q.sort.empty() || q.is_pattern) {
+    std::vector<size_t> order(docs.size());
+    for (size_t i = 0; i < docs.size(); ++i) order[i] = i;
+    std::vector<Value> values;
+    values.reserve(docs.size());
+    for (auto& [topic, doc] : docs) values.emplace_back(Value(std::move(doc)));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return q.sort.Less(values[a], values[b]); });
+    std::vector<std::pair<std::string, Object>> sorted;
+    sorted.reserve(docs.size());
+    for (size_t i : order) sorted.emplace_back(docs[i].first, std::move(values[i].as_object()));
+    docs = std::move(sorted);
+  }
+  size_t begin = std::min(docs.size(), static_cast<size_t>(q.skip));
+  size_t end = q.limit > 0 ? std::min(docs.size(), begin + static_cast<size_t>(q.limit)) : docs.size();
+  if (q.limit == 0 && end - begin > options.max_query_results) {
+    std::move(t.done)(absl::InvalidArgumentError(
+        StrCat("query matches ", end - begin, " documents, more than the limit of ",
+               options.max_query_results, " without an explicit limit")));
+    return;
+  }
+  Array out;
+  out.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    Object projected = q.fields.Apply(docs[i].second);
+    // For a pattern, each document says which topic it came from.
+    if (q.is_pattern) projected.Set("_topic", Value(docs[i].first));
+    out.push_back(Value(std::move(projected)));
+  }
+  std::move(t.done)(std::move(out));
+}
+
+void Engine::Impl::RunHistory(HistoryTask& t) {
+  std::vector<HistoryEntry> entries;
+  absl::Status parse_error;
+  absl::Status s = store->ReadLog(t.after_seq, [&](uint64_t seq, std::string_view record) {
+    absl::StatusOr<Value> v = ParseJson(record, JsonLimits{100, SIZE_MAX, SIZE_MAX});
+    if (!v.ok()) {
+      parse_error = absl::DataLossError(StrCat("unreadable change-log record ", seq));
+      return false;
+    }
+    Array mine;
+    if (const Value* changes = v->Find("changes"); changes != nullptr && changes->is_array()) {
+      for (const Value& c : changes->as_array()) {
+        const Value* topic = c.Find("topic");
+        if (topic != nullptr && topic->is_string() &&
+            (topic->as_string() == t.topic || (IsPattern(t.topic) && TopicMatches(t.topic, topic->as_string())))) {
+          mine.push_back(c);
+        }
+      }
+    }
+    if (!mine.empty()) {
+      HistoryEntry e;
+      e.seq = seq;
+      const Value* time = v->Find("t");
+      e.time_millis = time != nullptr && time->is_int() ? time->as_int() : 0;
+      e.changes = Value(std::move(mine));
+      entries.push_back(std::move(e));
+    }
+    return entries.size() < t.limit;
+  });
+  if (!s.ok()) {
+    std::move(t.done)(s);
+  } else if (!parse_error.ok()) {
+    std::move(t.done)(parse_error);
+  } else {
+    std::move(t.done)(std::move(entries));
+  }
+}
+
+void Engine::Impl::Maintenance() {
+  int64_t now = UnixMillis();
+  // Document retention: the oldest documents beyond max_docs or older than
+  // max_age are removed in an ordinary transaction, so subscribers see the
+  // removals and the change log records them.
+  TxRequest cleanup;
+  for (auto& [topic, count] : store->Topics()) {
+    const TopicRetention* rule = nullptr;
+    for (const TopicRetention& r : options.retention) {
+      if (r.pattern == topic || (IsPattern(r.pattern) && TopicMatches(r.pattern, topic))) {
+        rule = &r;
+        break;
+      }
+    }
+    if (rule == nullptr || count == 0) continue;
+    int64_t excess = rule->max_docs > 0 ? count - rule->max_docs : 0;
+    std::vector<std::string> victims;
+    absl::Status s = store->ScanOldest(topic, [&](std::string_view id, uint64_t) {
+      if (excess > 0) {
+        victims.emplace_back(id);
+        --excess;
+        return true;
+      }
+      if (rule->max_age_ms > 0) {
+        absl::StatusOr<std::optional<storage::StoredDoc>> d = store->Get(topic, id);
+        if (d.ok() && d->has_value() && (*d)->written_millis < now - rule->max_age_ms) {
+          victims.emplace_back(id);
+          return true;
+        }
+      }
+      return false;
+    });
+    if (!s.ok()) {
+      spdlog::warn("retention scan of '{}' failed: {}", topic, ToStd(s.message()));
+      continue;
+    }
+    for (const std::string& id : victims) {
+      WriteOp op;
+      op.kind = WriteOp::Kind::kRemove;
+      op.topic = topic;
+      op.selector = *query::Selector::Compile(Value(id));
+      cleanup.ops.push_back(std::move(op));
+    }
+  }
+  if (!cleanup.ops.empty()) {
+    std::vector<TxTask> group;
+    group.push_back(TxTask{std::move(cleanup), [](absl::StatusOr<TxResult> r) {
+                             if (!r.ok()) {
+                               spdlog::warn("retention cleanup failed: {}",
+                                            ToStd(r.status().message()));
+                             }
+                           }});
+    CommitGroup(group);
+  }
+  // Change-log retention.
+  uint64_t keep_from = 0;
+  if (options.log_max_entries > 0 && next_seq > static_cast<uint64_t>(options.log_max_entries)) {
+    keep_from = next_seq - static_cast<uint64_t>(options.log_max_entries);
+  }
+  if (options.log_max_age_ms > 0) {
+    int64_t cutoff = now - options.log_max_age_ms;
+    uint64_t first_young = 0;
+    (void)store->ReadLog(store->first_log_seq() > 0 ? store->first_log_seq() - 1 : 0,
+                         [&](uint64_t seq, std::string_view record) {
+                           // Records start {"seq":N,"t":T,...}: read T without a full parse.
+                           size_t at = record.find(R"("t":)");
+                           int64_t t = at == std::string_view::npos
+                                           ? 0
+                                           : std::strtoll(record.data() + at + 4, nullptr, 10);
+                           if (t >= cutoff) {
+                             first_young = seq;
+                             return false;
+                           }
+                           first_young = seq + 1;
+                           return true;
+                         });
+    keep_from = std::max(keep_from, first_young);
+  }
+  if (keep_from > 0) {
+    absl::Status s = store->TrimLog(keep_from);
+    if (!s.ok()) spdlog::warn("change-log trim failed: {}", ToStd(s.message()));
+  }
+  absl::StatusOr<size_t> purged = store->PurgeIdempotent(now);
+  if (!purged.ok()) spdlog::warn("idempotency purge failed: {}", ToStd(purged.status().message()));
+}
+
+// ------------------------------------------------------------------ Engine
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  for (const std::string& t : impl->options.declared_topics) {
+    RETURN_IF_ERROR(ValidateTopicPattern(t));
+  }
+  for (const TopicRetention& r : impl->options.retention) {
+    RETURN_IF_ERROR(ValidateTopicPattern(r.pattern));
+  }
+  ASSIGN_OR_RETURN(impl->store, storage::Store::Open(impl->options.store));
+  impl->next_seq = impl->store->last_seq() + 1;
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->Run(); });
+  spdlog::info("storage at '{}' recovered: last seq {}", raw->options.store.path,
+               raw->store->last_seq());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Engine::Submit(TxRequest tx, TxCallback done) {
+  // The callback is moved into the queue only on success; keep a way back.
+  auto shared = std::make_shared<TxCallback>(std::move(done));
+  bool queued = impl_->Push(TxTask{std::move(tx), [shared](absl::StatusOr<TxResult> r) mutable {
+                                     std::move (*shared)(std::move(r));
+                                   }});
+  if (!queued) std::move(*shared)(TooManyRequestsError("the write queue is full; retry later"));
+}
+
+void Engine::Subscribe(LiveQuery query, std::shared_ptr<LiveSink> sink, SubscribeCallback done) {
+  auto shared = std::make_shared<SubscribeCallback>(std::move(done));
+  bool queued = impl_->Push(SubscribeTask{std::move(query), std::move(sink),
+                                          [shared](absl::StatusOr<LiveRegistry::Id> r) mutable {
+                                            std::move (*shared)(std::move(r));
+                                          }});
+  if (!queued) std::move(*shared)(TooManyRequestsError("the server is busy; retry later"));
+}
+
+void Engine::Unsubscribe(LiveRegistry::Id id) {
+  // Must not be dropped, or the sink would keep receiving: wait for room.
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->queue.push_back(UnsubscribeTask{id});
+  }
+  impl_->cv.notify_one();
+}
+
+void Engine::Query(QuerySpec spec, QueryCallback done) {
+  auto shared = std::make_shared<QueryCallback>(std::move(done));
+  bool queued = impl_->Push(QueryTask{std::move(spec), [shared](absl::StatusOr<Array> r) mutable {
+                                        std::move (*shared)(std::move(r));
+                                      }});
+  if (!queued) std::move(*shared)(TooManyRequestsError("the server is busy; retry later"));
+}
+
+void Engine::History(std::string topic, uint64_t after_seq, size_t limit, HistoryCallback done) {
+  auto shared = std::make_shared<HistoryCallback>(std::move(done));
+  bool queued = impl_->Push(
+      HistoryTask{std::move(topic), after_seq, limit,
+                  [shared](absl::StatusOr<std::vector<HistoryEntry>> r) mutable {
+                    std::move (*shared)(std::move(r));
+                  }});
+  if (!queued) std::move(*shared)(TooManyRequestsError("the server is busy; retry later"));
+}
+
+uint64_t Engine::last_seq() const { return impl_->store->last_seq(); }
+
+std::vector<TopicInfo> Engine::Topics() const {
+  std::vector<TopicInfo> out;
+  std::lock_guard<std::mutex> lock(impl_->topic_writes_mu);
+  for (auto& [name, count] : impl_->store->Topics()) {
+    TopicInfo t;
+    t.name = name;
+    t.documents = count;
+    auto w = impl_->topic_writes.find(name);
+    t.writes = w == impl_->topic_writes.end() ? 0 : w->second;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+const EngineStats& Engine::stats() const { return impl_->stats; }
+size_t Engine::live_query_count() const { return impl_->live_count.load(); }
+
+void Engine::RunMaintenanceForTest() {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> f = done->get_future();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->queue.push_back(MaintenanceTask{done});
+  }
+  impl_->cv.notify_one();
+  f.wait();
+}
+
+// ------------------------------------------------------------------ queries
+
+absl::StatusOr<QuerySpec> ParseQuerySpec(std::string_view target, const Value& query) {
+  QuerySpec spec;
+  spec.target = std::string(target);
+  spec.is_pattern = IsPattern(target);
+  RETURN_IF_ERROR(spec.is_pattern ? ValidateTopicPattern(target) : ValidateTopicName(target));
+  if (query.is_null()) return spec;
+  if (!query.is_object()) return absl::InvalidArgumentError("invalid query: must be an object");
+  for (const Member& m : query.as_object()) {
+    if (m.key == "filter") {
+      absl::StatusOr<query::Selector> s = query::Selector::Compile(m.value);
+      if (!s.ok()) return absl::InvalidArgumentError(StrCat("filter: ", s.status().message()));
+      spec.filter = std::move(*s);
+    } else if (m.key == "fields") {
+      ASSIGN_OR_RETURN(spec.fields, query::Projection::Compile(m.value));
+    } else if (m.key == "sort") {
+      ASSIGN_OR_RETURN(spec.sort, query::Sort::Compile(m.value));
+    } else if (m.key == "skip" || m.key == "limit") {
+      if (!m.value.is_int() || m.value.as_int() < 0) {
+        return absl::InvalidArgumentError(
+            StrCat("invalid query: ", m.key, " must be a non-negative integer"));
+      }
+      (m.key == "skip" ? spec.skip : spec.limit) = m.value.as_int();
+    } else if (m.key == "ordered" || m.key == "as") {
+      // Subscription options; meaningless for a one-off read.
+    } else if (m.key == "pipeline") {
+      if (!m.value.is_array() || !m.value.as_array().empty()) {
+        return absl::InvalidArgumentError("invalid query: pipeline stages are not supported yet");
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          StrCat("invalid query: unknown key '", m.key,
+                 "' (filter, fields, sort, skip, limit, ordered, as, pipeline)"));
+    }
+  }
+  return spec;
+}
+
+}  // namespace ddp::engine

@@ -1,0 +1,146 @@
+// Engine: the one place that orders writes, and the live queries they feed.
+//
+// A single committer thread takes tasks from a bounded queue in order:
+// transactions, subscription registrations, reads. Consecutive transactions
+// form a group: each is applied against the current state (reads,
+// preconditions, modifiers) with an overlay of what earlier transactions of
+// the group wrote, gets the next `seq`, and the whole group becomes one
+// atomic, synced RocksDB write (group commit). Only after that write is
+// durable are the group's changes fanned out to live queries, in seq order,
+// and then the callers answered — so a method's `updated` can never be
+// ahead of its data, and nothing a client sees is ahead of the disk.
+//
+// Why write batches and not RocksDB transactions: there is exactly one
+// writer, so there are no conflicts to detect; the committer's overlay gives
+// read-your-writes within a group, and one WriteBatch per group keeps the
+// atomicity and gives group commit (one fsync for many transactions).
+//
+// Registrations and reads run on the same thread between groups, so a new
+// subscription's snapshot and the stream after it meet exactly.
+//
+// Thread-safe: every public method may be called from any thread; callbacks
+// run on the committer thread and must not block.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "query/projection.h"
+#include "query/selector.h"
+#include "query/sort.h"
+#include "server/engine/live.h"
+#include "server/engine/write.h"
+#include "storage/store.h"
+
+namespace ddp::engine {
+
+struct TopicRetention {
+  std::string pattern;     // topic name or pattern
+  int64_t max_docs = 0;    // 0: no limit
+  int64_t max_age_ms = 0;  // 0: no limit
+};
+
+struct EngineOptions {
+  storage::StoreOptions store;
+  // Create topics on their first write; when false, writes must target a
+  // topic matching `declared_topics`. Default: true.
+  bool create_topics_on_write = true;
+  std::vector<std::string> declared_topics;
+  // Most transactions in one group commit. Default: 1024.
+  size_t max_group = 1024;
+  // Tasks waiting for the committer before new ones are refused with
+  // too-many-requests. Default: 100000.
+  size_t max_queue = 100000;
+  // How long a transaction's idempotency key is remembered. Default: 24 h.
+  Duration idempotency_ttl = std::chrono::hours(24);
+  // Document retention rules; the first matching rule applies.
+  std::vector<TopicRetention> retention;
+  // Change-log retention. 0: keep everything. Defaults: 0.
+  int64_t log_max_entries = 0;
+  int64_t log_max_age_ms = 0;
+  // How often retention and expiry run. Default: 1 s.
+  Duration maintenance_interval = std::chrono::seconds(1);
+  // Most documents a query may return without an explicit limit.
+  // Default: 10000.
+  size_t max_query_results = 10000;
+};
+
+struct QuerySpec {
+  std::string target;  // topic or pattern
+  bool is_pattern = false;
+  query::Selector filter;
+  query::Sort sort;
+  query::Projection fields;
+  int64_t skip = 0;
+  int64_t limit = 0;  // 0: no limit
+};
+
+struct HistoryEntry {
+  uint64_t seq = 0;
+  int64_t time_millis = 0;
+  Value changes;  // array of {topic, id, op, doc?}
+};
+
+struct TopicInfo {
+  std::string name;
+  int64_t documents = 0;
+  int64_t writes = 0;  // document writes since start
+};
+
+struct EngineStats {
+  std::atomic<int64_t> transactions{0};
+  std::atomic<int64_t> groups{0};
+  std::atomic<int64_t> documents_written{0};
+  std::atomic<int64_t> conflicts{0};
+  std::atomic<int64_t> storage_errors{0};
+};
+
+class Engine {
+ public:
+  using TxCallback = absl::AnyInvocable<void(absl::StatusOr<TxResult>) &&>;
+  using SubscribeCallback = absl::AnyInvocable<void(absl::StatusOr<LiveRegistry::Id>) &&>;
+  using QueryCallback = absl::AnyInvocable<void(absl::StatusOr<Array>) &&>;
+  using HistoryCallback = absl::AnyInvocable<void(absl::StatusOr<std::vector<HistoryEntry>>) &&>;
+
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(EngineOptions options);
+  ~Engine();  // finishes queued work, then closes the store
+
+  // Applies a transaction; `done` gets the result once it is durable and
+  // its changes were fanned out (or the error: InvalidArgument 400,
+  // AlreadyExists 409, conflict 409, NotFound 404, Unavailable 503 when
+  // storage fails, too-many-requests when the queue is full).
+  void Submit(TxRequest tx, TxCallback done);
+
+  // Registers a live query: the initial result goes to `sink` (then
+  // Ready()), then every later change. `done` gets the id for Unsubscribe.
+  void Subscribe(LiveQuery query, std::shared_ptr<LiveSink> sink, SubscribeCallback done);
+  void Unsubscribe(LiveRegistry::Id id);
+
+  // A read that sees every write submitted before it.
+  void Query(QuerySpec spec, QueryCallback done);
+  void History(std::string topic, uint64_t after_seq, size_t limit, HistoryCallback done);
+
+  uint64_t last_seq() const;
+  std::vector<TopicInfo> Topics() const;
+  const EngineStats& stats() const;
+  size_t live_query_count() const;
+
+  // Runs retention and expiry now (tests); returns when done.
+  void RunMaintenanceForTest();
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Validates a query object ({filter, fields, sort, skip, limit, ...}) into
+// a QuerySpec for `target`. Errors name the offending part (400).
+absl::StatusOr<QuerySpec> ParseQuerySpec(std::string_view target, const Value& query);
+
+}  // namespace ddp::engine

@@ -1,0 +1,459 @@
+#include "storage/store.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/string_map.h"
+#include "common/strings.h"
+#include "protocol/json.h"
+#include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/options_util.h"
+#include "rocksdb/write_batch.h"
+#include "spdlog/spdlog.h"
+
+namespace ddp::storage {
+namespace {
+
+constexpr char kLastSeqKey[] = "last_seq";
+constexpr char kCountPrefix[] = "count:";
+
+enum Cf { kDefault = 0, kDocs, kBySeq, kLog, kMeta, kIdem, kNumCf };
+const char* const kCfNames[kNumCf] = {"default", "docs", "byseq", "log", "meta", "idem"};
+
+void PutBe64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (i * 8)) & 0xff));
+}
+
+uint64_t GetBe64(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+std::string DocKey(std::string_view topic, std::string_view id) {
+  std::string k;
+  k.reserve(topic.size() + 1 + id.size());
+  k.append(topic);
+  k.push_back('\0');
+  k.append(id);
+  return k;
+}
+
+std::string BySeqKey(std::string_view topic, uint64_t version, std::string_view id) {
+  std::string k;
+  k.reserve(topic.size() + 9 + id.size());
+  k.append(topic);
+  k.push_back('\0');
+  PutBe64(&k, version);
+  k.append(id);
+  return k;
+}
+
+std::string SeqKey(uint64_t seq) {
+  std::string k;
+  PutBe64(&k, seq);
+  return k;
+}
+
+rocksdb::Slice S(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view V(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = StrCat("storage ", what, ": ", s.ToString());
+  if (s.IsIOError() || s.IsNoSpace() || s.IsIOFenced()) {
+    return absl::UnavailableError(StrCat("storage unavailable: ", what, ": ", s.ToString()));
+  }
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return absl::AbortedError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  return absl::InternalError(msg);
+}
+
+absl::StatusOr<StoredDoc> DecodeDoc(std::string_view value) {
+  if (value.size() < 16) return absl::DataLossError("storage: short document record");
+  StoredDoc d;
+  d.version = GetBe64(value.substr(0, 8));
+  d.written_millis = static_cast<int64_t>(GetBe64(value.substr(8, 8)));
+  JsonLimits limits;
+  limits.max_text_bytes = SIZE_MAX;
+  limits.max_string_bytes = SIZE_MAX;
+  absl::StatusOr<Value> v = ParseJson(value.substr(16), limits);
+  if (!v.ok() || !v->is_object()) {
+    return absl::DataLossError(StrCat("storage: unreadable document: ", v.status().message()));
+  }
+  d.doc = std::move(v->as_object());
+  return d;
+}
+
+// A file system whose writes fail with "no space" while the switch is on.
+class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file,
+                     std::shared_ptr<FaultInjection> faults)
+      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+
+ private:
+  std::shared_ptr<FaultInjection> faults_;
+};
+
+class FaultyFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  FaultyFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base,
+                   std::shared_ptr<FaultInjection> faults)
+      : FileSystemWrapper(base), faults_(std::move(faults)) {}
+  const char* Name() const override { return "DdpdFaultyFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& fname, const rocksdb::FileOptions& opts,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
+    rocksdb::IOStatus s = FileSystemWrapper::NewWritableFile(fname, opts, result, dbg);
+    if (s.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
+    return s;
+  }
+
+ private:
+  std::shared_ptr<FaultInjection> faults_;
+};
+
+class RocksSnapshot : public Snapshot {
+ public:
+  RocksSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snap, uint64_t seq)
+      : db_(db), snap_(snap), seq_(seq) {}
+  ~RocksSnapshot() override { db_->ReleaseSnapshot(snap_); }
+  uint64_t seq() const override { return seq_; }
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+  uint64_t seq_;
+};
+
+}  // namespace
+
+struct Store::Impl {
+  StoreOptions options;
+  std::unique_ptr<rocksdb::Env> env;  // when a custom file system is used
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cf;
+  std::atomic<uint64_t> last_seq{0};
+
+  mutable std::mutex counts_mu;
+  StringMap<int64_t> counts;  // guarded by counts_mu
+
+  // kBatch: a thread that syncs the WAL periodically.
+  std::thread syncer;
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  bool stopping = false;
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(sync_mu);
+      stopping = true;
+    }
+    sync_cv.notify_all();
+    if (syncer.joinable()) syncer.join();
+    if (db) {
+      if (options.durability != Durability::kNone) (void)db->SyncWAL();
+      for (auto* h : cf) {
+        if (h != nullptr) (void)db->DestroyColumnFamilyHandle(h);
+      }
+      (void)db->Close();
+      db.reset();
+    }
+  }
+
+  rocksdb::ReadOptions Read(const Snapshot* snapshot) const {
+    rocksdb::ReadOptions ro;
+    if (snapshot != nullptr) ro.snapshot = static_cast<const RocksSnapshot*>(snapshot)->get();
+    return ro;
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.info_log_level = rocksdb::WARN_LEVEL;
+  db_options.keep_log_file_num = 3;
+  if (options.faults) {
+    auto fs = std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(), options.faults);
+    impl->env = rocksdb::NewCompositeEnv(fs);
+    db_options.env = impl->env.get();
+  }
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.write_buffer_size = 32 << 20;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &impl->cf, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::UnavailableError(StrCat("storage: the data directory '", options.path,
+                                           "' is in use by another process: ", s.ToString()));
+    }
+    return FromRocks(s, StrCat("open '", options.path, "'"));
+  }
+  impl->db.reset(raw);
+
+  // Recover the last seq and the per-topic counts.
+  std::string v;
+  s = raw->Get(rocksdb::ReadOptions(), impl->cf[kMeta], kLastSeqKey, &v);
+  if (s.ok()) {
+    impl->last_seq = GetBe64(v);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read last seq");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), impl->cf[kMeta]));
+  for (it->Seek(kCountPrefix); it->Valid() && it->key().starts_with(kCountPrefix); it->Next()) {
+    std::string topic(it->key().data() + sizeof(kCountPrefix) - 1,
+                      it->key().size() - (sizeof(kCountPrefix) - 1));
+    impl->counts[topic] = static_cast<int64_t>(GetBe64(V(it->value())));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "read topic counts");
+
+  if (options.durability == Durability::kBatch) {
+    Impl* p = impl.get();
+    impl->syncer = std::thread([p] {
+      std::unique_lock<std::mutex> lock(p->sync_mu);
+      while (!p->stopping) {
+        p->sync_cv.wait_for(lock, p->options.batch_sync_interval);
+        if (p->stopping) break;
+        lock.unlock();
+        rocksdb::Status st = p->db->SyncWAL();
+        if (!st.ok()) spdlog::error("storage: periodic WAL sync failed: {}", st.ToString());
+        lock.lock();
+      }
+    });
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+uint64_t Store::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
+
+absl::Status Store::Commit(const CommitBatch& batch) {
+  rocksdb::WriteBatch wb;
+  absl::flat_hash_map<std::string, int64_t> deltas;
+  std::string value;
+  for (const DocWrite& w : batch.writes) {
+    std::string key = DocKey(w.topic, w.id);
+    if (w.prev_version != 0) wb.Delete(impl_->cf[kBySeq], BySeqKey(w.topic, w.prev_version, w.id));
+    if (w.doc) {
+      value.clear();
+      PutBe64(&value, w.version);
+      PutBe64(&value, static_cast<uint64_t>(batch.time_millis));
+      AppendJsonObject(*w.doc, &value);
+      wb.Put(impl_->cf[kDocs], key, value);
+      wb.Put(impl_->cf[kBySeq], BySeqKey(w.topic, w.version, w.id), rocksdb::Slice());
+      if (w.prev_version == 0) deltas[w.topic] += 1;
+    } else {
+      wb.Delete(impl_->cf[kDocs], key);
+      if (w.prev_version != 0) deltas[w.topic] -= 1;
+    }
+  }
+  for (const auto& [seq, record] : batch.log) wb.Put(impl_->cf[kLog], SeqKey(seq), record);
+  std::string seq_value;
+  PutBe64(&seq_value, batch.last_seq);
+  wb.Put(impl_->cf[kMeta], kLastSeqKey, seq_value);
+  for (const auto& [key, result] : batch.idempotency) {
+    std::string v;
+    PutBe64(&v, static_cast<uint64_t>(batch.idempotency_expires_millis));
+    v.append(result);
+    wb.Put(impl_->cf[kIdem], key, v);
+  }
+  std::vector<std::pair<std::string, int64_t>> new_counts;
+  {
+    std::lock_guard<std::mutex> lock(impl_->counts_mu);
+    for (const auto& [topic, delta] : deltas) {
+      if (delta == 0) continue;
+      int64_t n = impl_->counts[topic] + delta;
+      new_counts.emplace_back(topic, n);
+      std::string v;
+      PutBe64(&v, static_cast<uint64_t>(n));
+      wb.Put(impl_->cf[kMeta], StrCat(kCountPrefix, topic), v);
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = impl_->options.durability == Durability::kSync;
+  rocksdb::Status s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) {
+    absl::Status status = FromRocks(s, "commit");
+    spdlog::error("{}", ToStd(status.message()));
+    return status;
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl_->counts_mu);
+    for (auto& [topic, n] : new_counts) impl_->counts[topic] = n;
+  }
+  impl_->last_seq.store(batch.last_seq, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Snapshot> Store::GetSnapshot() const {
+  const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::string v;
+  uint64_t seq = 0;
+  if (impl_->db->Get(ro, impl_->cf[kMeta], kLastSeqKey, &v).ok()) seq = GetBe64(v);
+  return std::make_unique<RocksSnapshot>(impl_->db.get(), snap, seq);
+}
+
+absl::StatusOr<std::optional<StoredDoc>> Store::Get(std::string_view topic, std::string_view id,
+                                                    const Snapshot* snapshot) const {
+  rocksdb::PinnableSlice v;
+  rocksdb::Status s =
+      impl_->db->Get(impl_->Read(snapshot), impl_->cf[kDocs], DocKey(topic, id), &v);
+  if (s.IsNotFound()) return std::optional<StoredDoc>();
+  if (!s.ok()) return FromRocks(s, "get");
+  absl::StatusOr<StoredDoc> d = DecodeDoc(V(v));
+  if (!d.ok()) return d.status();
+  return std::optional<StoredDoc>(std::move(*d));
+}
+
+absl::Status Store::Scan(std::string_view topic,
+                         const std::function<bool(std::string_view id, StoredDoc&& doc)>& fn,
+                         const Snapshot* snapshot) const {
+  std::string prefix = DocKey(topic, "");
+  rocksdb::ReadOptions ro = impl_->Read(snapshot);
+  std::string upper = prefix;
+  upper.back() = '\x01';
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kDocs]));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view key = V(it->key());
+    absl::StatusOr<StoredDoc> d = DecodeDoc(V(it->value()));
+    if (!d.ok()) return d.status();
+    if (!fn(key.substr(prefix.size()), std::move(*d))) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+absl::Status Store::ScanOldest(
+    std::string_view topic,
+    const std::function<bool(std::string_view id, uint64_t version)>& fn) const {
+  std::string prefix = DocKey(topic, "");
+  rocksdb::ReadOptions ro;
+  std::string upper = prefix;
+  upper.back() = '\x01';
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kBySeq]));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view key = V(it->key());
+    if (key.size() < prefix.size() + 8) continue;
+    uint64_t version = GetBe64(key.substr(prefix.size(), 8));
+    if (!fn(key.substr(prefix.size() + 8), version)) break;
+  }
+  return FromRocks(it->status(), "scan oldest");
+}
+
+std::vector<std::pair<std::string, int64_t>> Store::Topics() const {
+  std::lock_guard<std::mutex> lock(impl_->counts_mu);
+  std::vector<std::pair<std::string, int64_t>> out(impl_->counts.begin(), impl_->counts.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int64_t Store::Count(std::string_view topic) const {
+  std::lock_guard<std::mutex> lock(impl_->counts_mu);
+  auto it = impl_->counts.find(topic);
+  return it == impl_->counts.end() ? 0 : it->second;
+}
+
+absl::Status Store::ReadLog(
+    uint64_t after_seq, const std::function<bool(uint64_t seq, std::string_view record)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[kLog]));
+  for (it->Seek(SeqKey(after_seq + 1)); it->Valid(); it->Next()) {
+    if (!fn(GetBe64(V(it->key())), V(it->value()))) break;
+  }
+  return FromRocks(it->status(), "read log");
+}
+
+uint64_t Store::first_log_seq() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[kLog]));
+  it->SeekToFirst();
+  return it->Valid() ? GetBe64(V(it->key())) : 0;
+}
+
+absl::Status Store::TrimLog(uint64_t keep_from) {
+  if (keep_from <= 1) return absl::OkStatus();
+  rocksdb::WriteOptions wo;
+  return FromRocks(
+      impl_->db->DeleteRange(wo, impl_->cf[kLog], SeqKey(0), SeqKey(keep_from)), "trim log");
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetIdempotent(std::string_view key,
+                                                                int64_t now_millis) const {
+  std::string v;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[kIdem], S(key), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "read idempotency key");
+  if (v.size() < 8 || static_cast<int64_t>(GetBe64(v)) < now_millis) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(v.substr(8));
+}
+
+absl::StatusOr<size_t> Store::PurgeIdempotent(int64_t now_millis) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[kIdem]));
+  rocksdb::WriteBatch wb;
+  size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (static_cast<int64_t>(GetBe64(V(it->value()))) < now_millis) {
+      wb.Delete(impl_->cf[kIdem], it->key());
+      ++n;
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "purge idempotency keys");
+  if (n == 0) return n;
+  rocksdb::Status s = impl_->db->Write(rocksdb::WriteOptions(), &wb);
+  if (!s.ok()) return FromRocks(s, "purge idempotency keys");
+  return n;
+}
+
+const StoreOptions& Store::options() const { return impl_->options; }
+
+}  // namespace ddp::storage
