@@ -39,7 +39,8 @@ struct Modifier::Op {
   std::optional<int64_t> slice;
   std::optional<Value> sort;
   // $pull with a condition
-  std::shared_ptr<const Selector> pull_selector;  // over {"v": element}
+  std::shared_ptr<const Selector> pull_selector;
+  bool pull_documents = false;  // the selector is over document elements, else over {"v": element}
 };
 
 namespace {
@@ -149,7 +150,7 @@ absl::StatusOr<Value*> Parent(Value& doc, const std::vector<std::string>& parts,
     const std::string& part = parts[i];
     if (cur->is_array() && !IsNumericKey(part)) {
       if (!create) return nullptr;
-      return Bad(StrCat(op, ": cannot create field '", part, "' in array element ",
+      return Bad(StrCat(op, ": Cannot create field '", part, "' in array element ",
                         Short(*cur)));
     }
     Value* next = Child(*cur, part);
@@ -167,7 +168,7 @@ absl::StatusOr<Value*> Parent(Value& doc, const std::vector<std::string>& parts,
       }
     } else if (!next->is_object() && !next->is_array()) {
       if (!create) return nullptr;
-      return Bad(StrCat(op, ": cannot create field '", parts[i + 1], "' in element {", part,
+      return Bad(StrCat(op, ": Cannot create field '", parts[i + 1], "' in element {", part,
                         ": ", Short(*next), "}"));
     }
     cur = next;
@@ -181,7 +182,7 @@ absl::Status SetIn(Value& parent, const std::string& key, Value v, std::string_v
     return absl::OkStatus();
   }
   if (!IsNumericKey(key)) {
-    return Bad(StrCat(op, ": cannot create field '", key, "' in array ", Short(parent)));
+    return Bad(StrCat(op, ": Cannot create field '", key, "' in array ", Short(parent)));
   }
   Array& a = parent.as_array();
   size_t index = static_cast<size_t>(std::stoull(key));
@@ -209,7 +210,12 @@ absl::StatusOr<Value> Arith(const Op& op, const Value* current, const Value& doc
     int64_t r;
     bool overflow = inc ? __builtin_add_overflow(current->as_int(), operand.as_int(), &r)
                         : __builtin_mul_overflow(current->as_int(), operand.as_int(), &r);
-    if (!overflow) return Value(r);
+    if (overflow) {
+      // MongoDB refuses rather than silently losing precision.
+      return Bad(StrCat("Failed to apply ", op.name, " to the field '", op.path.dotted(),
+                        "': the 64-bit integer result would overflow"));
+    }
+    return Value(r);
   }
   double a = current->ToDouble(), b = operand.ToDouble();
   return Value(inc ? a + b : a * b);
@@ -346,9 +352,14 @@ absl::Status ApplyOp(const Op& op, Value& doc, int64_t now_millis, const Value& 
           return std::any_of(op.each.begin(), op.each.end(),
                              [&](const Value& v) { return Compare(e, v) == 0; });
         });
+      } else if (op.pull_documents) {
+        // Only documents can match a document condition.
+        std::erase_if(a, [&](const Value& e) {
+          return e.is_object() && op.pull_selector->Matches(e.as_object());
+        });
       } else if (op.pull_selector) {
         std::erase_if(a, [&](const Value& e) {
-          return op.pull_selector->Matches(Value(Object{{"v", e}}));
+          return op.pull_selector->Matches(Object{{"v", e}});
         });
       } else {
         std::erase_if(a, [&](const Value& e) { return Compare(e, op.operand) == 0; });
@@ -362,6 +373,19 @@ absl::Status ApplyOp(const Op& op, Value& doc, int64_t now_millis, const Value& 
 bool IsOperatorObject(const Value& v) {
   return v.is_object() && !v.as_object().empty() && !v.as_object().at(0).key.empty() &&
          v.as_object().at(0).key[0] == '$';
+}
+
+// {$gte: 6}: a condition on a value; {score: 8} or {$or: [...]} are
+// queries over documents.
+bool IsValueCondition(const Value& v) {
+  if (!v.is_object() || v.as_object().empty()) return false;
+  for (const Member& m : v.as_object()) {
+    if (m.key.empty() || m.key[0] != '$' || m.key == "$and" || m.key == "$or" ||
+        m.key == "$nor" || m.key == "$comment") {
+      return false;
+    }
+  }
+  return true;
 }
 
 absl::Status ValidateNames(const Value& v, int depth) {
@@ -456,26 +480,18 @@ absl::StatusOr<Modifier> Modifier::Compile(const Value& modifier) {
           op.each = f.value.as_array();
           break;
         case Op::Kind::kPull:
-          if (f.value.is_object() || f.value.is_regex()) {
-            // A condition: on the elements themselves ({$gte: 6}) or on
-            // elements that are documents ({score: 8}).
-            Value wrapped = IsOperatorObject(f.value) || f.value.is_regex()
-                                ? Value(Object{{"v", f.value}})
-                                : Value(Object{});
-            if (!IsOperatorObject(f.value) && !f.value.is_regex()) {
-              Object prefixed;
-              for (const Member& c : f.value.as_object()) {
-                if (!c.key.empty() && c.key[0] == '$') {
-                  prefixed.Append(c.key, c.value);  // $and/$or over element fields
-                } else {
-                  prefixed.Append(StrCat("v.", c.key), c.value);
-                }
-              }
-              wrapped = Value(std::move(prefixed));
-            }
-            absl::StatusOr<Selector> sel = Selector::Compile(wrapped);
+          if (IsValueCondition(f.value) || f.value.is_regex()) {
+            // A condition on the elements themselves ({$gte: 6}, /re/):
+            // matched as the value of a field.
+            absl::StatusOr<Selector> sel = Selector::Compile(Value(Object{{"v", f.value}}));
             if (!sel.ok()) return Bad(StrCat("$pull: ", sel.status().message()));
             op.pull_selector = std::make_shared<Selector>(std::move(*sel));
+          } else if (f.value.is_object()) {
+            // A query over elements that are documents ({score: 8}).
+            absl::StatusOr<Selector> sel = Selector::Compile(f.value);
+            if (!sel.ok()) return Bad(StrCat("$pull: ", sel.status().message()));
+            op.pull_selector = std::make_shared<Selector>(std::move(*sel));
+            op.pull_documents = true;
           }
           break;
         case Op::Kind::kCurrentDate:
@@ -526,7 +542,14 @@ absl::StatusOr<Object> Modifier::Run(Value doc, int64_t now_millis, bool inserti
     for (const Member& m : *replacement_) {
       if (m.key != "_id") out.Append(m.key, m.value);
     }
-    if (original_id.is_null() && new_id != nullptr) out.Set("_id", *new_id);
+    if (original_id.is_null() && new_id != nullptr) {
+      // _id leads, as MongoDB stores it.
+      Object with_id;
+      with_id.reserve(out.size() + 1);
+      with_id.Append("_id", *new_id);
+      for (Member& m : out) with_id.Append(std::move(m.key), std::move(m.value));
+      return with_id;
+    }
     return out;
   }
   for (const Op& op : *ops_) {

@@ -77,11 +77,13 @@ absl::StatusOr<Projection> Projection::Compile(const Value& fields) {
     Node* node = root.get();
     for (const std::string& part : path.parts()) {
       if (part.empty()) return Bad(StrCat("invalid field '", m.key, "'"));
-      if (node->leaf) break;  // a parent is already whole
+      if (node->leaf) return Bad(StrCat("path collision at '", m.key, "'"));
       node = &node->children[part];
     }
+    if (node->leaf || !node->children.empty()) {
+      return Bad(StrCat("path collision at '", m.key, "'"));
+    }
     node->leaf = true;
-    node->children.clear();
   }
   if (mode == -1) {
     // Only _id was named: {_id: 0} excludes it, {_id: 1} keeps only it.

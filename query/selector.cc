@@ -204,10 +204,14 @@ ElementFn InequalityFn(const Value& operand, std::function<bool(int)> accept) {
   if (operand.is_array()) return [](const Value*) { return false; };
   Value copy = operand;
   int bracket = CanonicalTypeRank(operand.type());
-  return [copy, bracket, accept](const Value* v) {
+  bool operand_nan = operand.is_double() && std::isnan(operand.as_double());
+  return [copy, bracket, accept, operand_nan](const Value* v) {
     static const Value kNull;
     const Value& value = v == nullptr ? kNull : *v;
     if (CanonicalTypeRank(value.type()) != bracket) return false;
+    // NaN is only equal to NaN and neither less nor greater than anything.
+    bool value_nan = value.is_double() && std::isnan(value.as_double());
+    if (operand_nan || value_nan) return operand_nan && value_nan && accept(0);
     return accept(Compare(value, copy));
   };
 }

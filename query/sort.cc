@@ -44,9 +44,21 @@ Value Sort::KeyOf(const Value& doc, size_t field) const {
   return *best;
 }
 
+bool Sort::IsEmptyArrayKey(const Value& doc, size_t field) const {
+  Branches branches;
+  LookupBranches(doc, keys_[field].first, &branches);
+  if (branches.empty()) return false;
+  for (const Branch& b : branches) {
+    if (b.value == nullptr || !b.value->is_array() || !b.value->as_array().empty()) return false;
+  }
+  return true;
+}
+
 int Sort::Compare(const Value& a, const Value& b) const {
   for (size_t i = 0; i < keys_.size(); ++i) {
-    int c = ddp::Compare(KeyOf(a, i), KeyOf(b, i));
+    // An empty array sorts below null and missing (MongoDB's "undefined").
+    bool ea = IsEmptyArrayKey(a, i), eb = IsEmptyArrayKey(b, i);
+    int c = ea != eb ? (ea ? -1 : 1) : ea ? 0 : ddp::Compare(KeyOf(a, i), KeyOf(b, i));
     if (c != 0) return keys_[i].second > 0 ? c : -c;
   }
   static const Value kNull;

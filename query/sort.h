@@ -33,6 +33,7 @@ class Sort {
   size_t size() const { return keys_.size(); }
 
  private:
+  bool IsEmptyArrayKey(const Value& doc, size_t field) const;
   std::vector<std::pair<Path, int>> keys_;  // path, direction
 };
 

@@ -159,6 +159,10 @@ struct Store::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
   std::atomic<uint64_t> last_seq{0};
+  // Set after a failed write: RocksDB's log writer must not be touched
+  // again (Debian's RocksDB is built with assertions that abort otherwise);
+  // the database stays read-only until it is reopened.
+  std::atomic<bool> write_failed{false};
 
   mutable std::mutex counts_mu;
   StringMap<int64_t> counts;  // guarded by counts_mu
@@ -177,7 +181,7 @@ struct Store::Impl {
     sync_cv.notify_all();
     if (syncer.joinable()) syncer.join();
     if (db) {
-      if (options.durability != Durability::kNone) (void)db->SyncWAL();
+      if (options.durability != Durability::kNone && !write_failed) (void)db->SyncWAL();
       for (auto* h : cf) {
         if (h != nullptr) (void)db->DestroyColumnFamilyHandle(h);
       }
@@ -206,6 +210,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::WARN_LEVEL;
   db_options.keep_log_file_num = 3;
+  // A torn last record is what a crash leaves behind (that write was never
+  // acknowledged in sync mode); anything else damaged in the log is
+  // corruption and must stop the open rather than silently drop
+  // acknowledged writes after it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   if (options.faults) {
     auto fs = std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(), options.faults);
     impl->env = rocksdb::NewCompositeEnv(fs);
@@ -257,9 +266,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       while (!p->stopping) {
         p->sync_cv.wait_for(lock, p->options.batch_sync_interval);
         if (p->stopping) break;
+        if (p->write_failed) continue;
         lock.unlock();
         rocksdb::Status st = p->db->SyncWAL();
-        if (!st.ok()) spdlog::error("storage: periodic WAL sync failed: {}", st.ToString());
+        if (!st.ok()) {
+          p->write_failed = true;
+          spdlog::error("storage: periodic WAL sync failed: {}", st.ToString());
+        }
         lock.lock();
       }
     });
@@ -270,6 +283,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
 uint64_t Store::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
 
 absl::Status Store::Commit(const CommitBatch& batch) {
+  if (impl_->write_failed) {
+    return absl::UnavailableError(
+        "storage unavailable: an earlier write failed (disk full or I/O error); restart ddpd "
+        "once the disk is fixed");
+  }
   rocksdb::WriteBatch wb;
   absl::flat_hash_map<std::string, int64_t> deltas;
   std::string value;
@@ -315,6 +333,7 @@ absl::Status Store::Commit(const CommitBatch& batch) {
   wo.sync = impl_->options.durability == Durability::kSync;
   rocksdb::Status s = impl_->db->Write(wo, &wb);
   if (!s.ok()) {
+    impl_->write_failed = true;
     absl::Status status = FromRocks(s, "commit");
     spdlog::error("{}", ToStd(status.message()));
     return status;
@@ -418,7 +437,7 @@ uint64_t Store::first_log_seq() const {
 }
 
 absl::Status Store::TrimLog(uint64_t keep_from) {
-  if (keep_from <= 1) return absl::OkStatus();
+  if (keep_from <= 1 || impl_->write_failed) return absl::OkStatus();
   rocksdb::WriteOptions wo;
   return FromRocks(
       impl_->db->DeleteRange(wo, impl_->cf[kLog], SeqKey(0), SeqKey(keep_from)), "trim log");
@@ -448,7 +467,7 @@ absl::StatusOr<size_t> Store::PurgeIdempotent(int64_t now_millis) {
     }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "purge idempotency keys");
-  if (n == 0) return n;
+  if (n == 0 || impl_->write_failed) return n;
   rocksdb::Status s = impl_->db->Write(rocksdb::WriteOptions(), &wb);
   if (!s.ok()) return FromRocks(s, "purge idempotency keys");
   return n;

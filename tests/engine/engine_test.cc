@@ -1,0 +1,522 @@
+// The engine without sockets: transactions, preconditions, idempotency,
+// retention, live subscriptions (through a recording sink) and the parsers'
+// errors, on a real RocksDB in a temp directory.
+#include "server/engine/engine.h"
+
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
+
+#include "gtest/gtest.h"
+#include "protocol/ddp_error.h"
+#include "server/engine/topic_name.h"
+#include "protocol/json.h"
+
+namespace ddp::engine {
+namespace {
+
+Value J(std::string_view json) {
+  auto v = ParseJson(json);
+  EXPECT_TRUE(v.ok()) << json;
+  return v.ok() ? *v : Value();
+}
+
+// Records deltas; keeps the subscriber's view by applying them.
+class RecordingSink : public LiveSink {
+ public:
+  void Send(std::vector<Delta> deltas) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    batches_.push_back(deltas.size());
+    for (Delta& d : deltas) {
+      auto& coll = view_[d.collection];
+      switch (d.kind) {
+        case Delta::Kind::kAdded:
+          EXPECT_FALSE(coll.contains(d.id)) << "added twice: " << d.id;
+          coll[d.id] = d.fields;
+          break;
+        case Delta::Kind::kChanged: {
+          EXPECT_TRUE(coll.contains(d.id)) << "changed unknown: " << d.id;
+          Object& doc = coll[d.id];
+          for (Member& m : d.fields) doc.Set(m.key, m.value);
+          for (auto& k : d.cleared) doc.Erase(k);
+          break;
+        }
+        case Delta::Kind::kRemoved:
+          EXPECT_TRUE(coll.erase(d.id)) << "removed unknown: " << d.id;
+          break;
+      }
+      log_.push_back(std::move(d));
+    }
+    cv_.notify_all();
+  }
+  void Ready() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_ = true;
+    cv_.notify_all();
+  }
+  bool WaitFor(const std::function<bool()>& pred) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), pred);
+  }
+  std::map<std::string, std::map<std::string, Object>> view() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return view_;
+  }
+  size_t delta_count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_.size();
+  }
+  std::vector<Delta> log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+  std::vector<size_t> batches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+  bool ready() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ready_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool ready_ = false;
+  std::vector<Delta> log_;
+  std::vector<size_t> batches_;
+  std::map<std::string, std::map<std::string, Object>> view_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("engine_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(getpid()));
+    std::filesystem::remove_all(dir_);
+    options_.store.path = dir_.string();
+    options_.maintenance_interval = std::chrono::hours(1);  // tests run it explicitly
+  }
+  void TearDown() override {
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    engine_.reset();
+    auto e = Engine::Open(options_);
+    ASSERT_TRUE(e.ok()) << e.status();
+    engine_ = std::move(*e);
+  }
+  absl::StatusOr<TxResult> Run(absl::StatusOr<TxRequest> tx) {
+    if (!tx.ok()) return tx.status();
+    std::promise<absl::StatusOr<TxResult>> p;
+    auto f = p.get_future();
+    engine_->Submit(std::move(*tx), [&p](absl::StatusOr<TxResult> r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+  absl::StatusOr<TxResult> Tx(std::string_view ops, std::string_view options = "null") {
+    return Run(ParseTx(J(ops), J(options)));
+  }
+  absl::StatusOr<Array> Query(std::string_view target, std::string_view query = "null") {
+    absl::StatusOr<QuerySpec> spec = ParseQuerySpec(target, J(query));
+    if (!spec.ok()) return spec.status();
+    std::promise<absl::StatusOr<Array>> p;
+    auto f = p.get_future();
+    engine_->Query(std::move(*spec), [&p](absl::StatusOr<Array> r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+  std::string QueryJson(std::string_view target, std::string_view query = "null") {
+    auto r = Query(target, query);
+    return r.ok() ? ToJson(Value(*r)) : std::string(r.status().message());
+  }
+  LiveRegistry::Id Subscribe(std::string target, std::shared_ptr<RecordingSink> sink,
+                             std::string_view filter = "{}") {
+    LiveQuery q;
+    q.target = target;
+    q.is_pattern = IsPattern(target);
+    q.filter = *query::Selector::Compile(J(filter));
+    std::promise<absl::StatusOr<LiveRegistry::Id>> p;
+    auto f = p.get_future();
+    engine_->Subscribe(std::move(q), sink, [&p](absl::StatusOr<LiveRegistry::Id> r) {
+      p.set_value(std::move(r));
+    });
+    auto id = f.get();
+    EXPECT_TRUE(id.ok());
+    return *id;
+  }
+
+  std::filesystem::path dir_;
+  EngineOptions options_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, InsertUpdateRemoveLikeMeteorCollections) {
+  Open();
+  auto id = Run(ParseInsert("c", {J(R"({"_id":"a","n":1})")}));
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(ResultValue(*id, ResultShape::kInsert), Value("a"));
+  EXPECT_EQ(id->seq, 1u);
+  // A generated _id is a 17-character Meteor id, placed first.
+  auto gen = Run(ParseInsert("c", {J(R"({"n":2})")}));
+  ASSERT_TRUE(gen.ok());
+  std::string gen_id = ResultValue(*gen, ResultShape::kInsert).as_string();
+  EXPECT_EQ(gen_id.size(), 17u);
+  // Duplicate _id -> 409.
+  auto dup = Run(ParseInsert("c", {J(R"({"_id":"a"})")}));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(DdpErrorFromStatus(dup.status()).error, Value(409));
+  // Update: number affected; multi; upsert; _returnObject.
+  // Not multi: only the first match (in _id order) changes.
+  ASSERT_TRUE(Run(ParseInsert("c", {J(R"({"_id":"b","n":1})")})).ok());
+  auto up = Run(ParseUpdate("c", {J(R"({"n":1})"), J(R"({"$inc":{"n":10}})")}));
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ(ResultValue(*up, ResultShape::kUpdate), Value(1));
+  EXPECT_EQ(QueryJson("c", R"({"filter":{"_id":"b"}})"), R"([{"_id":"b","n":1}])");
+  ASSERT_TRUE(Run(ParseRemove("c", {J(R"({"_id":"b"})")})).ok());
+  EXPECT_EQ(QueryJson("c", R"({"filter":{"_id":"a"}})"), R"([{"_id":"a","n":11}])");
+  up = Run(ParseUpdate("c", {J(R"({})"), J(R"({"$set":{"seen":true}})"), J(R"({"multi":true})")}));
+  EXPECT_EQ(ResultValue(*up, ResultShape::kUpdate), Value(2));
+  up = Run(ParseUpdate("c", {J(R"({"_id":"z","k":"v"})"), J(R"({"$set":{"x":1}})"),
+                             J(R"({"upsert":true,"_returnObject":true})")}));
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(ToJson(ResultValue(*up, ResultShape::kUpdate)), R"({"numberAffected":1,"insertedId":"z"})");
+  EXPECT_EQ(QueryJson("c", R"({"filter":{"_id":"z"}})"), R"([{"_id":"z","k":"v","x":1}])");
+  // Matching with no change is still "affected" (Meteor counts matches).
+  up = Run(ParseUpdate("c", {J(R"({"_id":"z"})"), J(R"({"$set":{"x":1}})")}));
+  EXPECT_EQ(ResultValue(*up, ResultShape::kUpdate), Value(1));
+  uint64_t seq_before = engine_->last_seq();
+  EXPECT_EQ(up->seq, seq_before);  // nothing written, no new seq
+  // Remove.
+  auto rm = Run(ParseRemove("c", {J(R"({"seen":true})")}));
+  EXPECT_EQ(ResultValue(*rm, ResultShape::kRemove), Value(2));
+  EXPECT_EQ(QueryJson("c"), R"([{"_id":"z","k":"v","x":1}])");
+  // Bad modifiers and selectors name the operator (400).
+  auto bad = Run(ParseUpdate("c", {J(R"({})"), J(R"({"$frob":{"a":1}})")}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("$frob"), std::string::npos);
+  EXPECT_EQ(DdpErrorFromStatus(bad.status()).error, Value(400));
+  bad = Run(ParseUpdate("c", {J(R"({"_id":"z"})"), J(R"({"$inc":{"k":1}})")}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(DdpErrorFromStatus(bad.status()).error, Value(400));
+  EXPECT_NE(bad.status().message().find("non-numeric"), std::string::npos);
+  bad = Run(ParseUpdate("c", {J(R"({"_id":"z"})"), J(R"({"$set":{"_id":"y"}})")}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("_id"), std::string::npos);
+  bad = Run(ParseRemove("c", {J(R"({"a":{"$bogus":1}})")}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("$bogus"), std::string::npos);
+}
+
+TEST_F(EngineTest, InvalidInputIsA400) {
+  Open();
+  EXPECT_FALSE(ParseInsert("bad topic", {J("{}")}).ok());
+  EXPECT_FALSE(ParseInsert("c", {}).ok());
+  EXPECT_FALSE(ParseInsert("c", {J("[1]")}).ok());
+  EXPECT_FALSE(ParseInsert("c", {J(R"({"_id":5})")}).ok());
+  EXPECT_FALSE(ParseInsert("c", {J(R"({"$x":1})")}).ok());
+  EXPECT_FALSE(ParseInsert("c", {J(R"({"a.b":1})")}).ok());
+  EXPECT_FALSE(ParseUpdate("c", {J("{}")}).ok());
+  EXPECT_FALSE(ParseUpdate("c", {J("{}"), J(R"({"$set":{"a":1},"b":2})")}).ok());
+  EXPECT_FALSE(ParseUpdate("c", {J("{}"), J(R"({"$set":{}})"), J(R"({"multi":"yes"})")}).ok());
+  EXPECT_FALSE(ParseRemove("c", {}).ok());
+  EXPECT_FALSE(ParsePublish("c", J("[]")).ok());
+  EXPECT_FALSE(ParsePublish("c.*", J("{}")).ok());
+  EXPECT_FALSE(ParseTx(J("{}"), J("null")).ok());
+  EXPECT_FALSE(ParseTx(J("[]"), J("null")).ok());
+  EXPECT_FALSE(ParseTx(J(R"([{"op":"frob","topic":"c"}])"), J("null")).ok());
+  EXPECT_FALSE(ParseTx(J(R"([{"op":"insert"}])"), J("null")).ok());
+  EXPECT_FALSE(ParseTx(J(R"([{"op":"expect","topic":"c","id":"a"}])"), J("null")).ok());
+  EXPECT_FALSE(ParseTx(J(R"([{"op":"insert","topic":"c","doc":{}}])"), J(R"({"key":5})")).ok());
+  auto e = ParseTx(J(R"([{"op":"insert","topic":"c","doc":{}},{"op":"update","topic":"c"}])"), J("null"));
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("op 1"), std::string::npos) << e.status();
+  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"limit":-1})")).ok());
+  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"sort":{"a":2}})")).ok());
+  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"what":1})")).ok());
+  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"filter":{"$x":1}})")).ok());
+}
+
+TEST_F(EngineTest, TransactionsAreAllOrNothing) {
+  Open();
+  ASSERT_TRUE(Tx(R"([{"op":"insert","topic":"acct","doc":{"_id":"a","bal":100}},
+                     {"op":"insert","topic":"acct","doc":{"_id":"b","bal":0}}])").ok());
+  uint64_t seq = engine_->last_seq();
+  // A transfer guarded by preconditions.
+  auto r = Tx(R"([{"op":"expect","topic":"acct","id":"a","match":{"bal":{"$gte":30}}},
+                  {"op":"update","topic":"acct","selector":{"_id":"a"},"modifier":{"$inc":{"bal":-30}}},
+                  {"op":"update","topic":"acct","selector":{"_id":"b"},"modifier":{"$inc":{"bal":30}}}])");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->seq, seq + 1);
+  EXPECT_EQ(ToJson(ResultValue(*r, ResultShape::kTx)),
+            R"({"seq":)" + std::to_string(seq + 1) + R"(,"results":[null,1,1]})");
+  // A failing precondition anywhere: 409 conflict, nothing applied.
+  r = Tx(R"([{"op":"update","topic":"acct","selector":{"_id":"a"},"modifier":{"$inc":{"bal":-1000}}},
+             {"op":"expect","topic":"acct","id":"a","match":{"bal":{"$gte":0}}}])");
+  ASSERT_FALSE(r.ok());
+  DdpError e = DdpErrorFromStatus(r.status());
+  EXPECT_EQ(e.error, Value("conflict"));
+  EXPECT_EQ(e.http_status, 409);
+  // A failing op (duplicate insert) after successful ones: nothing applied.
+  r = Tx(R"([{"op":"insert","topic":"acct","doc":{"_id":"c"}},
+             {"op":"insert","topic":"acct","doc":{"_id":"a"}}])");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(QueryJson("acct", R"({"fields":{"bal":1}})"),
+            R"([{"_id":"a","bal":70},{"_id":"b","bal":30}])");
+  EXPECT_EQ(engine_->last_seq(), seq + 1);
+  // exists / version preconditions.
+  auto a = *Query("acct", R"({"filter":{"_id":"a"}})");
+  ASSERT_TRUE(Tx(R"([{"op":"expect","topic":"acct","id":"a","version":)" +
+                 std::to_string(seq + 1) + R"(}])").ok());
+  EXPECT_FALSE(Tx(R"([{"op":"expect","topic":"acct","id":"a","version":1}])").ok());
+  EXPECT_TRUE(Tx(R"([{"op":"expect","topic":"acct","id":"zz","exists":false}])").ok());
+  EXPECT_FALSE(Tx(R"([{"op":"expect","topic":"acct","id":"zz","exists":true}])").ok());
+  // Ops see earlier ops of the same transaction.
+  r = Tx(R"([{"op":"insert","topic":"acct","doc":{"_id":"n","bal":1}},
+             {"op":"update","topic":"acct","selector":{"_id":"n"},"modifier":{"$inc":{"bal":1}}},
+             {"op":"expect","topic":"acct","id":"n","match":{"bal":2}}])");
+  ASSERT_TRUE(r.ok()) << r.status();
+}
+
+TEST_F(EngineTest, IdempotencyKeysAnswerRetriesWithTheFirstResult) {
+  Open();
+  const char* ops = R"([{"op":"update","topic":"k","selector":{"_id":"x"},
+                          "modifier":{"$inc":{"n":1}},"upsert":true}])";
+  auto first = Tx(ops, R"({"key":"retry-1"})");
+  ASSERT_TRUE(first.ok());
+  auto again = Tx(ops, R"({"key":"retry-1"})");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->seq, first->seq);
+  EXPECT_EQ(QueryJson("k"), R"([{"_id":"x","n":1}])");
+  // Without a key, or with another key, it applies.
+  ASSERT_TRUE(Tx(ops, R"({"key":"retry-2"})").ok());
+  EXPECT_EQ(QueryJson("k"), R"([{"_id":"x","n":2}])");
+  // Remembered across a restart.
+  Open();
+  again = Tx(ops, R"({"key":"retry-1"})");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(QueryJson("k"), R"([{"_id":"x","n":2}])");
+  // Concurrent retries in one group: applied once.
+  std::vector<std::future<absl::StatusOr<TxResult>>> fs;
+  for (int i = 0; i < 10; ++i) {
+    fs.push_back(std::async(std::launch::async, [&] { return Tx(ops, R"({"key":"burst"})"); }));
+  }
+  for (auto& f : fs) ASSERT_TRUE(f.get().ok());
+  EXPECT_EQ(QueryJson("k"), R"([{"_id":"x","n":3}])");
+}
+
+TEST_F(EngineTest, IdempotencyKeysExpire) {
+  options_.idempotency_ttl = std::chrono::milliseconds(1);
+  Open();
+  const char* ops = R"([{"op":"publish","topic":"e","doc":{"v":1}}])";
+  ASSERT_TRUE(Tx(ops, R"({"key":"short"})").ok());
+  // Expiry is by wall clock: wait past it without sleeping on an event.
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  auto again = Tx(ops, R"({"key":"short"})");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->replayed);
+  EXPECT_EQ(Query("e")->size(), 2u);
+}
+
+TEST_F(EngineTest, PublishGivesTimeOrderedIds) {
+  Open();
+  auto r = Run(ParsePublish("ev", J(R"([{"a":1},{"a":2},{"_id":"given","a":3}])")));
+  ASSERT_TRUE(r.ok());
+  Value v = ResultValue(*r, ResultShape::kPublish);
+  const Array& ids = v.Find("ids")->as_array();
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0].as_string().size(), 26u);
+  EXPECT_LT(ids[0].as_string(), ids[1].as_string());
+  EXPECT_EQ(ids[2], Value("given"));
+  EXPECT_EQ(*v.Find("seq"), Value(static_cast<int64_t>(r->seq)));
+  // Publishing a known _id replaces the document.
+  ASSERT_TRUE(Run(ParsePublish("ev", J(R"({"_id":"given","b":1})"))).ok());
+  EXPECT_EQ(QueryJson("ev", R"({"filter":{"_id":"given"}})"), R"([{"_id":"given","b":1}])");
+}
+
+TEST_F(EngineTest, QueryFilterSortSkipLimitFieldsAndPatterns) {
+  Open();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(Run(ParseInsert("s.a", {J(R"({"_id":"d)" + std::to_string(i) + R"(","n":)" +
+                                          std::to_string(i % 4) + R"(,"x":1})")})).ok());
+  }
+  ASSERT_TRUE(Run(ParseInsert("s.b", {J(R"({"_id":"o","n":9})")})).ok());
+  EXPECT_EQ(QueryJson("s.a", R"({"filter":{"n":{"$gte":2}},"sort":{"n":-1,"_id":1},"skip":1,"limit":3,"fields":{"n":1}})"),
+            R"([{"_id":"d7","n":3},{"_id":"d2","n":2},{"_id":"d6","n":2}])");
+  EXPECT_EQ(QueryJson("s.*", R"({"filter":{"n":{"$gte":3}},"sort":{"n":-1},"fields":{"x":0}})"),
+            R"([{"_id":"o","n":9,"_topic":"s.b"},{"_id":"d3","n":3,"_topic":"s.a"},{"_id":"d7","n":3,"_topic":"s.a"}])");
+  EXPECT_EQ(QueryJson("nothing.here"), "[]");
+  options_.max_query_results = 5;
+  Open();
+  auto too_many = Query("s.a");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.status().message().find("limit"), std::string::npos);
+  EXPECT_EQ(Query("s.a", R"({"limit":5})")->size(), 5u);
+}
+
+TEST_F(EngineTest, LiveSubscriptionSeesSnapshotThenExactDeltas) {
+  Open();
+  ASSERT_TRUE(Run(ParseInsert("live", {J(R"({"_id":"a","n":1})")})).ok());
+  ASSERT_TRUE(Run(ParseInsert("live", {J(R"({"_id":"b","n":5})")})).ok());
+  auto sink = std::make_shared<RecordingSink>();
+  Subscribe("live", sink, R"({"n":{"$gte":3}})");
+  ASSERT_TRUE(sink->WaitFor([&] { return true; }));
+  EXPECT_TRUE(sink->ready());
+  EXPECT_EQ(sink->view()["live"].size(), 1u);
+  // Enters, changes, leaves, is removed.
+  ASSERT_TRUE(Run(ParseUpdate("live", {J(R"({"_id":"a"})"), J(R"({"$set":{"n":4}})")})).ok());
+  ASSERT_TRUE(Run(ParseUpdate("live", {J(R"({"_id":"b"})"), J(R"({"$set":{"n":6,"t":"x"}})")})).ok());
+  ASSERT_TRUE(Run(ParseUpdate("live", {J(R"({"_id":"b"})"), J(R"({"$unset":{"t":1}})")})).ok());
+  ASSERT_TRUE(Run(ParseUpdate("live", {J(R"({"_id":"a"})"), J(R"({"$set":{"n":0}})")})).ok());
+  ASSERT_TRUE(Run(ParseRemove("live", {J(R"({"_id":"b"})")})).ok());
+  ASSERT_TRUE(Run(ParseInsert("live", {J(R"({"_id":"c","n":9})")})).ok());
+  std::vector<Delta> log = sink->log();
+  ASSERT_EQ(log.size(), 7u);
+  EXPECT_EQ(log[0].kind, Delta::Kind::kAdded);  // b, initial
+  EXPECT_EQ(log[1].kind, Delta::Kind::kAdded);  // a enters
+  EXPECT_EQ(log[1].id, "a");
+  EXPECT_EQ(ToJson(Value(log[1].fields)), R"({"n":4})");  // no _id in fields
+  EXPECT_EQ(log[2].kind, Delta::Kind::kChanged);
+  EXPECT_EQ(ToJson(Value(log[2].fields)), R"({"n":6,"t":"x"})");
+  EXPECT_EQ(log[3].kind, Delta::Kind::kChanged);
+  EXPECT_TRUE(log[3].fields.empty());
+  EXPECT_EQ(log[3].cleared, std::vector<std::string>{"t"});
+  EXPECT_EQ(log[4].kind, Delta::Kind::kRemoved);  // a leaves the filter
+  EXPECT_EQ(log[4].id, "a");
+  EXPECT_EQ(log[5].kind, Delta::Kind::kRemoved);  // b removed
+  EXPECT_EQ(log[6].kind, Delta::Kind::kAdded);
+  // An update that changes nothing sends nothing.
+  ASSERT_TRUE(Run(ParseUpdate("live", {J(R"({"_id":"c"})"), J(R"({"$set":{"n":9}})")})).ok());
+  engine_->Unsubscribe(0);  // unknown id: harmless
+  EXPECT_EQ(sink->delta_count(), 7u);
+}
+
+TEST_F(EngineTest, ATransactionReachesASubscriberAsOneBatch) {
+  Open();
+  auto sink = std::make_shared<RecordingSink>();
+  Subscribe("grp.>", sink);
+  ASSERT_TRUE(Tx(R"([{"op":"insert","topic":"grp.a","doc":{"_id":"1"}},
+                     {"op":"insert","topic":"grp.b.c","doc":{"_id":"2"}},
+                     {"op":"insert","topic":"other","doc":{"_id":"3"}},
+                     {"op":"insert","topic":"grp.a","doc":{"_id":"4"}}])").ok());
+  EXPECT_EQ(sink->batches(), std::vector<size_t>{3});
+  auto view = sink->view();
+  EXPECT_EQ(view["grp.a"].size(), 2u);  // each document in its own topic's collection
+  EXPECT_EQ(view["grp.b.c"].size(), 1u);
+  EXPECT_FALSE(view.contains("other"));
+}
+
+TEST_F(EngineTest, UnsubscribeStopsDeltas) {
+  Open();
+  auto sink = std::make_shared<RecordingSink>();
+  auto id = Subscribe("u", sink);
+  ASSERT_TRUE(Run(ParseInsert("u", {J(R"({"_id":"a"})")})).ok());
+  EXPECT_EQ(sink->delta_count(), 1u);
+  EXPECT_EQ(engine_->live_query_count(), 1u);
+  engine_->Unsubscribe(id);
+  ASSERT_TRUE(Run(ParseInsert("u", {J(R"({"_id":"b"})")})).ok());
+  EXPECT_EQ(sink->delta_count(), 1u);
+  EXPECT_EQ(engine_->live_query_count(), 0u);
+}
+
+TEST_F(EngineTest, RetentionByCountAndAgeRetractsFromSubscribers) {
+  options_.retention = {{"ret.count", 3, 0}, {"ret.age.*", 0, 1}};
+  Open();
+  auto sink = std::make_shared<RecordingSink>();
+  Subscribe("ret.count", sink);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Run(ParsePublish("ret.count", J(R"({"_id":"e)" + std::to_string(i) + R"("})"))).ok());
+  }
+  ASSERT_TRUE(Run(ParsePublish("ret.age.x", J(R"({"_id":"old"})"))).ok());
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  engine_->RunMaintenanceForTest();
+  EXPECT_EQ(QueryJson("ret.count"), R"([{"_id":"e2"},{"_id":"e3"},{"_id":"e4"}])");
+  EXPECT_EQ(QueryJson("ret.age.x"), "[]");
+  auto view = sink->view();
+  EXPECT_EQ(view["ret.count"].size(), 3u);
+  EXPECT_FALSE(view["ret.count"].contains("e0"));
+  // The removals are in the change log.
+  std::promise<absl::StatusOr<std::vector<HistoryEntry>>> p;
+  engine_->History("ret.count", 0, 100, [&](auto r) { p.set_value(std::move(r)); });
+  auto h = p.get_future().get();
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 6u);
+  EXPECT_NE(ToJson(h->back().changes).find(R"("op":"remove")"), std::string::npos);
+}
+
+TEST_F(EngineTest, ChangeLogRetentionAndHistory) {
+  options_.log_max_entries = 3;
+  Open();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(Run(ParsePublish("h", J(R"({"i":)" + std::to_string(i) + "}"))).ok());
+  ASSERT_TRUE(Run(ParsePublish("other", J("{}"))).ok());
+  std::promise<absl::StatusOr<std::vector<HistoryEntry>>> p1;
+  engine_->History("h", 2, 2, [&](auto r) { p1.set_value(std::move(r)); });
+  auto h = p1.get_future().get();
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].seq, 3u);
+  EXPECT_EQ((*h)[1].seq, 4u);
+  engine_->RunMaintenanceForTest();
+  std::promise<absl::StatusOr<std::vector<HistoryEntry>>> p2;
+  engine_->History("h", 0, 100, [&](auto r) { p2.set_value(std::move(r)); });
+  h = p2.get_future().get();
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);  // seqs 5, 6 remain of h (7 is "other")
+  EXPECT_EQ((*h)[0].seq, 5u);
+}
+
+TEST_F(EngineTest, TopicsAreCreatedOnWriteUnlessConfiguredOtherwise) {
+  options_.create_topics_on_write = false;
+  options_.declared_topics = {"allowed", "fam.*"};
+  Open();
+  EXPECT_TRUE(Run(ParseInsert("allowed", {J("{}")})).ok());
+  EXPECT_TRUE(Run(ParseInsert("fam.x", {J("{}")})).ok());
+  auto r = Run(ParseInsert("elsewhere", {J("{}")}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(DdpErrorFromStatus(r.status()).error, Value(404));
+}
+
+TEST_F(EngineTest, SeqsAreContiguousAcrossRestarts) {
+  Open();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Run(ParsePublish("s", J("{}"))).ok());
+  Open();
+  EXPECT_EQ(engine_->last_seq(), 5u);
+  auto r = Run(ParsePublish("s", J("{}")));
+  EXPECT_EQ(r->seq, 6u);
+}
+
+TEST_F(EngineTest, ConcurrentWritersAllCommitInOneOrder) {
+  Open();
+  constexpr int kThreads = 8, kEach = 50;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<uint64_t> seqs;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = Run(ParseUpdate("ctr", {J(R"({"_id":"c"})"), J(R"({"$inc":{"n":1}})"),
+                                         J(R"({"upsert":true})")}));
+        ASSERT_TRUE(r.ok()) << r.status();
+        std::lock_guard<std::mutex> lock(mu);
+        seqs.push_back(r->seq);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(QueryJson("ctr"), R"([{"_id":"c","n":)" + std::to_string(kThreads * kEach) + "}]");
+  std::sort(seqs.begin(), seqs.end());
+  for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i + 1);
+  EXPECT_LT(engine_->stats().groups.load(), kThreads * kEach);  // some grouping happened
+}
+
+}  // namespace
+}  // namespace ddp::engine

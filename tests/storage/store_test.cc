@@ -1,0 +1,249 @@
+#include "storage/store.h"
+
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "protocol/json.h"
+
+namespace ddp::storage {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("store_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "_" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir_);
+    options_.path = dir_.string();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    store_.reset();
+    auto s = Store::Open(options_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  static Object Doc(std::string_view json) { return ParseJson(json)->as_object(); }
+  static DocWrite Put(std::string topic, std::string id, std::string_view json, uint64_t version,
+                      uint64_t prev = 0) {
+    return DocWrite{std::move(topic), std::move(id), Doc(json), version, prev};
+  }
+
+  std::filesystem::path dir_;
+  StoreOptions options_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, CommitGetScanAndRecover) {
+  Open();
+  EXPECT_EQ(store_->last_seq(), 0u);
+  CommitBatch b;
+  b.writes.push_back(Put("t", "b", R"({"_id":"b","n":2})", 1));
+  b.writes.push_back(Put("t", "a", R"({"_id":"a","n":1,"d":{"$date":5}})", 1));
+  b.writes.push_back(Put("u", "x", R"({"_id":"x"})", 2));
+  b.log = {{1, "one"}, {2, "two"}};
+  b.last_seq = 2;
+  b.time_millis = 1234;
+  ASSERT_TRUE(store_->Commit(b).ok());
+  EXPECT_EQ(store_->last_seq(), 2u);
+  auto a = store_->Get("t", "a");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->version, 1u);
+  EXPECT_EQ((*a)->written_millis, 1234);
+  EXPECT_EQ(ToJson(Value((*a)->doc)), R"({"_id":"a","n":1,"d":{"$date":5}})");
+  EXPECT_FALSE(store_->Get("t", "zz")->has_value());
+  EXPECT_FALSE(store_->Get("tt", "a")->has_value());  // topic prefixes do not leak
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store_->Scan("t", [&](std::string_view id, StoredDoc&&) {
+                      ids.emplace_back(id);
+                      return true;
+                    }).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(store_->Count("t"), 2);
+  EXPECT_EQ(store_->Count("u"), 1);
+  // Everything survives a reopen.
+  Open();
+  EXPECT_EQ(store_->last_seq(), 2u);
+  EXPECT_EQ(store_->Count("t"), 2);
+  EXPECT_TRUE(store_->Get("u", "x")->has_value());
+  std::vector<std::pair<uint64_t, std::string>> log;
+  ASSERT_TRUE(store_->ReadLog(0, [&](uint64_t seq, std::string_view r) {
+                      log.emplace_back(seq, std::string(r));
+                      return true;
+                    }).ok());
+  EXPECT_EQ(log, (std::vector<std::pair<uint64_t, std::string>>{{1, "one"}, {2, "two"}}));
+}
+
+TEST_F(StoreTest, UpdatesDeletesCountsAndOldestOrder) {
+  Open();
+  CommitBatch b1;
+  b1.writes = {Put("t", "a", R"({"_id":"a"})", 1), Put("t", "b", R"({"_id":"b"})", 1),
+               Put("t", "c", R"({"_id":"c"})", 1)};
+  b1.log = {{1, "r1"}};
+  b1.last_seq = 1;
+  ASSERT_TRUE(store_->Commit(b1).ok());
+  CommitBatch b2;
+  b2.writes = {Put("t", "a", R"({"_id":"a","v":2})", 2, 1), DocWrite{"t", "b", std::nullopt, 2, 1}};
+  b2.log = {{2, "r2"}};
+  b2.last_seq = 2;
+  ASSERT_TRUE(store_->Commit(b2).ok());
+  EXPECT_EQ(store_->Count("t"), 2);
+  EXPECT_FALSE(store_->Get("t", "b")->has_value());
+  EXPECT_EQ((*store_->Get("t", "a"))->version, 2u);
+  std::vector<std::pair<std::string, uint64_t>> oldest;
+  ASSERT_TRUE(store_->ScanOldest("t", [&](std::string_view id, uint64_t v) {
+                      oldest.emplace_back(std::string(id), v);
+                      return true;
+                    }).ok());
+  EXPECT_EQ(oldest, (std::vector<std::pair<std::string, uint64_t>>{{"c", 1}, {"a", 2}}));
+  auto topics = store_->Topics();
+  ASSERT_EQ(topics.size(), 1u);
+  EXPECT_EQ(topics[0], (std::pair<std::string, int64_t>{"t", 2}));
+}
+
+TEST_F(StoreTest, SnapshotsSeeAConsistentPast) {
+  Open();
+  CommitBatch b1;
+  b1.writes = {Put("t", "a", R"({"_id":"a","v":1})", 1)};
+  b1.log = {{1, "r1"}};
+  b1.last_seq = 1;
+  ASSERT_TRUE(store_->Commit(b1).ok());
+  auto snap = store_->GetSnapshot();
+  EXPECT_EQ(snap->seq(), 1u);
+  CommitBatch b2;
+  b2.writes = {Put("t", "a", R"({"_id":"a","v":2})", 2, 1), Put("t", "b", R"({"_id":"b"})", 2)};
+  b2.log = {{2, "r2"}};
+  b2.last_seq = 2;
+  ASSERT_TRUE(store_->Commit(b2).ok());
+  EXPECT_EQ(ToJson(Value((*store_->Get("t", "a", snap.get()))->doc)), R"({"_id":"a","v":1})");
+  int n = 0;
+  ASSERT_TRUE(store_->Scan("t", [&](std::string_view, StoredDoc&&) { return ++n, true; }, snap.get()).ok());
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(store_->GetSnapshot()->seq(), 2u);
+}
+
+TEST_F(StoreTest, LogTrimAndIdempotencyExpiry) {
+  Open();
+  for (uint64_t s = 1; s <= 5; ++s) {
+    CommitBatch b;
+    b.log = {{s, "r" + std::to_string(s)}};
+    b.last_seq = s;
+    if (s == 3) {
+      b.idempotency = {{"key-3", R"({"seq":3})"}};
+      b.idempotency_expires_millis = 1000;
+    }
+    ASSERT_TRUE(store_->Commit(b).ok());
+  }
+  EXPECT_EQ(store_->first_log_seq(), 1u);
+  ASSERT_TRUE(store_->TrimLog(4).ok());
+  EXPECT_EQ(store_->first_log_seq(), 4u);
+  std::vector<uint64_t> seqs;
+  ASSERT_TRUE(store_->ReadLog(0, [&](uint64_t s, std::string_view) { return seqs.push_back(s), true; }).ok());
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(**store_->GetIdempotent("key-3", 999), R"({"seq":3})");
+  EXPECT_FALSE(store_->GetIdempotent("key-3", 1001)->has_value());
+  EXPECT_FALSE(store_->GetIdempotent("other", 0)->has_value());
+  EXPECT_EQ(*store_->PurgeIdempotent(2000), 1u);
+  EXPECT_FALSE(store_->GetIdempotent("key-3", 0)->has_value());
+}
+
+TEST_F(StoreTest, EveryDurabilityModeCommitsAndRecovers) {
+  for (Durability d : {Durability::kSync, Durability::kBatch, Durability::kNone}) {
+    options_.durability = d;
+    std::filesystem::remove_all(dir_);
+    Open();
+    for (uint64_t s = 1; s <= 20; ++s) {
+      CommitBatch b;
+      b.writes = {Put("t", std::to_string(s), R"({"x":1})", s)};
+      b.log = {{s, "r"}};
+      b.last_seq = s;
+      ASSERT_TRUE(store_->Commit(b).ok());
+    }
+    Open();
+    EXPECT_EQ(store_->last_seq(), 20u);
+    EXPECT_EQ(store_->Count("t"), 20);
+  }
+}
+
+TEST_F(StoreTest, AFullDiskIsAClearErrorNotACrash) {
+  options_.faults = std::make_shared<FaultInjection>();
+  Open();
+  CommitBatch ok;
+  ok.writes = {Put("t", "a", R"({"_id":"a"})", 1)};
+  ok.log = {{1, "r1"}};
+  ok.last_seq = 1;
+  ASSERT_TRUE(store_->Commit(ok).ok());
+  options_.faults->fail_writes = true;
+  CommitBatch fails;
+  fails.writes = {Put("t", "b", R"({"_id":"b"})", 2)};
+  fails.log = {{2, "r2"}};
+  fails.last_seq = 2;
+  absl::Status s = store_->Commit(fails);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find("storage unavailable"), std::string::npos) << s;
+  EXPECT_EQ(store_->last_seq(), 1u);
+  // Later writes keep failing clearly (RocksDB stays read-only until a
+  // restart) and do not crash.
+  absl::Status again = store_->Commit(fails);
+  EXPECT_FALSE(again.ok());
+  EXPECT_EQ(again.code(), absl::StatusCode::kUnavailable) << again;
+  // The failed write is not visible, and reads keep working.
+  EXPECT_FALSE(store_->Get("t", "b")->has_value());
+  EXPECT_TRUE(store_->Get("t", "a")->has_value());
+  // After the disk recovers and the process restarts, the store is whole.
+  options_.faults->fail_writes = false;
+  Open();
+  EXPECT_EQ(store_->last_seq(), 1u);
+  EXPECT_TRUE(store_->Get("t", "a")->has_value());
+  EXPECT_FALSE(store_->Get("t", "b")->has_value());
+  ASSERT_TRUE(store_->Commit(fails).ok());
+}
+
+TEST_F(StoreTest, ALockedDirectoryIsAClearError) {
+  Open();
+  auto second = Store::Open(options_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("in use by another process"), std::string::npos)
+      << second.status();
+}
+
+// A damaged write-ahead log (not just a torn last record, which a crash can
+// leave) must be reported, not silently cut short.
+TEST_F(StoreTest, CorruptionIsReportedAsDataLoss) {
+  Open();
+  for (uint64_t s = 1; s <= 200; ++s) {
+    CommitBatch b;
+    b.writes = {Put("t", std::to_string(s), R"({"payload":"0123456789012345678901234567890123456789"})", s)};
+    b.log = {{s, "record"}};
+    b.last_seq = s;
+    ASSERT_TRUE(store_->Commit(b).ok());
+  }
+  store_.reset();
+  bool damaged = false;
+  for (auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() < 4 || name.substr(name.size() - 4) != ".log") continue;
+    auto size = std::filesystem::file_size(entry.path());
+    if (size < 4096) continue;
+    FILE* f = std::fopen(entry.path().c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, static_cast<long>(size / 4), SEEK_SET);
+    std::string junk(64, '\xA5');
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+    damaged = true;
+  }
+  ASSERT_TRUE(damaged);
+  auto reopened = Store::Open(options_);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss) << reopened.status();
+}
+
+}  // namespace
+}  // namespace ddp::storage
