@@ -5,8 +5,10 @@ const { spawn } = require('child_process');
 const assert = require('assert');
 
 function startServer(binary, args = []) {
+  const dataDir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'ddpd-js-'));
   return new Promise((resolve, reject) => {
-    const proc = spawn(binary, ['--port', '0', '--bind', '127.0.0.1', '--log-level', 'warn', ...args],
+    const proc = spawn(binary, ['--port', '0', '--bind', '127.0.0.1', '--log-level', 'warn',
+                                '--data-dir', dataDir, ...args],
                        { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start: ' + out)), 20000);
@@ -15,7 +17,8 @@ function startServer(binary, args = []) {
       const m = /PORT (\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ proc, port: Number(m[1]) });
+        proc.on('exit', () => require('fs').rmSync(dataDir, { recursive: true, force: true }));
+        resolve({ proc, port: Number(m[1]), dataDir });
       }
     });
     proc.stderr.on('data', (d) => process.stderr.write(d));

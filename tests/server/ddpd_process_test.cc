@@ -1,12 +1,22 @@
 // The real ddpd binary as a process: help, bad flags, start, SIGTERM.
 #include <signal.h>
 
+#include <filesystem>
+
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
 #include "tests/support/ws_client.h"
 
 namespace ddp::testing {
 namespace {
+
+// A fresh data directory for one ddpd process.
+std::string DataDir(std::string_view name) {
+  std::string dir = ::testing::TempDir() + "/ddpd_process_" + std::string(name) + "_" +
+                    std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  return dir;
+}
 
 uint16_t PortFromLog(const std::string& line) {
   size_t at = line.find("listening on ");
@@ -36,18 +46,33 @@ TEST(DdpdProcessTest, BadFlagsFailWithAMessage) {
   EXPECT_NE(*(*r)->Wait(std::chrono::seconds(10)), 0);
 }
 
+TEST(DdpdProcessTest, ALockedDataDirectoryIsAClearError) {
+  std::string dir = DataDir("locked");
+  auto first = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1",
+                               "--data-dir", dir});
+  ASSERT_TRUE((*first)->WaitForLine("listening on", std::chrono::seconds(20)).ok());
+  auto second = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1",
+                                "--data-dir", dir});
+  EXPECT_EQ(*(*second)->Wait(std::chrono::seconds(20)), 1);
+  EXPECT_NE((*second)->Output().find("in use by another process"), std::string::npos)
+      << (*second)->Output();
+}
+
 TEST(DdpdProcessTest, PortInUseIsAClearError) {
-  auto first = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1"});
+  auto first = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1",
+                               "--data-dir", DataDir("first")});
   auto line = (*first)->WaitForLine("listening on", std::chrono::seconds(20));
   ASSERT_TRUE(line.ok()) << (*first)->Output();
   std::string port = std::to_string(PortFromLog(*line));
-  auto second = Process::Start({BinaryPath("ddpd"), "--port", port, "--bind", "127.0.0.1"});
+  auto second = Process::Start({BinaryPath("ddpd"), "--port", port, "--bind", "127.0.0.1",
+                                "--data-dir", DataDir("second")});
   EXPECT_EQ(*(*second)->Wait(std::chrono::seconds(20)), 1);
   EXPECT_NE((*second)->Output().find("cannot bind"), std::string::npos) << (*second)->Output();
 }
 
 TEST(DdpdProcessTest, SigtermClosesSessionsWith1001AndExitsZero) {
-  auto p = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1"});
+  auto p = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1",
+                           "--data-dir", DataDir("sigterm")});
   ASSERT_TRUE(p.ok());
   auto line = (*p)->WaitForLine("listening on", std::chrono::seconds(20));
   ASSERT_TRUE(line.ok()) << (*p)->Output();
@@ -66,7 +91,8 @@ TEST(DdpdProcessTest, SigtermClosesSessionsWith1001AndExitsZero) {
 }
 
 TEST(DdpdProcessTest, SigintToo) {
-  auto p = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1"});
+  auto p = Process::Start({BinaryPath("ddpd"), "--port", "0", "--bind", "127.0.0.1",
+                           "--data-dir", DataDir("sigint")});
   ASSERT_TRUE((*p)->WaitForLine("listening on", std::chrono::seconds(20)).ok());
   (*p)->Signal(SIGINT);
   EXPECT_EQ(*(*p)->Wait(std::chrono::seconds(15)), 0);

@@ -2,6 +2,7 @@
 // ephemeral port, a Beast client from tests/support.
 #include "server/server.h"
 
+#include <filesystem>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -16,6 +17,9 @@ class ServerTest : public ::testing::Test {
  protected:
   void StartServer(std::function<void(ServerOptions&)> tweak = nullptr) {
     ServerOptions o;
+    // A data directory per test process: ctest runs tests in parallel.
+    o.engine.store.path = ::testing::TempDir() + "/server_test_" + std::to_string(getpid());
+    std::filesystem::remove_all(o.engine.store.path);
     o.net.bind = "127.0.0.1";
     o.net.port = 0;
     o.net.threads = 2;
@@ -166,7 +170,8 @@ TEST_F(ServerTest, PublicationErrorsAndSelfStop) {
   auto nosub = c->Subscribe("d", "denied");
   ASSERT_TRUE(nosub.ok());
   EXPECT_EQ(*nosub->FindPath("error.error"), Value(403));
-  nosub = c->Subscribe("u", "unknown-pub");
+  // Any valid topic name is a subscribable topic; other names are unknown.
+  nosub = c->Subscribe("u", "no such publication");
   EXPECT_EQ(*nosub->FindPath("error.error"), Value(404));
   nosub = c->Subscribe("t", "throws");
   EXPECT_EQ(*nosub->FindPath("error.error"), Value(500));

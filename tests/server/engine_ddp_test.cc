@@ -1,0 +1,192 @@
+// Topics over DDP and HTTP: the engine's methods and topic subscriptions
+// through a real socket.
+#include <filesystem>
+
+#include "common/strings.h"
+#include "gtest/gtest.h"
+#include "protocol/json.h"
+#include "server/server.h"
+#include "tests/support/ws_client.h"
+
+namespace ddp::testing {
+namespace {
+
+class EngineDdpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/engine_ddp_" + std::to_string(getpid());
+    std::filesystem::remove_all(dir_);
+    ServerOptions o;
+    o.net.bind = "127.0.0.1";
+    o.net.port = 0;
+    o.net.threads = 2;
+    o.engine.store.path = dir_;
+    server_ = std::make_unique<Server>(o);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  void TearDown() override {
+    server_->Shutdown();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<WsClient> Client() {
+    auto c = WsClient::Open(server_->port());
+    EXPECT_TRUE(c.ok());
+    EXPECT_TRUE((*c)->DdpConnect().ok());
+    return std::move(*c);
+  }
+  static std::string Result(const absl::StatusOr<Value>& r) {
+    if (!r.ok()) return std::string(r.status().message());
+    if (const Value* e = r->Find("error")) return "error " + ToJson(*e->Find("error"));
+    const Value* v = r->Find("result");
+    return v ? ToJson(*v) : "undefined";
+  }
+  std::string dir_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(EngineDdpTest, MeteorCollectionMethods) {
+  auto c = Client();
+  EXPECT_EQ(Result(c->Call("/tasks/insert", R"([{"_id":"t1","text":"a","done":false}])")), R"("t1")");
+  EXPECT_EQ(Result(c->Call("/tasks/insert", R"([{"_id":"t1"}])")), "error 409");
+  EXPECT_EQ(Result(c->Call("/tasks/update", R"([{"_id":"t1"},{"$set":{"done":true}}])")), "1");
+  EXPECT_EQ(Result(c->Call("/tasks/update", R"([{"_id":"t9"},{"$set":{"done":true}},{"upsert":true,"_returnObject":true}])")),
+            R"({"numberAffected":1,"insertedId":"t9"})");
+  EXPECT_EQ(Result(c->Call("/tasks/update", R"([{},{"$bad":{"x":1}}])")), "error 400");
+  EXPECT_EQ(Result(c->Call("/tasks/remove", R"([{"done":true}])")), "2");
+  EXPECT_EQ(Result(c->Call("/bad topic!/insert", R"([{}])")), "error 404");  // not a collection method
+  EXPECT_EQ(Result(c->Call("/tasks/insert", R"([{"_id":1}])")), "error 400");
+}
+
+TEST_F(EngineDdpTest, PublishTxQueryHistory) {
+  auto c = Client();
+  auto pub = c->Call("publish", R"(["ev.a",[{"k":1},{"k":2}]])");
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(pub->FindPath("result.ids")->as_array().size(), 2u);
+  EXPECT_EQ(*pub->FindPath("result.seq"), Value(1));
+  EXPECT_EQ(Result(c->Call("tx", R"([[{"op":"insert","topic":"acct","doc":{"_id":"a","b":5}},
+                                      {"op":"expect","topic":"acct","id":"a","match":{"b":5}}],{"key":"once"}])")),
+            R"({"seq":2,"results":["a",null]})");
+  EXPECT_EQ(Result(c->Call("tx", R"([[{"op":"insert","topic":"acct","doc":{"_id":"a","b":5}},
+                                      {"op":"expect","topic":"acct","id":"a","match":{"b":5}}],{"key":"once"}])")),
+            R"({"seq":2,"results":["a",null]})");
+  EXPECT_EQ(Result(c->Call("tx", R"([[{"op":"expect","topic":"acct","id":"a","exists":false}]])")),
+            R"(error "conflict")");
+  EXPECT_EQ(Result(c->Call("tx", R"([[]])")), "error 400");
+  EXPECT_EQ(Result(c->Call("tx", R"(["nope"])")), "error 400");
+  EXPECT_EQ(Result(c->Call("publish", R"(["bad topic",{}])")), "error 400");
+  EXPECT_EQ(Result(c->Call("publish", R"(["t"])")), "error 400");
+  EXPECT_EQ(Result(c->Call("query", R"(["ev.*",{"sort":{"k":-1},"fields":{"_id":0}}])")),
+            R"([{"k":2,"_topic":"ev.a"},{"k":1,"_topic":"ev.a"}])");
+  EXPECT_EQ(Result(c->Call("query", R"(["acct",{"filter":{"$nope":1}}])")), "error 400");
+  EXPECT_EQ(Result(c->Call("query", R"([5])")), "error 400");
+  auto h = c->Call("history", R"(["acct",{"fromSeq":0}])");
+  ASSERT_TRUE(h.ok());
+  const Array& entries = h->Find("result")->as_array();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(*entries[0].Find("seq"), Value(2));
+  EXPECT_TRUE(entries[0].Find("t")->is_date());
+  EXPECT_EQ(Result(c->Call("history", R"(["acct",{"limit":0}])")), "error 400");
+}
+
+TEST_F(EngineDdpTest, TopicSubscriptionSeesSnapshotThenChangesInOrder) {
+  auto writer = Client();
+  ASSERT_EQ(Result(writer->Call("/chat.r1/insert", R"([{"_id":"m1","text":"hi","n":1}])")), R"("m1")");
+  auto reader = Client();
+  std::vector<Value> data;
+  auto ready = reader->Subscribe("s", "chat.r1", R"([{"filter":{"n":{"$gte":1}}}])", &data);
+  ASSERT_EQ(MsgOf(*ready), "ready");
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(ToJson(data[0]), R"({"msg":"added","collection":"chat.r1","id":"m1","fields":{"text":"hi","n":1}})");
+  ASSERT_EQ(Result(writer->Call("/chat.r1/update", R"([{"_id":"m1"},{"$set":{"text":"edited"},"$unset":{"n":1}}])")), "1");
+  // The filter no longer matches: removed.
+  auto m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"removed","collection":"chat.r1","id":"m1"})");
+  ASSERT_EQ(Result(writer->Call("/chat.r1/update", R"([{"_id":"m1"},{"$set":{"n":2}}])")), "1");
+  m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"added","collection":"chat.r1","id":"m1","fields":{"text":"edited","n":2}})");
+  ASSERT_EQ(Result(writer->Call("/chat.r1/update", R"([{"_id":"m1"},{"$set":{"n":3,"extra":true}}])")), "1");
+  m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"changed","collection":"chat.r1","id":"m1","fields":{"n":3,"extra":true}})");
+}
+
+TEST_F(EngineDdpTest, AWritersOwnUpdatedFollowsItsData) {
+  auto c = Client();
+  ASSERT_EQ(MsgOf(*c->Subscribe("s", "feed")), "ready");
+  ASSERT_TRUE(c->Send(R"({"msg":"method","method":"tx","params":[[{"op":"insert","topic":"feed","doc":{"_id":"x"}},{"op":"insert","topic":"feed","doc":{"_id":"y"}}]],"id":"w"})").ok());
+  std::vector<std::string> order;
+  while (order.size() < 4) order.push_back(MsgOf(*c->ReadJson()));
+  // Both documents of the transaction come together, before `updated`.
+  EXPECT_EQ(order[0], "added");
+  EXPECT_EQ(order[1], "added");
+  EXPECT_EQ(std::count(order.begin(), order.end(), "result"), 1);
+  EXPECT_EQ(order[3], "updated");
+}
+
+TEST_F(EngineDdpTest, PatternSubscriptionsUseEachDocumentsTopic) {
+  auto c = Client();
+  ASSERT_EQ(MsgOf(*c->Subscribe("p", "sensors.>")), "ready");
+  ASSERT_EQ(MsgOf(*c->Subscribe("q", "sensors.*", R"([{"as":"flat"}])")), "ready");
+  auto w = Client();
+  ASSERT_TRUE(w->Call("publish", R"(["sensors.eu",{"_id":"a","t":20}])").ok());
+  ASSERT_TRUE(w->Call("publish", R"(["sensors.eu.deep",{"_id":"b","t":21}])").ok());
+  ASSERT_TRUE(w->Call("publish", R"(["other",{"_id":"c"}])").ok());
+  std::vector<std::string> got;
+  while (got.size() < 3) {
+    auto m = c->ReadJson();
+    ASSERT_TRUE(m.ok());
+    got.push_back(m->Find("collection")->as_string() + "/" + m->Find("id")->as_string());
+  }
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"flat/a", "sensors.eu.deep/b", "sensors.eu/a"}));
+  EXPECT_FALSE(c->ReadJson(std::chrono::milliseconds(100)).ok());  // nothing from "other"
+}
+
+TEST_F(EngineDdpTest, InvalidSubscriptionQueriesGetNosub400) {
+  auto c = Client();
+  for (const char* params : {R"([{"filter":{"$bad":1}}])", R"([{"fields":{"a":1,"b":0}}])",
+                             R"([{"what":1}])", R"(["string"])", R"([{"ordered":"yes"}])"}) {
+    auto r = c->Subscribe("s", "topic", params);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(MsgOf(*r), "nosub") << params;
+    EXPECT_EQ(*r->FindPath("error.error"), Value(400)) << params << " " << ToJson(*r);
+  }
+  auto bad_pattern = c->Subscribe("s", "a.>.b");
+  EXPECT_EQ(*bad_pattern->FindPath("error.error"), Value(404));
+}
+
+TEST_F(EngineDdpTest, HttpApi) {
+  uint16_t port = server_->port();
+  auto r = HttpFetch(port, "POST", "/api/v1/topics/web.events/publish", R"([{"a":1},{"a":2}])");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find(R"("seq":1)"), std::string::npos) << r->body;
+  r = HttpFetch(port, "POST", "/api/v1/tx",
+                R"({"ops":[{"op":"insert","topic":"web.accts","doc":{"_id":"a"}}],"key":"h1"})");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"seq":2,"results":["a"]})");
+  r = HttpFetch(port, "POST", "/api/v1/tx", R"({"ops":[{"op":"insert","topic":"web.accts","doc":{"_id":"a"}}]})");
+  EXPECT_EQ(r->status, 409);
+  EXPECT_EQ(r->body.find(R"({"error":409,"reason":")"), 0u) << r->body;
+  r = HttpFetch(port, "POST", "/api/v1/tx", R"({"ops":[{"op":"expect","topic":"web.accts","id":"zz","exists":true}]})");
+  EXPECT_EQ(r->status, 409);
+  EXPECT_EQ(r->body.find(R"({"error":"conflict")"), 0u) << r->body;
+  r = HttpFetch(port, "POST", "/api/v1/tx", "not json");
+  EXPECT_EQ(r->status, 400);
+  r = HttpFetch(port, "GET", "/api/v1/topics/web.events?q=%7B%22filter%22%3A%7B%22a%22%3A2%7D%2C%22fields%22%3A%7B%22_id%22%3A0%7D%7D");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"([{"a":2}])");
+  r = HttpFetch(port, "GET", "/api/v1/topics/web.events?q=%7Bbad");
+  EXPECT_EQ(r->status, 400);
+  r = HttpFetch(port, "GET", "/api/v1/topics/bad%20name");
+  EXPECT_EQ(r->status, 400);
+  r = HttpFetch(port, "GET", "/api/v1/topics");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find(R"({"name":"web.accts","documents":1,"writes":1})"), std::string::npos) << r->body;
+  r = HttpFetch(port, "DELETE", "/api/v1/tx");
+  EXPECT_EQ(r->status, 405);
+  r = HttpFetch(port, "GET", "/api/v1/nope");
+  EXPECT_EQ(r->status, 404);
+}
+
+}  // namespace
+}  // namespace ddp::testing
