@@ -1,8 +1,10 @@
 // ddp_bench: a DDP load client for the server benchmarks.
 //
 //   ddp_bench methods --port P [--clients 64] [--seconds 5] [--method add] [--params '[1,2]']
+//                     [--insert-topic T --payload-bytes 128]
 //     Closed loop: each client calls, waits for `result` and `updated`,
-//     calls again. Prints calls/s and latency percentiles.
+//     calls again. Prints calls/s and latency percentiles. With an insert
+//     topic each call inserts a new document (durable writes).
 //
 //   ddp_bench fanout --port P [--subscribers 100] [--seconds 5] [--window 4]
 //     Every subscriber subscribes to the test server's `ticker`; one
@@ -159,7 +161,11 @@ tcp::endpoint Endpoint(const std::string& host, uint16_t port) {
 }
 
 int RunMethods(const std::string& host, uint16_t port, int clients, double seconds,
-               const std::string& method, const std::string& params, int server_pid) {
+               const std::string& method, const std::string& params, int server_pid,
+               const std::string& insert_topic, int payload_bytes) {
+  // With an insert topic, every call inserts a new document of about
+  // payload_bytes (a unique _id per client and call).
+  std::string payload(static_cast<size_t>(std::max(0, payload_bytes - 40)), 'x');
   asio::io_context ioc;
   Histogram latency;
   int64_t completed = 0;
@@ -169,6 +175,7 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
     std::shared_ptr<Conn> conn;
     int64_t sent_ns = 0;
     int64_t seq = 0;
+    int index = 0;
     bool got_result = false, got_updated = false;
   };
   std::vector<std::unique_ptr<Client>> all;
@@ -177,14 +184,27 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
     c.seq++;
     c.got_result = c.got_updated = false;
     c.sent_ns = NowNs();
+    if (!insert_topic.empty()) {
+      c.conn->Send(R"({"msg":"method","method":"/)" + insert_topic + R"(/insert","params":[{"_id":")" +
+                   std::to_string(c.index) + "-" + std::to_string(c.seq) + R"(","p":")" + payload +
+                   R"("}],"id":")" + std::to_string(c.seq) + R"("})");
+      return;
+    }
     c.conn->Send(R"({"msg":"method","method":")" + method + R"(","params":)" + params +
                  R"(,"id":")" + std::to_string(c.seq) + R"("})");
   };
   for (int i = 0; i < clients; ++i) {
     auto c = std::make_unique<Client>();
+    c->index = i;
     Client* raw = c.get();
     c->conn = std::make_shared<Conn>(ioc, [&, raw](std::string_view m) {
-      if (m.find(R"({"msg":"result")") == 0) raw->got_result = true;
+      if (m.find(R"({"msg":"result")") == 0) {
+        raw->got_result = true;
+        if (m.find(R"("error")") != std::string_view::npos) {
+          std::fprintf(stderr, "method failed: %.*s\n", static_cast<int>(m.size()), m.data());
+          std::exit(1);
+        }
+      }
       if (m.find(R"({"msg":"updated")") == 0) raw->got_updated = true;
       if (raw->got_result && raw->got_updated) {
         if (measuring) {
@@ -299,12 +319,15 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   uint16_t port = 3000;
   double seconds = 5;
-  int clients = 64, subscribers = 100, window = 4, server_pid = 0;
-  std::string method = "add", params = "[1,2]";
+  int clients = 64, subscribers = 100, window = 4, server_pid = 0, payload_bytes = 128;
+  std::string method = "add", params = "[1,2]", insert_topic;
   auto* methods = app.add_subcommand("methods", "closed-loop method calls");
   methods->add_option("--clients", clients);
   methods->add_option("--method", method);
   methods->add_option("--params", params);
+  methods->add_option("--insert-topic", insert_topic,
+                      "call /<topic>/insert with a new document each time instead");
+  methods->add_option("--payload-bytes", payload_bytes, "approximate document size for inserts");
   auto* fanout = app.add_subcommand("fanout", "one publisher, many subscribers");
   fanout->add_option("--subscribers", subscribers);
   fanout->add_option("--window", window);
@@ -316,7 +339,8 @@ int main(int argc, char** argv) {
   }
   CLI11_PARSE(app, argc, argv);
   try {
-    if (methods->parsed()) return RunMethods(host, port, clients, seconds, method, params, server_pid);
+    if (methods->parsed()) return RunMethods(host, port, clients, seconds, method, params, server_pid, insert_topic,
+                        payload_bytes);
     return RunFanout(host, port, subscribers, seconds, window, server_pid);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ddp_bench: %s\n", e.what());

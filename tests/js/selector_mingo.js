@@ -10,15 +10,17 @@
 //
 // For every generated selector both sides evaluate the same documents; the
 // run fails (exit 1) on any disagreement, printing the seed, the selector,
-// the document and both answers. A selector that one side rejects and the
-// other accepts is a disagreement too; selectors both reject are skipped.
+// the document, both answers and a shrunk reproduction. A selector that one
+// side rejects and the other accepts is a disagreement too; selectors both
+// reject are counted and skipped.
 //
-// mingo is not MongoDB. Where mingo deviates from MongoDB's documented
-// semantics (which our implementation follows, like minimongo), the
-// generator does not produce that class of input; each such exclusion is
-// marked "EXCLUDED:" below with the reason and the MongoDB documentation it
-// rests on. Everything else is generated, so a failure here is either a bug
-// on our side or a mingo deviation not yet described.
+// mingo is not MongoDB. Our implementation follows MongoDB (and minimongo);
+// where mingo deviates from MongoDB's documented behaviour the generator
+// does not produce that class of input. Each such exclusion is marked
+// "EXCLUDED:" below with the reason and the MongoDB documentation (or, where
+// the manual is silent, MongoDB's own test suite) it rests on. Everything
+// else is generated, so a failure is either a bug on our side or a mingo
+// deviation not yet described here.
 'use strict';
 const { spawn } = require('child_process');
 const readline = require('readline');
@@ -51,27 +53,63 @@ function weighted(table) {
   return table[table.length - 1][1];
 }
 
-// ------------------------------------------------------------------ values
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof RegExp);
+const clone = (v) => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
+
+// ------------------------------------------------------------------ documents
 //
 // Small pools so that equalities and comparisons hit often. Numbers stay
-// well inside 2^53 (JS numbers are doubles) and are finite (JSON has no
-// NaN/Infinity). JSON carries integers as ints and non-integers as doubles
-// to the C++ side; 1.0 cannot be told from 1 in JS, so it is never sent.
+// well inside 2^53 and finite (JSON has no NaN/Infinity). JSON carries
+// integers to the C++ side as ints and non-integers as doubles; 1.0 cannot
+// be told from 1 in JS, so int/double typing is not under test here.
 
 const INTS = [-2, -1, 0, 1, 2, 3, 10];
 const NON_INTS = [-1.5, 0.5, 1.5, 2.5];
 const STRINGS = ['', 'a', 'ab', 'abc', 'b', 'ba', 'B', 'A', 'x1', '1', 'a\nb'];
+// Strings that JS arithmetic does not turn into a number (see $mod).
+const NAN_STRINGS = STRINGS.filter((x) => x !== '' && x !== '1');
 const OBJ_KEYS = ['b', 'c', 'b', 'c', 'd', '0', '1'];
 const TOP_KEYS = ['a', 'b', 'c'];
 
-// `profile` limits the corpus of one selector (see profileFor()).
+// A profile shapes the corpus of one selector: its documents and which
+// operators the selector may use on them.
+//
+// EXCLUDED: arrays directly inside arrays ({a: [[1, 2], 3]}). mingo flattens
+// nested arrays when matching (it finds 5 in {a: [[5]]} with {a: 5}, and
+// null in {a: [[null]]} with {a: null}), while MongoDB matches an array
+// field against its elements and the array itself, one level deep: "the
+// query ... for all documents where tags is an array that contains the
+// string "red" as one of its elements"
+// (https://www.mongodb.com/docs/manual/tutorial/query-arrays/#query-an-array-for-an-element);
+// an element [5] is not 5. (MongoDB's own jstests/core/query/array/
+// array_match*.js and minimongo's "{a: [[5]]} must not match {a: 5}" agree.)
+// So arrays hold scalars and/or documents only; documents may hold arrays.
+function makeProfile() {
+  const p = {
+    nonInts: chance(0.6),          // numbers include -1.5, 0.5, ...
+    // No null, booleans, "" or "1" in documents: lets $mod use every
+    // remainder (see $mod below).
+    coercionSafe: chance(0.25),
+    // What arrays in documents may hold.
+    arrays: weighted([[2, 'none'], [3, 'scalars'], [3, 'documents'], [2, 'mixed']]),
+  };
+  // Documents may have keys "0", "1" (reached by paths like a.0).
+  // EXCLUDED: numeric keys in documents inside arrays. In MongoDB a numeric
+  // path component is both an array index and a field name of the
+  // elements: {a: [{1: 4}, 5]} matches both {'a.1': 4} and {'a.1': 5}
+  // (https://github.com/mongodb/mongo/blob/master/jstests/core/array_match2.js);
+  // mingo only indexes. So numeric keys only where there are no arrays.
+  p.numericObjectKeys = p.arrays === 'none' && chance(0.5);
+  return p;
+}
+
 function scalar(profile) {
   return weighted([
     [4, () => pick(INTS)],
     [profile.nonInts ? 2 : 0, () => pick(NON_INTS)],
-    [4, () => pick(STRINGS)],
-    [1, () => rand() < 0.5],
-    [1, () => null],
+    [4, () => pick(profile.coercionSafe ? NAN_STRINGS : STRINGS)],
+    [profile.coercionSafe ? 0 : 1, () => rand() < 0.5],
+    [profile.coercionSafe ? 0 : 1, () => null],
   ])();
 }
 
@@ -84,16 +122,23 @@ function value(profile, depth) {
   ])();
 }
 
+// EXCLUDED: documents that are equal up to the order of their fields.
+// MongoDB: "If <value> is a document, the order of the fields in the
+// document matters"
+// (https://www.mongodb.com/docs/manual/reference/operator/query/eq/#match-a-document-value);
+// mingo compares documents ignoring field order. Fields are always created
+// in one canonical order, so two documents with the same fields never
+// differ in order only.
 function object(profile, depth) {
-  const o = {};
+  const keys = new Set();
   const n = int(0, 3);
   for (let i = 0; i < n; i++) {
     const k = pick(OBJ_KEYS);
-    if (k === '0' || k === '1') {
-      if (!profile.numericObjectKeys) continue;
-    }
-    o[k] = value(profile, depth);
+    if ((k === '0' || k === '1') && !profile.numericObjectKeys) continue;
+    keys.add(k);
   }
+  const o = {};
+  for (const k of [...keys].sort()) o[k] = value(profile, depth);
   return o;
 }
 
@@ -101,8 +146,11 @@ function array(profile, depth) {
   const n = weighted([[1, 0], [3, 1], [4, 2], [3, 3], [1, 4]]);
   const a = [];
   for (let i = 0; i < n; i++) {
-    // Arrays of documents are common in real data; make them common here.
-    a.push(chance(0.35) ? object(profile, Math.max(depth, 1)) : value(profile, depth));
+    switch (profile.arrays) {
+      case 'scalars': a.push(scalar(profile)); break;
+      case 'documents': a.push(object(profile, Math.max(depth, 1))); break;
+      default: a.push(chance(0.4) ? object(profile, Math.max(depth, 1)) : scalar(profile));
+    }
   }
   return a;
 }
@@ -119,152 +167,283 @@ function doc(profile) {
 function collectValues(v, out) {
   out.push(v);
   if (Array.isArray(v)) for (const e of v) collectValues(e, out);
-  else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) collectValues(v[k], out);
+  else if (isPlainObject(v)) for (const k of Object.keys(v)) collectValues(v[k], out);
 }
 
 // ------------------------------------------------------------------ selectors
 
+// Paths of the top-level selector; dotted ones reach into documents, into
+// arrays by index (a.0) and through arrays of documents (a.b on [{b: 1}]).
 const PATHS = ['a', 'a', 'b', 'c', 'a.b', 'a.b', 'a.c', 'a.0', 'a.1', 'a.b.c', 'a.0.b', 'a.b.0',
                'b.c', 'a.d', 'x'];
+// Paths inside $elemMatch's document form (relative to the elements).
+const ELEM_PATHS = ['b', 'c', 'b', 'd', 'b.c', 'b.0', '0'];
 
-const REGEXES = ['^a', 'b$', 'a.c', 'a.b', '^$', 'A', '[ab]', 'x\\d', '^(a|b)', 'b+', '^a$', '1',
-                 '^.b', 'a$', '^b'];
-
-function regex() {
-  // EXCLUDED: the "x" (extended) and "u"/"g"/"y" flags: JS and RE2 differ
-  // (x is not a JS flag; g/y make RegExp.test stateful in JS).
-  const flags = pick(['', '', 'i', 'i', 'm', 's', 'im']);
-  return new RegExp(pick(REGEXES), flags);
+// Where a condition applies. "plain": the values reached are never arrays
+// and the path crosses none. "leaf": the value reached may be an array (a
+// top-level field, or an undotted field of an array element), but the path
+// crosses no array. "crossing": a dotted path that may cross arrays.
+function targetOf(profile, path) {
+  if (profile.arrays === 'none') return 'plain';
+  return path.includes('.') ? 'crossing' : 'leaf';
 }
 
-// An operand: half the time a value from the documents.
-function operand(ctx, depth = 1) {
-  if (ctx.pool.length && chance(0.5)) return structuredCloneJson(pick(ctx.pool));
-  return value(ctx.profile, depth);
+// EXCLUDED on "crossing" targets: operators that ask whether a value is an
+// array, is missing or is null. mingo resolves a path through an array of
+// documents into a new array of the values found, so it sees
+// {a: [{b: 1}, {b: 2}]} as having a.b = [1, 2] (an array: $size 2 and
+// $elemMatch match, $type "array" matches), a.b in {a: []} as [] (so it
+// "exists" and equals []), and it skips elements that lack the field, so
+// {"a.b": null} does not match {a: [{}]}. MongoDB matches each element's
+// value on its own and treats a missing field in an element as null: "An
+// array which has at least one object in it which has a missing, null ...
+// value for "b"" matches {"a.b": {$eq: null}}
+// (https://github.com/mongodb/mongo/blob/master/jstests/core/query/null_query_semantics.js),
+// and $size / $elemMatch / $type: "array" apply to array fields, not to the
+// set of values a dotted path reaches
+// (https://www.mongodb.com/docs/manual/tutorial/query-array-of-documents/).
+// A numeric component such as a.1 is both an index and a field name in
+// MongoDB (jstests/core/array_match2.js: {a: [{1: 4}, 5]} matches both
+// {'a.1': 4} and {'a.1': 5}); mingo only indexes. That is covered by the
+// same rule: no null/missing/array questions on crossing paths.
+// So on crossing targets: equality / $in / $nin / ranges / $regex / $mod
+// with non-null scalar (or document) operands, and $not of those.
+
+// Operand for equality-like operators on a target.
+function operand(ctx, target) {
+  for (let i = 0; i < 8; i++) {
+    const v = ctx.pool.length && chance(0.5) ? clone(pick(ctx.pool)) : value(ctx.profile, 1);
+    if (target === 'crossing' && (v === null || Array.isArray(v))) continue;
+    return v;
+  }
+  return pick(INTS);
 }
 
 function scalarOperand(ctx) {
-  for (let i = 0; i < 4; i++) {
-    const v = operand(ctx);
-    if (v === null || typeof v !== 'object') return v;
+  for (let i = 0; i < 8; i++) {
+    const v = ctx.pool.length && chance(0.5) ? pick(ctx.pool) : scalar(ctx.profile);
+    // EXCLUDED: range operators with a null operand. MongoDB compares within
+    // a type bracket where missing counts as null, so {a: {$gte: null}}
+    // matches a document without a (null_query_semantics.js: the documents
+    // matched by {a: {$not: {$gte: null}}} exclude "no_a"); mingo never
+    // matches a missing field with a range operator.
+    if (v !== null && typeof v !== 'object') return v;
   }
-  return scalar(ctx.profile);
+  return pick(INTS);
 }
 
-function structuredCloneJson(v) {
-  return v === undefined ? v : JSON.parse(JSON.stringify(v));
+function regex() {
+  // EXCLUDED: the x flag (not a JS RegExp flag) and g/y (make RegExp.test
+  // stateful in JS; meaningless in MongoDB).
+  const flags = pick(['', '', 'i', 'i', 'm', 's', 'im']);
+  return new RegExp(pick(REGEXES), flags);
+}
+// Patterns whose meaning is the same in JS and RE2 (and PCRE).
+const REGEXES = ['^a', 'b$', 'a.c', 'a.b', '^$', 'A', '[ab]', 'x\\d', '^(a|b)', 'b+', '^a$', '1',
+                 '^.b', 'a$', '^b'];
+
+// $type operands. EXCLUDED: "int", "long", "double", "decimal" (codes 1,
+// 16, 18, 19): mingo has a single numeric type (its README, "Differences
+// from MongoDB": "Support a single numeric type number"), while MongoDB
+// tells them apart (https://www.mongodb.com/docs/manual/reference/operator/query/type/).
+// Types without values in JSON documents (date, regex, objectId, ...) would
+// only test "never matches" and are left out.
+const TYPE_NAMES = ['number', 'string', 'object', 'bool', 'null', 2, 3, 8, 10];
+const ARRAY_TYPES = ['array', 4];
+
+function typeOperand(target) {
+  const names = [pick(TYPE_NAMES.concat(ARRAY_TYPES))];
+  if (chance(0.3)) names.push(pick(TYPE_NAMES.concat(ARRAY_TYPES)));
+  // EXCLUDED: $type on a field that may be an array, unless "array" is one
+  // of the types asked for. MongoDB: "For documents where <field> is an
+  // array, $type returns documents in which at least one array element
+  // matches a type passed to $type" (type/#arrays on the page above); mingo
+  // tests the array itself only ({a: [1]} is not "number" to mingo). With
+  // "array" in the list every array field matches on both sides.
+  if (target === 'leaf' && !names.some((n) => n === 'array' || n === 4)) names.push(pick(ARRAY_TYPES));
+  return names.length === 1 && chance(0.7) ? names[0] : names;
 }
 
-const TYPE_NAMES = ['number', 'string', 'object', 'array', 'bool', 'null', 2, 3, 4, 8, 10];
-// EXCLUDED: $type "int", "long", "double", "decimal" (and codes 1, 16, 18,
-// 19): mingo has a single numeric type ("Differences from MongoDB" in its
-// README: "Support a single numeric type number"), so it calls 1.5 an
-// "int". MongoDB distinguishes them
-// (https://www.mongodb.com/docs/manual/reference/operator/query/type/).
-// EXCLUDED: "regex", "date", "binData", "objectId", ...: the corpus has no
-// such values (JSON documents), so these would only test "never matches".
-
-// An operator expression {$op: ...} for a field (or, with `inElemMatch`,
-// for the elements of an array).
-function operatorExpr(ctx, depth) {
-  const n = weighted([[6, 1], [3, 2], [1, 3]]);
-  const e = {};
-  for (let i = 0; i < n; i++) {
-    const op = pickOperator(ctx, depth);
-    if (op in e || (op === '$regex' && '$not' in e)) continue;
-    Object.assign(e, operatorEntry(ctx, op, depth));
-  }
-  if (Object.keys(e).length === 0) e.$exists = true;
-  return e;
-}
-
-function pickOperator(ctx, depth) {
+function pickOperator(ctx, target, depth) {
+  const crossing = target === 'crossing';
+  // EXCLUDED: $in, $nin, ranges and $mod on paths through arrays of
+  // documents. A path like a.b.c over {a: [{b: [{c: 1}]}, {b: []}]} reaches
+  // the values of several arrays; MongoDB tests every value reached ("a
+  // query on a field in an array of embedded documents matches when at
+  // least one embedded document has a value that meets the condition",
+  // https://www.mongodb.com/docs/manual/tutorial/query-array-of-documents/),
+  // and expands a reached array into its elements. mingo collects those
+  // values into nested arrays and, for these operators, looks only one
+  // level down ({a: [{c: []}, {c: ["x"]}]} is not matched by
+  // {"a.c": {$in: ["x"]}}). Equality and $regex flatten correctly.
+  const deep = crossing && (ctx.profile.arrays === 'documents' || ctx.profile.arrays === 'mixed');
   return weighted([
     [3, '$eq'], [3, '$ne'],
-    [2, '$gt'], [2, '$gte'], [2, '$lt'], [2, '$lte'],
-    [3, '$in'], [3, '$nin'],
-    [2, '$exists'], [2, '$type'], [3, '$regex'],
-    [ctx.profile.nonInts ? 0 : 2, '$mod'],
-    [2, '$size'], [2, '$all'],
-    [depth > 0 ? 3 : 0, '$elemMatch'],
+    [deep ? 0 : 2, '$gt'], [deep ? 0 : 2, '$gte'], [deep ? 0 : 2, '$lt'], [deep ? 0 : 2, '$lte'],
+    [deep ? 0 : 3, '$in'], [deep ? 0 : 3, '$nin'],
+    [crossing ? 0 : 2, '$exists'],
+    [crossing ? 0 : 2, '$type'],
+    [3, '$regex'],
+    // EXCLUDED: $mod on non-integers: MongoDB truncates the field value
+    // first ($mod on a double matches as the integer part; the manual's
+    // $mod page, "Floating Point Arguments"/"Negative Dividend", and the
+    // server's ModMatchExpression: `e.numberLong() % divisor`), mingo
+    // computes the JS remainder 1.5 % 1 = 0.5. Only profiles without
+    // non-integers use $mod.
+    [ctx.profile.nonInts || deep ? 0 : 2, '$mod'],
+    [crossing ? 0 : 2, '$size'],
+    [ctx.docLevel ? 2 : 0, '$all'],
+    [depth > 0 && !crossing ? 3 : 0, '$elemMatch'],
     [depth > 0 ? 3 : 0, '$not'],
   ]);
 }
 
-function operatorEntry(ctx, op, depth) {
+function operatorEntry(ctx, target, op, depth) {
   switch (op) {
     case '$eq':
     case '$ne':
-      return { [op]: chance(0.15) ? null : operand(ctx) };
+      // A regular expression operand: MongoDB's $eq "is equivalent to the
+      // { field: <value> } form, except when <value> is a regular
+      // expression" (https://www.mongodb.com/docs/manual/reference/operator/query/eq/,
+      // "Regex Match Behavior"): {$eq: /re/} only matches a field holding
+      // that same regular expression, not strings the pattern matches.
+      if (chance(0.08)) return { [op]: regex() };
+      return { [op]: target !== 'crossing' && chance(0.15) ? null : operand(ctx, target) };
     case '$gt': case '$gte': case '$lt': case '$lte':
       return { [op]: scalarOperand(ctx) };
     case '$in':
     case '$nin': {
-      // EXCLUDED: regular expressions inside $in/$nin: mingo compares them by
-      // hash and never matches a string, while MongoDB documents
-      // `{ tags: { $in: [ /^be/, /^st/ ] } }` as matching strings
+      // EXCLUDED: regular expressions inside $in/$nin: mingo compares them
+      // by hash and never matches a string, while MongoDB documents
+      // { tags: { $in: [ /^be/, /^st/ ] } } as matching strings
       // (https://www.mongodb.com/docs/manual/reference/operator/query/in/#use-the--in-operator-with-a-regular-expression).
+      // EXCLUDED: array operands inside $in/$nin where the field may be an
+      // array: $in is equality with any of the values ("selects the
+      // documents where the value of a field equals any value in the
+      // specified array", same page), and equality with an array matches
+      // an equal array field (query-arrays/#match-an-array); mingo
+      // intersects the field's elements with the list and misses it.
       const xs = [];
       const n = int(0, 4);
-      for (let i = 0; i < n; i++) xs.push(chance(0.15) ? null : operand(ctx));
+      for (let i = 0; i < n; i++) {
+        if (target !== 'crossing' && chance(0.15)) {
+          xs.push(null);
+          continue;
+        }
+        let v = operand(ctx, target);
+        if (target !== 'plain' && Array.isArray(v)) v = scalar(ctx.profile);
+        xs.push(v);
+      }
       return { [op]: xs };
     }
     case '$exists':
-      return { $exists: rand() < 0.6 };
+      // Booleans, and numbers read as booleans (MongoDB: {$exists: 0} is
+      // {$exists: false}).
+      return { $exists: weighted([[5, true], [4, false], [1, 1], [1, 0]]) };
     case '$type':
-      return { $type: chance(0.2) ? [pick(TYPE_NAMES), pick(TYPE_NAMES)] : pick(TYPE_NAMES) };
+      return { $type: typeOperand(target) };
     case '$regex': {
       const re = regex();
-      // Either a RegExp or the string form with $options (same semantics).
+      // Either a RegExp or the string form with $options (same meaning).
       if (chance(0.5)) return { $regex: re };
       const e = { $regex: re.source };
       if (re.flags) e.$options = re.flags;
       return e;
     }
     case '$mod':
-      return { $mod: [pick([1, 2, 3, -2, 5]), pick([-1, 0, 1, 2])] };
+      // EXCLUDED: $mod with remainder 0 or 1 unless the documents hold no
+      // null, booleans, "" or "1": mingo applies JS `%`, which turns those
+      // into 0 or 1 (null % 2 === 0), while MongoDB's $mod only matches
+      // numbers ("$mod ... select documents where the value of a field
+      // divided by a divisor has the specified remainder"; a string or null
+      // has no remainder). Remainders -1, 2, -2 cannot come from a coerced
+      // 0 or 1 and are always generated.
+      return { $mod: [pick([2, 3, -2, 5, -3]),
+                      ctx.profile.coercionSafe ? pick([-1, 0, 1, 2]) : pick([-1, 2, -2])] };
     case '$size':
       return { $size: weighted([[2, 0], [3, 1], [3, 2], [1, 3]]) };
     case '$all': {
+      // Evaluated by mingo as the equivalent $and (see mingoSelector()).
       const xs = [];
       const n = int(1, 3);
       for (let i = 0; i < n; i++) {
-        if (depth > 0 && chance(0.2)) xs.push({ $elemMatch: elemMatchOperand(ctx, depth - 1) });
-        else xs.push(operand(ctx));
+        if (depth > 0 && target !== 'crossing' && chance(0.25)) {
+          const em = elemMatchOperand(ctx, depth - 1);
+          if (em) {
+            xs.push({ $elemMatch: em });
+            continue;
+          }
+        }
+        xs.push(chance(0.15) ? regex() : operand(ctx, target));
       }
       return { $all: xs };
     }
-    case '$elemMatch':
-      return { $elemMatch: elemMatchOperand(ctx, depth - 1) };
+    case '$elemMatch': {
+      const em = elemMatchOperand(ctx, depth - 1);
+      return em ? { $elemMatch: em } : { $size: 1 };
+    }
     case '$not':
-      return { $not: chance(0.25) ? regex() : operatorExpr(ctx, depth - 1) };
+      return { $not: chance(0.25) ? regex() : operatorExpr({ ...ctx, docLevel: false }, target, depth - 1) };
   }
   throw new Error('unknown op ' + op);
 }
 
-// $elemMatch: the value form ({$gt: 1}) or the document form ({b: ...}).
-function elemMatchOperand(ctx, depth) {
-  if (chance(0.5)) return operatorExpr(ctx, depth);
-  const sub = { ...ctx, paths: ['b', 'c', 'b', 'b.c', 'd', '0'] };
-  return docSelector(sub, depth, /*allowLogical=*/true);
+// An operator expression {$op: ..., ...} for a target.
+function operatorExpr(ctx, target, depth) {
+  const n = weighted([[6, 1], [3, 2], [1, 3]]);
+  const e = {};
+  for (let i = 0; i < n; i++) {
+    const op = pickOperator(ctx, target, depth);
+    if (op in e || (op === '$regex' && '$not' in e)) continue;
+    Object.assign(e, operatorEntry(ctx, target, op, depth));
+  }
+  if (Object.keys(e).length === 0) e.$gt = scalarOperand(ctx);
+  return e;
 }
 
-function fieldCondition(ctx, depth) {
+// $elemMatch's operand: the value form ({$gt: 1}: conditions on each
+// element) or the document form ({b: ...}: a selector over elements that are
+// documents). Returns null when neither fits the profile.
+function elemMatchOperand(ctx, depth) {
+  // Elements are never arrays (no nested arrays), so conditions on them see
+  // plain values.
+  const valueForm = () => operatorExpr({ ...ctx, docLevel: false }, 'plain', depth);
+  // EXCLUDED: the document form where arrays may hold scalars: mingo runs
+  // the inner selector on a scalar element as if it were the value at every
+  // path ({a: {$elemMatch: {d: "b"}}} matches {a: ["b"]} in mingo), while
+  // MongoDB's document form only considers elements that are documents
+  // (https://www.mongodb.com/docs/manual/reference/operator/query/elemMatch/:
+  // "matches documents that contain an array field with at least one element
+  // that matches all the specified query criteria" — criteria on fields of
+  // that element).
+  // EXCLUDED: {$elemMatch: {}}: mingo takes an empty object for the value
+  // form and compares elements with {} by equality; MongoDB parses it as the
+  // document form with no conditions (every document element matches).
+  if (ctx.profile.arrays === 'scalars' || ctx.profile.arrays === 'mixed' || chance(0.5)) return valueForm();
+  const sub = { ...ctx, paths: ELEM_PATHS, docLevel: true };
+  for (let i = 0; i < 4; i++) {
+    const s = docSelector(sub, depth, true);
+    if (Object.keys(s).length) return s;
+  }
+  return valueForm();
+}
+
+function fieldCondition(ctx, target, depth) {
   return weighted([
-    [3, () => operand(ctx)],               // literal equality
-    [1, () => null],                       // null matches missing
-    [1, () => regex()],                    // {a: /re/}
-    [7, () => operatorExpr(ctx, depth)],
+    [3, () => operand(ctx, target)],           // literal equality
+    [target === 'crossing' ? 0 : 1, () => null], // null: null or missing
+    [1, () => regex()],                        // {a: /re/}
+    [7, () => operatorExpr(ctx, target, depth)],
   ])();
 }
 
 function docSelector(ctx, depth, allowLogical) {
   const s = {};
-  const n = weighted([[2, 0], [8, 1], [4, 2], [1, 3]]);
+  const n = weighted([[1, 0], [8, 1], [4, 2], [1, 3]]);
   for (let i = 0; i < n; i++) {
     const path = pick(ctx.paths);
     if (path in s) continue;
-    s[path] = fieldCondition(ctx, depth);
+    s[path] = fieldCondition(ctx, targetOf(ctx.profile, path), depth);
   }
   if (allowLogical && depth > 0 && chance(0.3)) {
     const op = pick(['$and', '$or', '$nor']);
@@ -276,13 +455,44 @@ function docSelector(ctx, depth, allowLogical) {
   return s;
 }
 
-// Which inputs one selector runs against.
-function profileFor() {
-  return {
-    nonInts: chance(0.6),
-    numericObjectKeys: chance(0.3),
-    arrays: process.env.PROFILE_ARRAYS || pick(['none', 'scalars', 'objects', 'mixed']),
-  };
+// Turns a selector into one that MongoDB rejects and mingo rejects too
+// (both sides must then report an error).
+//
+// EXCLUDED: invalid selectors that mingo accepts (it validates little); we
+// reject them like MongoDB does: $size with a negative, fractional or
+// non-numeric operand ("$size needs a number" / "may not be negative"),
+// $mod without exactly two numbers or with divisor 0 ("malformed mod" /
+// "divisor cannot be 0"), empty $and/$or/$nor ("must be a nonempty array"),
+// $elemMatch with a non-object, $not with anything but a regex or an
+// operator document ("$not needs a regex or a document"), $regex with a
+// non-string, unknown $type names/codes, $all with a non-array, and
+// operator objects inside $in (every one of these is a parse error in the
+// MongoDB server: src/mongo/db/matcher/expression_parser.cpp). mingo
+// answers false/true for them instead of failing.
+// EXCLUDED: patterns valid in JS (and MongoDB's PCRE) but not in RE2:
+// look-around and backreferences. Our implementation rejects them by
+// design (query/selector.h: regular expressions run on RE2).
+function invalidSelector(ctx, selector) {
+  const path = pick(ctx.paths);
+  const bad = pick([
+    () => ({ [path]: { $foo: 1 } }),
+    () => ({ [path]: { $in: pick([1, 'a', { b: 1 }]) } }),
+    () => ({ [path]: { $nin: pick([1, 'a', { b: 1 }]) } }),
+    () => ({ [path]: { $gt: 1, b: 2 } }),  // operators and fields mixed
+    () => ({ [path]: { $options: 'i' } }),  // $options without $regex
+    () => ({ [path]: { $regex: pick(['(', '[a', 'a)', '*a', 'a**']) } }),
+    () => ({ [path]: new RegExp('x'), $and: pick([{}, 1, 'a']) }),
+    () => ({ $or: [pick([1, 'a', null])] }),
+    () => ({ $bogus: [{ [path]: 1 }] }),
+    () => ({ [path]: { $not: { $foo: 1 } } }),
+    () => ({ [path]: { $elemMatch: { $foo: 1 } } }),
+  ])();
+  // Put the invalid part next to (or instead of) the valid selector.
+  if (chance(0.5)) return bad;
+  const keys = Object.keys(bad);
+  const out = { ...selector };
+  for (const k of keys) out[k] = bad[k];
+  return out;
 }
 
 // ------------------------------------------------------------------ transport
@@ -431,17 +641,73 @@ async function shrink(tool, selector, document) {
 
 // ------------------------------------------------------------------ main
 
+// The selector mingo evaluates: the same conditions, with $all rewritten
+// into the $and of equalities that MongoDB documents it to be equivalent to
+// (https://www.mongodb.com/docs/manual/reference/operator/query/all/:
+// "{ tags: { $all: [ "ssl", "security" ] } } is equivalent to
+// { $and: [ { tags: "ssl" }, { tags: "security" } ] }"). mingo's own $all
+// only looks inside arrays (it never matches {qty: 50} with {qty: {$all:
+// [50]}}, which the same page documents as matching, nor a whole-array
+// element like {a: {$all: [[1, 2]]}} against {a: [1, 2]}).
+function mingoSelector(sel) {
+  if (sel === null || typeof sel !== 'object' || Array.isArray(sel) || sel instanceof RegExp) return sel;
+  const out = {};
+  const extra = [];
+  for (const k of Object.keys(sel)) {
+    const c = sel[k];
+    if (k === '$and' || k === '$or' || k === '$nor') {
+      out[k] = c.map(mingoSelector);
+      continue;
+    }
+    if (c !== null && typeof c === 'object' && !Array.isArray(c) && !(c instanceof RegExp) &&
+        Object.keys(c).length && Object.keys(c).every((op) => op[0] === '$')) {
+      const ops = {};
+      for (const op of Object.keys(c)) {
+        if (op === '$all') {
+          for (const v of c.$all) {
+            if (v !== null && typeof v === 'object' && '$elemMatch' in v) {
+              extra.push({ [k]: { $elemMatch: mingoElemMatch(v.$elemMatch) } });
+            } else {
+              extra.push({ [k]: v });
+            }
+          }
+        } else if (op === '$elemMatch') {
+          ops[op] = mingoElemMatch(c[op]);
+        } else {
+          ops[op] = c[op];
+        }
+      }
+      if (Object.keys(ops).length) out[k] = ops;
+      continue;
+    }
+    out[k] = c;
+  }
+  if (extra.length) {
+    // $and is never generated next to field conditions' $all at the same
+    // level more than once; merge to be safe.
+    out.$and = (out.$and || []).concat(extra);
+  }
+  return out;
+}
+
+function mingoElemMatch(e) {
+  const keys = Object.keys(e);
+  const valueForm = keys.length && keys.every((k) => k[0] === '$' && k !== '$and' && k !== '$or' && k !== '$nor');
+  return valueForm ? e : mingoSelector(e);
+}
+
 function mingoEval(selector, docs) {
   let q;
   try {
-    q = new Query(selector);
+    const { $comment, ...rest } = selector;
+    q = new Query(mingoSelector(rest));
   } catch (e) {
     return { ok: false, error: String(e && e.message ? e.message : e) };
   }
   const matches = [];
   for (const d of docs) {
     try {
-      matches.push(q.test(structuredCloneJson(d)));
+      matches.push(q.test(clone(d)));
     } catch (e) {
       return { ok: false, error: 'test threw: ' + String(e && e.message ? e.message : e) };
     }
@@ -465,20 +731,26 @@ async function main() {
 
   const tool = new Tool(binary);
   const started = Date.now();
-  let disagreements = 0, bothErrors = 0, docsTested = 0;
+  let disagreements = 0, bothErrors = 0, docsTested = 0, matched = 0;
+  const classes = new Map();  // shrunk disagreement -> count
   const report = (lines) => {
     disagreements++;
     if (disagreements <= 20 || verbose) console.log(lines.join('\n') + '\n');
   };
   for (let it = 0; it < iterations; it++) {
-    const profile = profileFor();
+    const profile = makeProfile();
     const docs = [];
     const ndocs = int(15, 25);
     for (let i = 0; i < ndocs; i++) docs.push(doc(profile));
     const pool = [];
     for (const d of docs) for (const k of Object.keys(d)) collectValues(d[k], pool);
-    const ctx = { profile, pool, paths: PATHS };
-    const selector = docSelector(ctx, 3, true);
+    const ctx = { profile, pool, paths: PATHS, docLevel: true };
+    let selector = docSelector(ctx, 3, true);
+    // $comment (MongoDB: "associates a comment to any expression taking a
+    // query predicate" and has no effect on matching) is stripped for mingo,
+    // which does not implement it (its README: "Does not support ... $comment").
+    if (chance(0.03)) selector.$comment = 'why';
+    if (chance(0.05)) selector = invalidSelector(ctx, selector);
 
     const theirs = mingoEval(selector, docs);
     const ours = await tool.eval(selector, docs);
@@ -488,28 +760,36 @@ async function main() {
         bothErrors++;
         continue;
       }
+      const line = `selector ${show(selector)} mingo: ${theirs.ok ? 'compiles' : 'error: ' + theirs.error}` +
+        ` ours: ${ours.ok ? 'compiles' : 'error: ' + ours.error}`;
+      classes.set(line, (classes.get(line) || 0) + 1);
       report([...head, `  mingo: ${theirs.ok ? 'compiles' : 'error: ' + theirs.error}`,
               `  ours:  ${ours.ok ? 'compiles' : 'error: ' + ours.error}`]);
       continue;
     }
     for (let i = 0; i < docs.length; i++) {
       docsTested++;
+      if (ours.matches[i]) matched++;
       if (theirs.matches[i] !== ours.matches[i]) {
         const small = await shrink(tool, selector, docs[i]);
-        const again = mingoEval(small.selector, [small.document]);
+        const line = `selector ${show(small.selector)} document ${show(small.document)}` +
+          ` mingo: ${mingoEval(small.selector, [small.document]).matches[0]}` +
+          ` ours: ${(await tool.eval(small.selector, [small.document])).matches[0]}`;
+        classes.set(line, (classes.get(line) || 0) + 1);
         report([...head, `  document: ${show(docs[i])}`,
                 `  mingo: ${theirs.matches[i]}  ours: ${ours.matches[i]}`,
-                `  shrunk: selector ${show(small.selector)} document ${show(small.document)}` +
-                  ` mingo: ${again.matches[0]} ours: ${!again.matches[0]}`]);
+                `  shrunk: ${line}`]);
         break;  // one document per selector is enough
       }
     }
   }
   tool.close();
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`${iterations} selectors, ${docsTested} document matches compared, ` +
-              `${bothErrors} rejected by both, ${disagreements} disagreements, ${secs} s`);
+  console.log(`${iterations} selectors, ${docsTested} document matches compared ` +
+              `(${matched} matching), ${bothErrors} rejected by both, ${disagreements} disagreements, ${secs} s`);
   if (disagreements) {
+    console.log('Disagreements, shrunk (count, selector, document, answers):');
+    for (const [line, n] of [...classes].sort((x, y) => y[1] - x[1])) console.log(`  ${n}x ${line}`);
     console.log(`FAIL (reproduce with DDP_RANDOM_SEED=${seed} DDP_RANDOM_ITERATIONS=${iterations})`);
     process.exit(1);
   }

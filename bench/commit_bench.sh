@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Durable commits (issue 4): inserts through ddpd in sync mode with 1, 16
+# and 64 concurrent writers, 128 B and 1 KB documents, next to RocksDB's
+# own WriteBatch+sync rate measured in the same run.
+#
+#   bench/commit_bench.sh            (after `make build`)
+#   BENCH_SECONDS=2 bench/commit_bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+SERVER_CPUS=${SERVER_CPUS:-0}
+CLIENT_CPUS=${CLIENT_CPUS:-1}
+BIN=build/bin
+WORK=$(mktemp -d -p "${BENCH_DIR:-$PWD/build}" commit-bench.XXXXXX)
+trap 'kill $server 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+echo "# data on $(df --output=source,fstype "$WORK" | tail -1); ${SECONDS_PER_RUN}s per run"
+for payload in 128 1024; do
+  for batch in 1 16 64; do
+    $BIN/rocksdb_raw_bench --dir "$WORK/raw" --batch $batch --payload-bytes $payload --seconds "$SECONDS_PER_RUN"
+  done
+done
+for payload in 128 1024; do
+  for writers in 1 16 64; do
+    rm -rf "$WORK/data"
+    log="$WORK/ddpd.log"
+    taskset -c "$SERVER_CPUS" $BIN/ddpd --port 0 --bind 127.0.0.1 --threads 1 --data-dir "$WORK/data" \
+      --durability sync --log-level info > "$log" 2>&1 &
+    server=$!
+    for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
+    port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
+    echo -n "{\"payload_bytes\":$payload,\"writers\":$writers,\"result\":"
+    taskset -c "$CLIENT_CPUS" $BIN/ddp_bench methods --port "$port" --clients $writers \
+      --insert-topic bench --payload-bytes $payload --seconds "$SECONDS_PER_RUN" --server-pid $server
+    echo "}"
+    kill $server; wait $server 2>/dev/null || true
+  done
+done
