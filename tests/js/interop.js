@@ -75,6 +75,31 @@ async function main() {
       await assert.rejects(s.subscribe('no such pub!').ready(), (e) => e.error === 404);
       await s.disconnect();
     }],
+    ['simpleddp: topics with Meteor collection methods', async () => {
+      const s = new simpleDDP({ endpoint, SocketConstructor: require('isomorphic-ws') });
+      await s.connect();
+      const sub = s.subscribe('tasks', { filter: { done: false } });
+      await sub.ready();
+      const tasks = s.collection('tasks');
+      const id = await s.call('/tasks/insert', { text: 'write tests', done: false, at: new Date(5) });
+      assert.strictEqual(typeof id, 'string');
+      await waitFor(() => tasks.fetch().length === 1, 'inserted task');
+      assert.ok(tasks.fetch()[0].at instanceof Date);
+      assert.strictEqual(await s.call('/tasks/update', { _id: id }, { $set: { text: 'write more tests' } }), 1);
+      await waitFor(() => tasks.fetch()[0].text === 'write more tests', 'updated task');
+      // Leaving the filter removes it from the subscriber's view.
+      await s.call('/tasks/update', { _id: id }, { $set: { done: true } });
+      await waitFor(() => tasks.fetch().length === 0, 'task left the filter');
+      assert.deepStrictEqual(await s.call('query', 'tasks', { fields: { text: 1 } }), [{ _id: id, text: 'write more tests' }]);
+      assert.strictEqual(await s.call('/tasks/remove', { _id: id }), 1);
+      await s.call('/tasks/insert', { _id: 'str', text: 'a' });
+      await assert.rejects(s.call('/tasks/update', { _id: 'str' }, { $inc: { text: 1 } }),
+                           (e) => e.error === 400 && /non-numeric/.test(e.reason));
+      await assert.rejects(s.call('/tasks/insert', { _id: 'str' }), (e) => e.error === 409);
+      await assert.rejects(s.call('tx', [{ op: 'expect', topic: 'tasks', id: 'nope', exists: true }]),
+                           (e) => e.error === 'conflict');
+      await s.disconnect();
+    }],
     ['ddp.js: the raw message stream', async () => {
       const d = new DDP({ endpoint, SocketConstructor: WS, autoReconnect: false });
       const seen = [];
