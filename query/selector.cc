@@ -181,10 +181,12 @@ bool IsOperatorObject(const Value& v) {
 bool Equal(const Value& a, const Value& b) { return Compare(a, b) == 0; }
 
 // Equality as a query operand: null matches missing; a regex operand
-// matches strings; otherwise MongoDB equality.
-absl::StatusOr<ElementFn> EqualityFn(const Value& operand) {
+// matches strings (implicit equality, $in, $all) or, with `literal_regex`
+// ($eq, $ne), only an equal regular expression, as MongoDB documents;
+// otherwise MongoDB equality.
+absl::StatusOr<ElementFn> EqualityFn(const Value& operand, bool literal_regex = false) {
   if (operand.is_null()) return ElementFn([](const Value* v) { return v == nullptr || v->is_null(); });
-  if (operand.is_regex()) {
+  if (operand.is_regex() && !literal_regex) {
     absl::StatusOr<std::shared_ptr<const CompiledRegex>> re = CompileRegex(operand.as_regex().pattern,
                                                                      operand.as_regex().flags);
     if (!re.ok()) return re.status();
@@ -315,7 +317,7 @@ absl::StatusOr<BranchedPtr> CompileOperator(const std::string& op, const Value& 
     return std::make_unique<ElementMatcher>(std::move(fn), mode);
   };
   if (op == "$eq" || op == "$ne") {
-    ASSIGN_OR_RETURN(ElementFn fn, EqualityFn(operand));
+    ASSIGN_OR_RETURN(ElementFn fn, EqualityFn(operand, /*literal_regex=*/true));
     BranchedPtr eq = element(std::move(fn));
     if (op == "$ne") return BranchedPtr(std::make_unique<NotMatcher>(std::move(eq)));
     return eq;
