@@ -21,7 +21,10 @@ absl::StatusOr<Sort> Sort::Compile(const Value& spec) {
   return out;
 }
 
-Value Sort::KeyOf(const Value& doc, size_t field) const {
+Value Sort::KeyOf(const Value& doc, size_t field) const { return KeyOfImpl(doc, field); }
+
+template <typename Doc>
+Value Sort::KeyOfImpl(const Doc& doc, size_t field) const {
   const auto& [path, dir] = keys_[field];
   Branches branches, expanded;
   LookupBranches(doc, path, &branches);
@@ -44,7 +47,8 @@ Value Sort::KeyOf(const Value& doc, size_t field) const {
   return *best;
 }
 
-bool Sort::IsEmptyArrayKey(const Value& doc, size_t field) const {
+template <typename Doc>
+bool Sort::IsEmptyArrayKey(const Doc& doc, size_t field) const {
   Branches branches;
   LookupBranches(doc, keys_[field].first, &branches);
   if (branches.empty()) return false;
@@ -54,17 +58,33 @@ bool Sort::IsEmptyArrayKey(const Value& doc, size_t field) const {
   return true;
 }
 
-int Sort::Compare(const Value& a, const Value& b) const {
+Sort::Key Sort::KeyFor(const Object& doc) const {
+  Key k;
+  k.fields.reserve(keys_.size());
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    bool empty = IsEmptyArrayKey(doc, i);
+    k.fields.emplace_back(empty, empty ? Value() : KeyOfImpl(doc, i));
+  }
+  const Value* id = doc.Find("_id");
+  if (id != nullptr) k.id = *id;
+  return k;
+}
+
+int Sort::Compare(const Key& a, const Key& b) const {
   for (size_t i = 0; i < keys_.size(); ++i) {
     // An empty array sorts below null and missing (MongoDB's "undefined").
-    bool ea = IsEmptyArrayKey(a, i), eb = IsEmptyArrayKey(b, i);
-    int c = ea != eb ? (ea ? -1 : 1) : ea ? 0 : ddp::Compare(KeyOf(a, i), KeyOf(b, i));
+    bool ea = a.fields[i].first, eb = b.fields[i].first;
+    int c = ea != eb ? (ea ? -1 : 1) : ea ? 0 : ddp::Compare(a.fields[i].second, b.fields[i].second);
     if (c != 0) return keys_[i].second > 0 ? c : -c;
   }
-  static const Value kNull;
-  const Value* ia = a.Find("_id");
-  const Value* ib = b.Find("_id");
-  return ddp::Compare(ia ? *ia : kNull, ib ? *ib : kNull);
+  return ddp::Compare(a.id, b.id);
+}
+
+int Sort::Compare(const Object& a, const Object& b) const { return Compare(KeyFor(a), KeyFor(b)); }
+
+int Sort::Compare(const Value& a, const Value& b) const {
+  if (a.is_object() && b.is_object()) return Compare(a.as_object(), b.as_object());
+  return ddp::Compare(a, b);
 }
 
 }  // namespace ddp::query

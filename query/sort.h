@@ -25,15 +25,27 @@ class Sort {
 
   // <0, 0, >0.
   int Compare(const Value& a, const Value& b) const;
+  int Compare(const Object& a, const Object& b) const;
   bool Less(const Value& a, const Value& b) const { return Compare(a, b) < 0; }
   bool empty() const { return keys_.empty(); }
+
+  // A document's precomputed sort key, for containers that compare often.
+  struct Key {
+    std::vector<std::pair<bool, Value>> fields;  // (empty array, value) per sort field
+    Value id;
+  };
+  Key KeyFor(const Object& doc) const;
+  int Compare(const Key& a, const Key& b) const;
 
   // The sort key of one field of a document (for indexes over windows).
   Value KeyOf(const Value& doc, size_t field) const;
   size_t size() const { return keys_.size(); }
 
  private:
-  bool IsEmptyArrayKey(const Value& doc, size_t field) const;
+  template <typename Doc>
+  Value KeyOfImpl(const Doc& doc, size_t field) const;
+  template <typename Doc>
+  bool IsEmptyArrayKey(const Doc& doc, size_t field) const;
   std::vector<std::pair<Path, int>> keys_;  // path, direction
 };
 

@@ -1,0 +1,286 @@
+// LiveEvaluation: runs a plan's operators over change batches and turns the
+// last operator's document changes into what a DDP subscriber needs:
+// `added` / `changed` (only changed fields, `cleared`) / `removed`, or for
+// ordered results `addedBefore` / `movedBefore` too, computed by replaying
+// the client's list against the new order.
+#include <set>
+
+#include "common/status_macros.h"
+#include "common/string_map.h"
+#include "common/strings.h"
+#include "query/live/plan.h"
+
+namespace ddp::query {
+namespace {
+
+// DDP fields carry no `_id` (the id travels in the message). When the
+// document's `_id` is not that id (a $group key that is not a string), it
+// goes along as `_key` so that the client still has it.
+Object WithoutId(Object o, std::string_view ddp_id) {
+  if (const Value* id = o.Find("_id"); id != nullptr && !(id->is_string() && id->as_string() == ddp_id)) {
+    Value key = *id;
+    o.Erase("_id");
+    o.Set("_key", std::move(key));
+    return o;
+  }
+  o.Erase("_id");
+  return o;
+}
+
+void Diff(const Object& before, const Object& after, Object* fields,
+          std::vector<std::string>* cleared) {
+  for (const Member& m : after) {
+    if (m.key == "_id") continue;
+    const Value* old = before.Find(m.key);
+    if (old == nullptr || *old != m.value) fields->Append(m.key, m.value);
+  }
+  for (const Member& m : before) {
+    if (m.key != "_id" && !after.Contains(m.key)) cleared->push_back(m.key);
+  }
+}
+
+}  // namespace
+
+struct LiveEvaluation::Impl {
+  struct Result {
+    std::string collection;
+    std::string id;
+    DocPtr doc;  // before `fields` projection
+    Sort::Key sort_key;
+  };
+  struct OrderLess {
+    const Sort* sort;
+    bool operator()(const std::pair<Sort::Key, std::string>& a,
+                    const std::pair<Sort::Key, std::string>& b) const {
+      int c = sort->Compare(a.first, b.first);
+      return c != 0 ? c < 0 : a.second < b.second;
+    }
+  };
+
+  std::vector<std::unique_ptr<Operator>> ops;
+  std::vector<std::pair<size_t, LookupOperator*>> lookups;  // stage index, operator
+  StringMap<Result> results;  // by key
+  std::set<std::pair<Sort::Key, std::string>, OrderLess> order;  // ordered results only
+  bool failed = false;
+};
+
+LiveEvaluation::LiveEvaluation(std::shared_ptr<const LivePlan> plan)
+    : plan_(std::move(plan)), impl_(std::make_unique<Impl>()) {
+  impl_->order = decltype(impl_->order)(Impl::OrderLess{&plan_->order});
+  for (const Stage& stage : plan_->stages) {
+    std::visit(
+        [&](const auto& s) {
+          using T = std::decay_t<decltype(s)>;
+          if constexpr (std::is_same_v<T, FilterStage>) {
+            impl_->ops.push_back(MakeFilterOp(s));
+          } else if constexpr (std::is_same_v<T, PartitionStage>) {
+            impl_->ops.push_back(MakePartitionOp(s));
+          } else if constexpr (std::is_same_v<T, ProjectStage>) {
+            impl_->ops.push_back(MakeProjectOp(s));
+          } else if constexpr (std::is_same_v<T, SortLimitStage>) {
+            impl_->ops.push_back(MakeSortLimitOp(s, plan_->limits));
+          } else if constexpr (std::is_same_v<T, GroupStage>) {
+            impl_->ops.push_back(MakeGroupOp(s, plan_->limits));
+          } else if constexpr (std::is_same_v<T, WindowStage>) {
+            impl_->ops.push_back(MakeWindowOp(s, plan_->limits));
+          } else if constexpr (std::is_same_v<T, LookupStage>) {
+            std::unique_ptr<LookupOperator> op = MakeLookupOp(s);
+            impl_->lookups.emplace_back(impl_->ops.size(), op.get());
+            impl_->ops.push_back(std::move(op));
+          }
+        },
+        stage);
+  }
+}
+
+LiveEvaluation::~LiveEvaluation() = default;
+
+namespace {
+
+// Runs `in` through ops[from..] and returns the last output.
+absl::Status Run(std::vector<std::unique_ptr<Operator>>& ops, size_t from, DocDeltas in,
+                 DocDeltas* out) {
+  DocDeltas cur = std::move(in);
+  for (size_t i = from; i < ops.size() && !cur.empty(); ++i) {
+    DocDeltas next;
+    RETURN_IF_ERROR(ops[i]->Apply(cur, &next));
+    cur = std::move(next);
+  }
+  *out = std::move(cur);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LiveEvaluation::ApplySource(std::string_view topic,
+                                         const std::vector<DocDelta>& changes, LiveDeltas* out) {
+  if (impl_->failed) return absl::FailedPreconditionError("the evaluation stopped after an error");
+  DocDeltas in;
+  in.reserve(changes.size());
+  for (const DocDelta& c : changes) {
+    DocDelta d = c;
+    d.topic = std::string(topic);
+    // Documents of different topics may share an id under a pattern.
+    d.key = plan_->is_pattern ? StrCat(topic, "\x1f", c.id) : c.id;
+    in.push_back(std::move(d));
+  }
+  DocDeltas final_changes;
+  absl::Status s = Run(impl_->ops, 0, std::move(in), &final_changes);
+  if (!s.ok()) {
+    impl_->failed = true;
+    return s;
+  }
+  return EmitFinal(std::move(final_changes), out);
+}
+
+absl::Status LiveEvaluation::EmitFinal(std::vector<DocDelta> final_changes, LiveDeltas* out) {
+  const bool ordered = plan_->ordered;
+  std::vector<std::string> old_order;
+  if (ordered) {
+    old_order.reserve(impl_->order.size());
+    for (const auto& [k, key] : impl_->order) old_order.push_back(key);
+  }
+  StringMap<DocPtr> changed_before;  // ordered: keys changed in place
+  for (const DocDelta& d : final_changes) {
+    auto it = impl_->results.find(d.key);
+    if (d.after == nullptr) {
+      if (it == impl_->results.end()) continue;
+      if (ordered) impl_->order.erase({it->second.sort_key, d.key});
+      out->push_back(LiveDelta{LiveDelta::Kind::kRemoved, it->second.collection, it->second.id, {}, {}, {}});
+      impl_->results.erase(it);
+      continue;
+    }
+    Sort::Key key = ordered ? plan_->order.KeyFor(*d.after) : Sort::Key();
+    if (it == impl_->results.end()) {
+      Impl::Result r{CollectionFor(*plan_, d.topic), d.id, d.after, key};
+      if (!ordered) {
+        out->push_back(LiveDelta{LiveDelta::Kind::kAdded, r.collection, r.id,
+                                 WithoutId(plan_->fields.Apply(*d.after), r.id), {}, {}});
+      } else {
+        impl_->order.insert({key, d.key});
+      }
+      impl_->results.emplace(d.key, std::move(r));
+    } else {
+      Impl::Result& r = it->second;
+      LiveDelta c{LiveDelta::Kind::kChanged, r.collection, r.id, {}, {}, {}};
+      if (plan_->fields.keeps_all()) {
+        Diff(*r.doc, *d.after, &c.fields, &c.cleared);
+      } else {
+        Diff(plan_->fields.Apply(*r.doc), plan_->fields.Apply(*d.after), &c.fields, &c.cleared);
+      }
+      if (!c.fields.empty() || !c.cleared.empty()) out->push_back(std::move(c));
+      if (ordered) {
+        impl_->order.erase({r.sort_key, d.key});
+        impl_->order.insert({key, d.key});
+        r.sort_key = std::move(key);
+      }
+      r.doc = d.after;
+    }
+  }
+  if (impl_->results.size() > plan_->limits.max_result) {
+    impl_->failed = true;
+    return absl::ResourceExhaustedError(StrCat("live query limit: more than ",
+                                               plan_->limits.max_result,
+                                               " documents in the result (max_result)"));
+  }
+  if (!ordered) return absl::OkStatus();
+  // Replay the client's list (old order minus removals) against the new
+  // order: insert what is new, move what is out of place.
+  std::vector<std::string> client;
+  client.reserve(old_order.size());
+  for (const std::string& k : old_order) {
+    if (impl_->results.contains(k)) client.push_back(k);
+  }
+  StringSet in_client(client.begin(), client.end());
+  size_t i = 0;
+  for (const auto& [sk, key] : impl_->order) {
+    const Impl::Result& r = impl_->results.at(key);
+    auto before_id = [&](size_t pos) -> std::optional<std::string> {
+      if (pos >= client.size()) return std::nullopt;
+      return impl_->results.at(client[pos]).id;
+    };
+    if (!in_client.contains(key)) {
+      out->push_back(LiveDelta{LiveDelta::Kind::kAddedBefore, r.collection, r.id,
+                               WithoutId(plan_->fields.Apply(*r.doc), r.id), {}, before_id(i)});
+      client.insert(client.begin() + static_cast<ptrdiff_t>(i), key);
+      in_client.insert(key);
+    } else if (client[i] != key) {
+      auto at = std::find(client.begin() + static_cast<ptrdiff_t>(i), client.end(), key);
+      client.erase(at);
+      out->push_back(LiveDelta{LiveDelta::Kind::kMovedBefore, r.collection, r.id, {}, {}, before_id(i)});
+      client.insert(client.begin() + static_cast<ptrdiff_t>(i), key);
+    }
+    ++i;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LiveEvaluation::ApplyForeign(std::string_view topic,
+                                          const std::vector<DocDelta>& changes, LiveDeltas* out) {
+  if (impl_->failed) return absl::FailedPreconditionError("the evaluation stopped after an error");
+  // Each $lookup on this topic gets the changes; what it emits runs through
+  // the stages after it, then out like source changes.
+  for (size_t n = 0; n < impl_->lookups.size(); ++n) {
+    if (plan_->lookup_topics[n] != topic) continue;
+    auto [index, op] = impl_->lookups[n];
+    DocDeltas emitted;
+    absl::Status s = op->ApplyForeign(changes, &emitted);
+    if (!s.ok()) {
+      impl_->failed = true;
+      return s;
+    }
+    if (emitted.empty()) continue;
+    // Re-enter the pipeline after the lookup: reuse ApplySource's emission
+    // by running the tail here.
+    DocDeltas tail;
+    s = Run(impl_->ops, index + 1, std::move(emitted), &tail);
+    if (!s.ok()) {
+      impl_->failed = true;
+      return s;
+    }
+    RETURN_IF_ERROR(EmitFinal(std::move(tail), out));
+  }
+  return absl::OkStatus();
+}
+
+LiveDeltas LiveEvaluation::Snapshot() const {
+  LiveDeltas out;
+  for (ResultDoc& r : Documents()) {
+    LiveDelta d;
+    d.kind = plan_->ordered ? LiveDelta::Kind::kAddedBefore : LiveDelta::Kind::kAdded;
+    d.collection = std::move(r.collection);
+    d.fields = WithoutId(std::move(r.doc), r.id);
+    d.id = std::move(r.id);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<LiveEvaluation::ResultDoc> LiveEvaluation::Documents() const {
+  std::vector<ResultDoc> out;
+  out.reserve(impl_->results.size());
+  auto emit = [&](const Impl::Result& r) {
+    out.push_back(ResultDoc{r.collection, r.id, plan_->fields.Apply(*r.doc)});
+  };
+  if (plan_->ordered) {
+    for (const auto& [k, key] : impl_->order) emit(impl_->results.at(key));
+    return out;
+  }
+  // Unordered: still in the plan's order, so `query` returns sorted results.
+  std::vector<const Impl::Result*> all;
+  all.reserve(impl_->results.size());
+  for (const auto& [key, r] : impl_->results) all.push_back(&r);
+  std::vector<std::pair<Sort::Key, const Impl::Result*>> keyed;
+  keyed.reserve(all.size());
+  for (const Impl::Result* r : all) keyed.emplace_back(plan_->order.KeyFor(*r->doc), r);
+  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+    int c = plan_->order.Compare(a.first, b.first);
+    return c != 0 ? c < 0 : a.second->id < b.second->id;
+  });
+  for (const auto& [k, r] : keyed) emit(*r);
+  return out;
+}
+
+size_t LiveEvaluation::size() const { return impl_->results.size(); }
+
+}  // namespace ddp::query
