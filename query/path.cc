@@ -1,7 +1,10 @@
 #include "query/path.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_split.h"
 #include "common/strings.h"
+#include "query/expr.h"
 
 namespace ddp::query {
 
@@ -72,6 +75,25 @@ void LookupBranches(const Value& doc, const Path& path, Branches* out) {
 void LookupBranches(const Object& doc, const Path& path, Branches* out) {
   if (path.empty()) return;
   Step(doc.Find(path.parts()[0]), false, path.parts(), 0, out);
+}
+
+std::vector<std::string> EqualityKeys(const Object& doc, const Path& path) {
+  Branches branches, expanded;
+  LookupBranches(doc, path, &branches);
+  ExpandArrays(branches, /*skip_arrays=*/false, &expanded);
+  std::vector<std::string> keys;
+  bool any_null = expanded.empty();
+  for (const Branch& b : expanded) {
+    if (b.value == nullptr || b.value->is_null()) {
+      any_null = true;
+    } else {
+      keys.push_back(KeyString(*b.value));
+    }
+  }
+  if (any_null) keys.push_back(KeyString(Value()));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 void ExpandArrays(const Branches& in, bool skip_arrays, Branches* out) {

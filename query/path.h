@@ -52,6 +52,12 @@ void LookupBranches(const Object& doc, const Path& path, Branches* out);
 // left out and only their elements remain.
 void ExpandArrays(const Branches& in, bool skip_arrays, Branches* out);
 
+// Every value a document presents at `path` for equality matching, as
+// KeyStrings (query/expr.h): the values reached, the elements of arrays
+// reached (and the arrays themselves), and null when a branch is missing.
+// Two documents can be equal-matched on a path iff their key sets meet.
+std::vector<std::string> EqualityKeys(const Object& doc, const Path& path);
+
 // "0", "17": a non-negative decimal integer without sign or leading zeros
 // beyond "0".
 bool IsNumericKey(std::string_view s);

@@ -15,22 +15,7 @@ namespace ddp::query {
 namespace {
 
 std::vector<std::string> JoinKeys(const Object& doc, const Path& path) {
-  Branches branches, expanded;
-  LookupBranches(doc, path, &branches);
-  ExpandArrays(branches, /*skip_arrays=*/false, &expanded);
-  std::vector<std::string> keys;
-  bool any_null = expanded.empty();
-  for (const Branch& b : expanded) {
-    if (b.value == nullptr || b.value->is_null()) {
-      any_null = true;
-    } else {
-      keys.push_back(KeyString(*b.value));
-    }
-  }
-  if (any_null) keys.push_back(KeyString(Value()));
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+  return EqualityKeys(doc, path);
 }
 
 class LookupOp : public LookupOperator {

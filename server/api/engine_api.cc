@@ -24,18 +24,34 @@ class DdpSink : public engine::LiveSink {
     changes.reserve(deltas.size());
     for (Delta& d : deltas) {
       DataChange c;
-      c.kind = d.kind == Delta::Kind::kAdded     ? DataChange::Kind::kAdded
-               : d.kind == Delta::Kind::kChanged ? DataChange::Kind::kChanged
-                                                 : DataChange::Kind::kRemoved;
+      switch (d.kind) {
+        case Delta::Kind::kAdded:
+          c.kind = DataChange::Kind::kAdded;
+          break;
+        case Delta::Kind::kChanged:
+          c.kind = DataChange::Kind::kChanged;
+          break;
+        case Delta::Kind::kRemoved:
+          c.kind = DataChange::Kind::kRemoved;
+          break;
+        case Delta::Kind::kAddedBefore:
+          c.kind = DataChange::Kind::kAddedBefore;
+          break;
+        case Delta::Kind::kMovedBefore:
+          c.kind = DataChange::Kind::kMovedBefore;
+          break;
+      }
       c.collection = std::move(d.collection);
       c.id = std::move(d.id);
       c.fields = std::move(d.fields);
       c.cleared = std::move(d.cleared);
+      c.before = std::move(d.before);
       changes.push_back(std::move(c));
     }
     sub_->Apply(std::move(changes));
   }
   void Ready() override { sub_->Ready(); }
+  void Fail(absl::Status status) override { sub_->Error(std::move(status)); }
 
  private:
   std::shared_ptr<Subscription> sub_;
@@ -82,43 +98,10 @@ struct Handlers {
 
 }  // namespace
 
-absl::StatusOr<engine::LiveQuery> ParseLiveQuery(std::string_view target, const Array& params) {
-  engine::LiveQuery q;
-  q.target = std::string(target);
-  q.is_pattern = engine::IsPattern(target);
-  RETURN_IF_ERROR(q.is_pattern ? engine::ValidateTopicPattern(target)
-                               : engine::ValidateTopicName(target));
-  if (params.empty() || params[0].is_null()) return q;
+absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Array& params,
+                                               const query::LiveLimits& limits) {
   if (params.size() > 1) return absl::InvalidArgumentError("a topic subscription takes one query");
-  const Value& query = params[0];
-  if (!query.is_object()) return absl::InvalidArgumentError("invalid query: must be an object");
-  for (const Member& m : query.as_object()) {
-    if (m.key == "filter") {
-      absl::StatusOr<query::Selector> s = query::Selector::Compile(m.value);
-      if (!s.ok()) return absl::InvalidArgumentError(StrCat("filter: ", s.status().message()));
-      q.filter = std::move(*s);
-    } else if (m.key == "fields") {
-      ASSIGN_OR_RETURN(q.fields, query::Projection::Compile(m.value));
-    } else if (m.key == "as") {
-      if (!m.value.is_string() || m.value.as_string().empty()) {
-        return absl::InvalidArgumentError("invalid query: as must be a non-empty string");
-      }
-      q.as = m.value.as_string();
-    } else if (m.key == "ordered") {
-      if (!m.value.is_bool()) return absl::InvalidArgumentError("invalid query: ordered must be a boolean");
-      if (m.value.as_bool()) {
-        return absl::InvalidArgumentError("invalid query: ordered results are not supported yet");
-      }
-    } else if (m.key == "sort" || m.key == "skip" || m.key == "limit" || m.key == "pipeline") {
-      if (m.key == "pipeline" && m.value.is_array() && m.value.as_array().empty()) continue;
-      return absl::InvalidArgumentError(
-          StrCat("invalid query: live '", m.key, "' is not supported yet (use the query method)"));
-    } else {
-      return absl::InvalidArgumentError(StrCat(
-          "invalid query: unknown key '", m.key, "' (filter, fields, sort, skip, limit, ordered, as, pipeline)"));
-    }
-  }
-  return q;
+  return engine::ParsePlan(target, params.empty() ? Value() : params[0], limits);
 }
 
 void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine) {
@@ -136,7 +119,8 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine) {
     SubmitTx(engine, engine::ParseRemove(parts->first, call.params), reply);
   };
   handlers->topic = [engine](std::shared_ptr<Subscription> sub) {
-    absl::StatusOr<engine::LiveQuery> q = ParseLiveQuery(sub->name(), sub->params());
+    absl::StatusOr<engine::PlanPtr> q =
+        ParseLiveQuery(sub->name(), sub->params(), engine->options().live_limits);
     if (!q.ok()) {
       sub->Error(q.status());
       return;
@@ -194,8 +178,10 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine) {
       reply(absl::InvalidArgumentError("query takes [topic or pattern, query?]"));
       return;
     }
-    absl::StatusOr<engine::QuerySpec> spec = engine::ParseQuerySpec(
-        call.params[0].as_string(), call.params.size() > 1 ? call.params[1] : Value());
+    absl::StatusOr<engine::PlanPtr> spec =
+        engine::ParsePlan(call.params[0].as_string(),
+                          call.params.size() > 1 ? call.params[1] : Value(),
+                          engine->options().live_limits);
     if (!spec.ok()) {
       reply(spec.status());
       return;

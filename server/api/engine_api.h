@@ -21,8 +21,9 @@ namespace ddp {
 // `engine` must outlive every session.
 void RegisterEngineApi(Registry& registry, std::shared_ptr<engine::Engine> engine);
 
-// A subscription query ({filter, fields, as, ...}) for a topic or pattern.
-// Errors name the offending part (400).
-absl::StatusOr<engine::LiveQuery> ParseLiveQuery(std::string_view target, const Array& params);
+// A subscription's query (params[0]: {filter, fields, sort, ..., pipeline})
+// over a topic or pattern. Errors name the offending part (400).
+absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Array& params,
+                                               const query::LiveLimits& limits);
 
 }  // namespace ddp

@@ -69,6 +69,10 @@ bool MergeBox::ClearField(Document& doc, SubHandle sub, std::string_view key, bo
 
 absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::string_view id,
                              Object fields, MergeSink& sink) {
+  if (auto owner = ordered_owner_.find(collection); owner != ordered_owner_.end()) {
+    return absl::InvalidArgumentError(
+        StrCat("collection '", collection, "' is used by an ordered subscription"));
+  }
   Collection& coll = collections_[collection];
   auto [it, inserted] = coll.try_emplace(id);
   Document& doc = it->second;
@@ -187,7 +191,45 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
   return absl::OkStatus();
 }
 
+absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
+                                   std::string_view id, Object fields,
+                                   const std::optional<std::string>& before, MergeSink& sink) {
+  auto owner = ordered_owner_.find(collection);
+  if (owner == ordered_owner_.end()) {
+    if (auto coll = collections_.find(collection); coll != collections_.end() && !coll->second.empty()) {
+      return absl::InvalidArgumentError(StrCat(
+          "collection '", collection, "' already has documents of an unordered subscription"));
+    }
+    ordered_owner_.emplace(collection, sub);
+  } else if (owner->second != sub) {
+    return absl::InvalidArgumentError(
+        StrCat("collection '", collection, "' is ordered by another subscription"));
+  }
+  Collection& coll = collections_[collection];
+  auto [it, inserted] = coll.try_emplace(id);
+  if (!inserted) return Misuse("added a document the subscription already published", collection, id);
+  Document& doc = it->second;
+  doc.holders.push_back(sub);
+  held_[sub][collection].emplace(id);
+  doc.fields.reserve(fields.size());
+  for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+  sink.SendAddedBefore(collection, id, fields, before);
+  return absl::OkStatus();
+}
+
+absl::Status MergeBox::MovedBefore(SubHandle sub, std::string_view collection,
+                                   std::string_view id, const std::optional<std::string>& before,
+                                   MergeSink& sink) {
+  auto owner = ordered_owner_.find(collection);
+  if (owner == ordered_owner_.end() || owner->second != sub || !Holds(sub, collection, id)) {
+    return Misuse("moved a document the subscription does not hold in order", collection, id);
+  }
+  sink.SendMovedBefore(collection, id, before);
+  return absl::OkStatus();
+}
+
 void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {
+  absl::erase_if(ordered_owner_, [&](const auto& entry) { return entry.second == sub; });
   auto h = held_.find(sub);
   if (h == held_.end()) return;
   // Move the list out: Removed() edits held_.

@@ -43,6 +43,12 @@ class MergeSink {
   virtual void SendChanged(std::string_view collection, std::string_view id,
                            const Object& fields, const std::vector<std::string>& cleared) = 0;
   virtual void SendRemoved(std::string_view collection, std::string_view id) = 0;
+  // Ordered collections (DDP's addedBefore / movedBefore); `before` is the
+  // id of the next document, nullopt for the end.
+  virtual void SendAddedBefore(std::string_view collection, std::string_view id,
+                               const Object& fields, const std::optional<std::string>& before) = 0;
+  virtual void SendMovedBefore(std::string_view collection, std::string_view id,
+                               const std::optional<std::string>& before) = 0;
 };
 
 class MergeBox {
@@ -61,6 +67,16 @@ class MergeBox {
   // `sub` stops holding the document. FailedPrecondition when it did not.
   absl::Status Removed(SubHandle sub, std::string_view collection, std::string_view id,
                        MergeSink& sink);
+
+  // An ordered subscription (DDP's addedBefore/movedBefore) owns its
+  // collection's order: no other subscription of the session may publish to
+  // that collection while it does (two orders cannot be merged), and it
+  // cannot be mixed with plain `added`. Both are InvalidArgument.
+  absl::Status AddedBefore(SubHandle sub, std::string_view collection, std::string_view id,
+                           Object fields, const std::optional<std::string>& before,
+                           MergeSink& sink);
+  absl::Status MovedBefore(SubHandle sub, std::string_view collection, std::string_view id,
+                           const std::optional<std::string>& before, MergeSink& sink);
 
   // Retracts everything `sub` holds (unsub, subscription error or stop).
   void RemoveSubscription(SubHandle sub, MergeSink& sink);
@@ -96,6 +112,7 @@ class MergeBox {
   static bool ClearField(Document& doc, SubHandle sub, std::string_view key, bool* vanished);
 
   StringMap<Collection> collections_;
+  StringMap<SubHandle> ordered_owner_;  // collection -> the ordered subscription
   // Per subscription, the (collection, id) pairs it holds, for retraction.
   absl::flat_hash_map<SubHandle, StringMap<StringSet>>
       held_;

@@ -252,6 +252,16 @@ void Session::SendRemoved(std::string_view collection, std::string_view id) {
   Send(EncodeRemoved(collection, id));
 }
 
+void Session::SendAddedBefore(std::string_view collection, std::string_view id,
+                              const Object& fields, const std::optional<std::string>& before) {
+  SendMessage(AddedBeforeMsg{std::string(collection), std::string(id), fields, before});
+}
+
+void Session::SendMovedBefore(std::string_view collection, std::string_view id,
+                              const std::optional<std::string>& before) {
+  SendMessage(MovedBeforeMsg{std::string(collection), std::string(id), before});
+}
+
 // ---------------------------------------------------------------- Subscription
 
 Subscription::Subscription(std::weak_ptr<Session> session, std::shared_ptr<Executor> executor,
@@ -327,6 +337,18 @@ void Subscription::Apply(std::vector<DataChange> changes) {
         case DataChange::Kind::kRemoved:
           st = s.merge_box_.Removed(self->handle_, c.collection, c.id, s);
           break;
+        case DataChange::Kind::kAddedBefore:
+          st = s.merge_box_.AddedBefore(self->handle_, c.collection, c.id, std::move(c.fields),
+                                        c.before, s);
+          break;
+        case DataChange::Kind::kMovedBefore:
+          st = s.merge_box_.MovedBefore(self->handle_, c.collection, c.id, c.before, s);
+          break;
+      }
+      if (st.code() == absl::StatusCode::kInvalidArgument) {
+        // An ordered collection clash: the subscription cannot be served.
+        s.StopSubscription(self, /*notify=*/true, st);
+        return;
       }
       if (!st.ok()) LogMisuse(*self, st);
     }

@@ -82,12 +82,13 @@ class Session;
 
 // One data change for Subscription::Apply.
 struct DataChange {
-  enum class Kind { kAdded, kChanged, kRemoved };
+  enum class Kind { kAdded, kChanged, kRemoved, kAddedBefore, kMovedBefore };
   Kind kind = Kind::kAdded;
   std::string collection;
   std::string id;
   Object fields;
   std::vector<std::string> cleared;
+  std::optional<std::string> before;  // addedBefore / movedBefore; nullopt: at the end
 };
 
 // The context a publication publishes through (Meteor's `this` in
@@ -227,6 +228,10 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   void SendChanged(std::string_view collection, std::string_view id, const Object& fields,
                    const std::vector<std::string>& cleared) override;
   void SendRemoved(std::string_view collection, std::string_view id) override;
+  void SendAddedBefore(std::string_view collection, std::string_view id, const Object& fields,
+                       const std::optional<std::string>& before) override;
+  void SendMovedBefore(std::string_view collection, std::string_view id,
+                       const std::optional<std::string>& before) override;
 
   const SessionOptions options_;
   const std::shared_ptr<const Registry> registry_;

@@ -23,7 +23,7 @@ struct TxTask {
   Engine::TxCallback done;
 };
 struct SubscribeTask {
-  LiveQuery query;
+  PlanPtr plan;
   std::shared_ptr<LiveSink> sink;
   Engine::SubscribeCallback done;
 };
@@ -31,7 +31,7 @@ struct UnsubscribeTask {
   LiveRegistry::Id id;
 };
 struct QueryTask {
-  QuerySpec spec;
+  PlanPtr plan;
   Engine::QueryCallback done;
 };
 struct HistoryTask {
@@ -127,6 +127,7 @@ struct Engine::Impl {
 
   void Run();
   void CommitGroup(std::vector<TxTask>& group);
+  LiveRegistry::Loader Loader();
   void RunSubscribe(SubscribeTask& t);
   void RunQuery(QueryTask& t);
   void RunHistory(HistoryTask& t);
@@ -166,7 +167,7 @@ void Engine::Impl::Run() {
               RunSubscribe(task);
             } else if constexpr (std::is_same_v<T, UnsubscribeTask>) {
               live.Remove(task.id);
-              live_count = live.size();
+              live_count = live.subscription_count();
             } else if constexpr (std::is_same_v<T, QueryTask>) {
               RunQuery(task);
             } else if constexpr (std::is_same_v<T, HistoryTask>) {
@@ -302,69 +303,71 @@ absl::Status Engine::Impl::ScanTarget(
   return absl::OkStatus();
 }
 
+LiveRegistry::Loader Engine::Impl::Loader() {
+  return [this](const std::string& target, bool is_pattern,
+                const std::function<void(const std::string&, const std::string&, Object)>& fn) {
+    return ScanTarget(target, is_pattern,
+                      [&](const std::string& topic, std::string_view id, storage::StoredDoc&& d) {
+                        fn(topic, std::string(id), std::move(d.doc));
+                      });
+  };
+}
+
 void Engine::Impl::RunSubscribe(SubscribeTask& t) {
-  // Registered first, then the snapshot: on this thread nothing commits in
-  // between, so the initial result and the later deltas meet exactly.
-  LiveRegistry::Id id = live.Add(std::move(t.query), t.sink);
-  std::vector<Delta> initial;
-  absl::Status s = ScanTarget(live.Find(id)->target, live.Find(id)->is_pattern,
-                              [&](const std::string& topic, std::string_view doc_id,
-                                  storage::StoredDoc&& d) {
-                                std::optional<Delta> delta =
-                                    live.InitialDelta(id, topic, std::string(doc_id), d.doc);
-                                if (delta) initial.push_back(std::move(*delta));
-                              });
-  if (!s.ok()) {
-    live.Remove(id);
-    std::move(t.done)(s);
-    return;
-  }
-  live_count = live.size();
-  if (!initial.empty()) t.sink->Send(std::move(initial));
-  t.sink->Ready();
+  // On this thread nothing commits between the initial load and the next
+  // group, so the initial result and the later deltas meet exactly.
+  absl::StatusOr<LiveRegistry::Id> id = live.Add(std::move(t.plan), t.sink, Loader());
+  live_count = live.subscription_count();
   std::move(t.done)(id);
 }
 
 void Engine::Impl::RunQuery(QueryTask& t) {
-  const QuerySpec& q = t.spec;
-  std::vector<std::pair<std::string, Object>> docs;  // topic, doc
-  absl::Status s = ScanTarget(q.target, q.is_pattern,
-                              [&](const std::string& topic, std::string_view,
-                                  storage::StoredDoc&& d) {
-                                if (q.filter.Matches(d.doc)) docs.emplace_back(topic, std::move(d.doc));
-                              });
+  // A one-off evaluation of the same plan a subscription would use.
+  query::LiveEvaluation eval(t.plan);
+  std::vector<query::LiveDelta> ignored;
+  absl::Status failed;
+  LiveRegistry::Loader load = Loader();
+  for (const std::string& from : t.plan->lookup_topics) {
+    std::vector<query::DocDelta> batch;
+    absl::Status s = load(from, false, [&](const std::string& topic, const std::string& id, Object doc) {
+      batch.push_back(query::DocDelta{id, id, topic, nullptr, std::make_shared<const Object>(std::move(doc))});
+    });
+    if (s.ok() && !batch.empty()) s = eval.ApplyForeign(from, batch, &ignored);
+    if (!s.ok()) {
+      std::move(t.done)(s.code() == absl::StatusCode::kResourceExhausted
+                            ? absl::InvalidArgumentError(s.message())
+                            : s);
+      return;
+    }
+  }
+  StringMap<std::vector<query::DocDelta>> by_topic;
+  absl::Status s = load(t.plan->target, t.plan->is_pattern,
+                        [&](const std::string& topic, const std::string& id, Object doc) {
+                          by_topic[topic].push_back(query::DocDelta{
+                              id, id, topic, nullptr, std::make_shared<const Object>(std::move(doc))});
+                        });
+  for (auto& [topic, batch] : by_topic) {
+    if (s.ok()) s = eval.ApplySource(topic, batch, &ignored);
+  }
   if (!s.ok()) {
-    std::move(t.done)(s);
+    std::move(t.done)(s.code() == absl::StatusCode::kResourceExhausted
+                          ? absl::InvalidArgumentError(s.message())
+                          : s);
     return;
   }
-  if (!q.sort.empty() || q.is_pattern) {
-    std::vector<size_t> order(docs.size());
-    for (size_t i = 0; i < docs.size(); ++i) order[i] = i;
-    std::vector<Value> values;
-    values.reserve(docs.size());
-    for (auto& [topic, doc] : docs) values.emplace_back(Value(std::move(doc)));
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return q.sort.Less(values[a], values[b]); });
-    std::vector<std::pair<std::string, Object>> sorted;
-    sorted.reserve(docs.size());
-    for (size_t i : order) sorted.emplace_back(docs[i].first, std::move(values[i].as_object()));
-    docs = std::move(sorted);
-  }
-  size_t begin = std::min(docs.size(), static_cast<size_t>(q.skip));
-  size_t end = q.limit > 0 ? std::min(docs.size(), begin + static_cast<size_t>(q.limit)) : docs.size();
-  if (q.limit == 0 && end - begin > options.max_query_results) {
+  std::vector<query::LiveEvaluation::ResultDoc> docs = eval.Documents();
+  if (docs.size() > options.max_query_results) {
     std::move(t.done)(absl::InvalidArgumentError(
-        StrCat("query matches ", end - begin, " documents, more than the limit of ",
+        StrCat("query matches ", docs.size(), " documents, more than the limit of ",
                options.max_query_results, " without an explicit limit")));
     return;
   }
   Array out;
-  out.reserve(end - begin);
-  for (size_t i = begin; i < end; ++i) {
-    Object projected = q.fields.Apply(docs[i].second);
+  out.reserve(docs.size());
+  for (query::LiveEvaluation::ResultDoc& d : docs) {
     // For a pattern, each document says which topic it came from.
-    if (q.is_pattern) projected.Set("_topic", Value(docs[i].first));
-    out.push_back(Value(std::move(projected)));
+    if (t.plan->is_pattern && !t.plan->derived) d.doc.Set("_topic", Value(d.collection));
+    out.push_back(Value(std::move(d.doc)));
   }
   std::move(t.done)(std::move(out));
 }
@@ -533,9 +536,9 @@ void Engine::Submit(TxRequest tx, TxCallback done) {
   if (!queued) std::move(*shared)(TooManyRequestsError("the write queue is full; retry later"));
 }
 
-void Engine::Subscribe(LiveQuery query, std::shared_ptr<LiveSink> sink, SubscribeCallback done) {
+void Engine::Subscribe(PlanPtr plan, std::shared_ptr<LiveSink> sink, SubscribeCallback done) {
   auto shared = std::make_shared<SubscribeCallback>(std::move(done));
-  bool queued = impl_->Push(SubscribeTask{std::move(query), std::move(sink),
+  bool queued = impl_->Push(SubscribeTask{std::move(plan), std::move(sink),
                                           [shared](absl::StatusOr<LiveRegistry::Id> r) mutable {
                                             std::move (*shared)(std::move(r));
                                           }});
@@ -552,9 +555,9 @@ void Engine::Unsubscribe(LiveRegistry::Id id) {
   impl_->cv.notify_one();
 }
 
-void Engine::Query(QuerySpec spec, QueryCallback done) {
+void Engine::Query(PlanPtr plan, QueryCallback done) {
   auto shared = std::make_shared<QueryCallback>(std::move(done));
-  bool queued = impl_->Push(QueryTask{std::move(spec), [shared](absl::StatusOr<Array> r) mutable {
+  bool queued = impl_->Push(QueryTask{std::move(plan), [shared](absl::StatusOr<Array> r) mutable {
                                         std::move (*shared)(std::move(r));
                                       }});
   if (!queued) std::move(*shared)(TooManyRequestsError("the server is busy; retry later"));
@@ -587,6 +590,8 @@ std::vector<TopicInfo> Engine::Topics() const {
 }
 
 const EngineStats& Engine::stats() const { return impl_->stats; }
+const LiveStats& Engine::live_stats() const { return impl_->live.stats(); }
+const EngineOptions& Engine::options() const { return impl_->options; }
 size_t Engine::live_query_count() const { return impl_->live_count.load(); }
 
 void Engine::RunMaintenanceForTest() {
@@ -602,41 +607,10 @@ void Engine::RunMaintenanceForTest() {
 
 // ------------------------------------------------------------------ queries
 
-absl::StatusOr<QuerySpec> ParseQuerySpec(std::string_view target, const Value& query) {
-  QuerySpec spec;
-  spec.target = std::string(target);
-  spec.is_pattern = IsPattern(target);
-  RETURN_IF_ERROR(spec.is_pattern ? ValidateTopicPattern(target) : ValidateTopicName(target));
-  if (query.is_null()) return spec;
-  if (!query.is_object()) return absl::InvalidArgumentError("invalid query: must be an object");
-  for (const Member& m : query.as_object()) {
-    if (m.key == "filter") {
-      absl::StatusOr<query::Selector> s = query::Selector::Compile(m.value);
-      if (!s.ok()) return absl::InvalidArgumentError(StrCat("filter: ", s.status().message()));
-      spec.filter = std::move(*s);
-    } else if (m.key == "fields") {
-      ASSIGN_OR_RETURN(spec.fields, query::Projection::Compile(m.value));
-    } else if (m.key == "sort") {
-      ASSIGN_OR_RETURN(spec.sort, query::Sort::Compile(m.value));
-    } else if (m.key == "skip" || m.key == "limit") {
-      if (!m.value.is_int() || m.value.as_int() < 0) {
-        return absl::InvalidArgumentError(
-            StrCat("invalid query: ", m.key, " must be a non-negative integer"));
-      }
-      (m.key == "skip" ? spec.skip : spec.limit) = m.value.as_int();
-    } else if (m.key == "ordered" || m.key == "as") {
-      // Subscription options; meaningless for a one-off read.
-    } else if (m.key == "pipeline") {
-      if (!m.value.is_array() || !m.value.as_array().empty()) {
-        return absl::InvalidArgumentError("invalid query: pipeline stages are not supported yet");
-      }
-    } else {
-      return absl::InvalidArgumentError(
-          StrCat("invalid query: unknown key '", m.key,
-                 "' (filter, fields, sort, skip, limit, ordered, as, pipeline)"));
-    }
-  }
-  return spec;
+absl::StatusOr<PlanPtr> ParsePlan(std::string_view target, const Value& query,
+                                  const query::LiveLimits& limits) {
+  RETURN_IF_ERROR(IsPattern(target) ? ValidateTopicPattern(target) : ValidateTopicName(target));
+  return query::LivePlan::Parse(target, query, limits);
 }
 
 }  // namespace ddp::engine

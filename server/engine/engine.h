@@ -30,9 +30,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "query/projection.h"
-#include "query/selector.h"
-#include "query/sort.h"
+#include "query/live/plan.h"
 #include "server/engine/live.h"
 #include "server/engine/write.h"
 #include "storage/store.h"
@@ -68,17 +66,12 @@ struct EngineOptions {
   // Most documents a query may return without an explicit limit.
   // Default: 10000.
   size_t max_query_results = 10000;
+  // Limits of live queries (pipeline length, $lookups, windows, groups,
+  // result size); see query/live/operator.h for the defaults.
+  query::LiveLimits live_limits;
 };
 
-struct QuerySpec {
-  std::string target;  // topic or pattern
-  bool is_pattern = false;
-  query::Selector filter;
-  query::Sort sort;
-  query::Projection fields;
-  int64_t skip = 0;
-  int64_t limit = 0;  // 0: no limit
-};
+using PlanPtr = std::shared_ptr<const query::LivePlan>;
 
 struct HistoryEntry {
   uint64_t seq = 0;
@@ -117,18 +110,23 @@ class Engine {
   void Submit(TxRequest tx, TxCallback done);
 
   // Registers a live query: the initial result goes to `sink` (then
-  // Ready()), then every later change. `done` gets the id for Unsubscribe.
-  void Subscribe(LiveQuery query, std::shared_ptr<LiveSink> sink, SubscribeCallback done);
+  // Ready()), then every later change. Identical queries share one
+  // evaluation. `done` gets the id for Unsubscribe.
+  void Subscribe(PlanPtr plan, std::shared_ptr<LiveSink> sink, SubscribeCallback done);
   void Unsubscribe(LiveRegistry::Id id);
 
-  // A read that sees every write submitted before it.
-  void Query(QuerySpec spec, QueryCallback done);
+  // A read that sees every write submitted before it: what a fresh
+  // subscription to `plan` would show, as documents (with their own _id;
+  // `_topic` added for patterns).
+  void Query(PlanPtr plan, QueryCallback done);
   void History(std::string topic, uint64_t after_seq, size_t limit, HistoryCallback done);
 
   uint64_t last_seq() const;
   std::vector<TopicInfo> Topics() const;
   const EngineStats& stats() const;
+  const LiveStats& live_stats() const;
   size_t live_query_count() const;
+  const EngineOptions& options() const;
 
   // Runs retention and expiry now (tests); returns when done.
   void RunMaintenanceForTest();
@@ -139,8 +137,9 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
-// Validates a query object ({filter, fields, sort, skip, limit, ...}) into
-// a QuerySpec for `target`. Errors name the offending part (400).
-absl::StatusOr<QuerySpec> ParseQuerySpec(std::string_view target, const Value& query);
+// Compiles a query object ({filter, fields, sort, skip, limit, ordered, as,
+// pipeline}) over a topic or pattern. Errors name the offending part (400).
+absl::StatusOr<PlanPtr> ParsePlan(std::string_view target, const Value& query,
+                                  const query::LiveLimits& limits);
 
 }  // namespace ddp::engine

@@ -2,139 +2,235 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
+#include "query/expr.h"
+#include "query/path.h"
 #include "server/engine/topic_name.h"
+#include "spdlog/spdlog.h"
 
 namespace ddp::engine {
-namespace {
 
-// DDP `fields` never carry `_id`: the id travels in the message.
-Object WithoutId(Object o) {
-  o.Erase("_id");
-  return o;
-}
-
-}  // namespace
-
-const std::string& CollectionFor(const LiveQuery& query, const std::string& topic) {
-  return query.as.empty() ? topic : query.as;
-}
-
-void DiffFields(const Object& before, const Object& after, Object* fields,
-                std::vector<std::string>* cleared) {
-  for (const Member& m : after) {
-    if (m.key == "_id") continue;
-    const Value* old = before.Find(m.key);
-    if (old == nullptr || *old != m.value) fields->Append(m.key, m.value);
+size_t LiveRegistry::TopicRouting::size() const {
+  size_t n = unindexed.size();
+  for (const auto& [field, values] : by_field) {
+    for (const auto& [key, ids] : values) n += ids.size();
   }
-  for (const Member& m : before) {
-    if (m.key == "_id") continue;
-    if (!after.Contains(m.key)) cleared->push_back(m.key);
-  }
+  return n;
 }
 
-LiveRegistry::Id LiveRegistry::Add(LiveQuery query, std::shared_ptr<LiveSink> sink) {
-  Id id = next_id_++;
-  if (query.is_pattern) {
-    patterns_.push_back(id);
+void LiveRegistry::Register(uint64_t eval_id, Evaluation& e) {
+  const query::LivePlan& plan = *e.plan;
+  for (const std::string& from : plan.lookup_topics) {
+    auto& list = lookups_[from];
+    if (std::find(list.begin(), list.end(), eval_id) == list.end()) list.push_back(eval_id);
+  }
+  if (plan.is_pattern) {
+    patterns_.push_back(eval_id);
+    return;
+  }
+  TopicRouting& r = routing_[plan.target];
+  const auto& eqs = plan.filter.equalities();
+  if (eqs.empty()) {
+    r.unindexed.push_back(eval_id);
+    return;
+  }
+  e.routed_field = eqs[0].first;
+  e.routed_key = query::KeyString(eqs[0].second);
+  r.by_field[e.routed_field][e.routed_key].push_back(eval_id);
+}
+
+void LiveRegistry::Unregister(uint64_t eval_id, Evaluation& e) {
+  const query::LivePlan& plan = *e.plan;
+  for (const std::string& from : plan.lookup_topics) {
+    auto it = lookups_.find(from);
+    if (it == lookups_.end()) continue;
+    std::erase(it->second, eval_id);
+    if (it->second.empty()) lookups_.erase(it);
+  }
+  if (plan.is_pattern) {
+    std::erase(patterns_, eval_id);
+    return;
+  }
+  auto r = routing_.find(plan.target);
+  if (r == routing_.end()) return;
+  if (e.routed_field.empty()) {
+    std::erase(r->second.unindexed, eval_id);
   } else {
-    by_topic_[query.target].push_back(id);
+    auto f = r->second.by_field.find(e.routed_field);
+    if (f != r->second.by_field.end()) {
+      auto k = f->second.find(e.routed_key);
+      if (k != f->second.end()) {
+        std::erase(k->second, eval_id);
+        if (k->second.empty()) f->second.erase(k);
+      }
+      if (f->second.empty()) r->second.by_field.erase(f);
+    }
   }
-  subs_.emplace(id, Sub{std::move(query), std::move(sink)});
+  if (r->second.unindexed.empty() && r->second.by_field.empty()) routing_.erase(r);
+}
+
+absl::StatusOr<LiveRegistry::Id> LiveRegistry::Add(std::shared_ptr<const query::LivePlan> plan,
+                                                   std::shared_ptr<LiveSink> sink,
+                                                   const Loader& load) {
+  uint64_t eval_id;
+  auto existing = by_canonical_.find(plan->canonical);
+  if (existing != by_canonical_.end()) {
+    eval_id = existing->second;
+    stats_.shared_joins++;
+  } else {
+    auto eval = std::make_unique<query::LiveEvaluation>(plan);
+    // Initial load: the $lookup sources first, so that joins see them, then
+    // the queried topic(s). Nothing commits meanwhile (committer thread).
+    std::vector<query::LiveDelta> ignored;
+    for (const std::string& from : plan->lookup_topics) {
+      std::vector<query::DocDelta> batch;
+      absl::Status s = load(from, false, [&](const std::string& topic, const std::string& id, Object doc) {
+        batch.push_back(query::DocDelta{id, id, topic, nullptr,
+                                        std::make_shared<const Object>(std::move(doc))});
+      });
+      if (!s.ok()) return s;
+      if (!batch.empty()) {
+        absl::Status a = eval->ApplyForeign(from, batch, &ignored);
+        if (!a.ok()) return absl::InvalidArgumentError(a.message());
+      }
+    }
+    StringMap<std::vector<query::DocDelta>> by_topic;
+    absl::Status s = load(plan->target, plan->is_pattern,
+                          [&](const std::string& topic, const std::string& id, Object doc) {
+                            by_topic[topic].push_back(query::DocDelta{
+                                id, id, topic, nullptr,
+                                std::make_shared<const Object>(std::move(doc))});
+                          });
+    if (!s.ok()) return s;
+    for (auto& [topic, batch] : by_topic) {
+      absl::Status a = eval->ApplySource(topic, batch, &ignored);
+      // A limit exceeded while loading: the query is too expensive (400).
+      if (!a.ok()) return absl::InvalidArgumentError(a.message());
+    }
+    eval_id = next_eval_++;
+    Evaluation& e = evals_[eval_id];
+    e.plan = plan;
+    e.eval = std::move(eval);
+    Register(eval_id, e);
+    by_canonical_.emplace(plan->canonical, eval_id);
+    stats_.evaluations_created++;
+  }
+  Evaluation& e = evals_.at(eval_id);
+  Id id = next_sub_++;
+  e.subscribers.push_back(id);
+  subs_.emplace(id, std::make_pair(eval_id, sink));
+  stats_.evaluations = static_cast<int64_t>(evals_.size());
+  stats_.subscriptions = static_cast<int64_t>(subs_.size());
+  std::vector<query::LiveDelta> snapshot = e.eval->Snapshot();
+  if (!snapshot.empty()) sink->Send(std::move(snapshot));
+  sink->Ready();
   return id;
 }
 
 void LiveRegistry::Remove(Id id) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return;
-  if (it->second.query.is_pattern) {
-    std::erase(patterns_, id);
-  } else {
-    auto t = by_topic_.find(it->second.query.target);
-    if (t != by_topic_.end()) {
-      std::erase(t->second, id);
-      if (t->second.empty()) by_topic_.erase(t);
+  uint64_t eval_id = it->second.first;
+  subs_.erase(it);
+  auto e = evals_.find(eval_id);
+  if (e != evals_.end()) {
+    std::erase(e->second.subscribers, id);
+    if (e->second.subscribers.empty()) {
+      Unregister(eval_id, e->second);
+      by_canonical_.erase(e->second.plan->canonical);
+      evals_.erase(e);
     }
   }
-  subs_.erase(it);
+  stats_.evaluations = static_cast<int64_t>(evals_.size());
+  stats_.subscriptions = static_cast<int64_t>(subs_.size());
 }
 
-const LiveQuery* LiveRegistry::Find(Id id) const {
-  auto it = subs_.find(id);
-  return it == subs_.end() ? nullptr : &it->second.query;
-}
-
-std::shared_ptr<LiveSink> LiveRegistry::SinkOf(Id id) const {
-  auto it = subs_.find(id);
-  return it == subs_.end() ? nullptr : it->second.sink;
-}
-
-std::optional<Delta> LiveRegistry::InitialDelta(Id id, const std::string& topic,
-                                                const std::string& doc_id,
-                                                const Object& doc) const {
-  auto it = subs_.find(id);
-  if (it == subs_.end()) return std::nullopt;
-  const LiveQuery& q = it->second.query;
-  if (!q.filter.Matches(doc)) return std::nullopt;
-  Delta d;
-  d.kind = Delta::Kind::kAdded;
-  d.collection = CollectionFor(q, topic);
-  d.id = doc_id;
-  d.fields = WithoutId(q.fields.Apply(doc));
-  return d;
-}
-
-std::optional<Delta> LiveRegistry::DeltaFor(const Sub& sub, const Change& c) const {
-  const LiveQuery& q = sub.query;
-  auto matches = [&](const std::shared_ptr<const Object>& doc) {
-    return doc != nullptr && q.filter.Matches(*doc);
-  };
-  bool was = matches(c.before);
-  bool is = matches(c.after);
-  if (!was && !is) return std::nullopt;
-  Delta d;
-  d.collection = CollectionFor(q, c.topic);
-  d.id = c.id;
-  if (!was) {
-    d.kind = Delta::Kind::kAdded;
-    d.fields = WithoutId(q.fields.Apply(*c.after));
-    return d;
+void LiveRegistry::Fail(uint64_t eval_id, const absl::Status& status) {
+  auto e = evals_.find(eval_id);
+  if (e == evals_.end()) return;
+  spdlog::warn("live query on '{}' stopped: {}", e->second.plan->target, ToStd(status.message()));
+  std::vector<Id> subscribers = e->second.subscribers;
+  absl::Status client_error = absl::InvalidArgumentError(status.message());
+  for (Id sub : subscribers) {
+    auto s = subs_.find(sub);
+    if (s != subs_.end()) s->second.second->Fail(client_error);
+    Remove(sub);
   }
-  if (!is) {
-    d.kind = Delta::Kind::kRemoved;
-    return d;
-  }
-  d.kind = Delta::Kind::kChanged;
-  if (q.fields.keeps_all()) {
-    DiffFields(*c.before, *c.after, &d.fields, &d.cleared);
-  } else {
-    DiffFields(q.fields.Apply(*c.before), q.fields.Apply(*c.after), &d.fields, &d.cleared);
-  }
-  if (d.fields.empty() && d.cleared.empty()) return std::nullopt;
-  return d;
 }
 
 void LiveRegistry::OnCommit(const CommittedTx& tx) {
-  if (subs_.empty()) return;
-  // Deltas per subscription, in change order, sent as one batch each.
-  absl::flat_hash_map<Id, std::vector<Delta>> out;
-  std::vector<Id> order;
-  auto emit = [&](Id id, const Sub& sub, const Change& c) {
-    std::optional<Delta> d = DeltaFor(sub, c);
-    if (!d) return;
-    auto [it, inserted] = out.try_emplace(id);
-    if (inserted) order.push_back(id);
-    it->second.push_back(std::move(*d));
+  if (evals_.empty()) return;
+  // Per evaluation: the changes it must see, by topic, as source or foreign.
+  struct Work {
+    StringMap<std::vector<query::DocDelta>> source;
+    StringMap<std::vector<query::DocDelta>> foreign;
+  };
+  absl::flat_hash_map<uint64_t, Work> work;
+  std::vector<uint64_t> order;
+  auto add = [&](uint64_t eval_id, const Change& c, bool foreign) {
+    auto [it, inserted] = work.try_emplace(eval_id);
+    if (inserted) order.push_back(eval_id);
+    auto& list = foreign ? it->second.foreign[c.topic] : it->second.source[c.topic];
+    list.push_back(query::DocDelta{c.id, c.id, c.topic, c.before, c.after});
   };
   for (const Change& c : tx.changes) {
-    if (auto t = by_topic_.find(c.topic); t != by_topic_.end()) {
-      for (Id id : t->second) emit(id, subs_.at(id), c);
+    if (auto r = routing_.find(c.topic); r != routing_.end()) {
+      const TopicRouting& routing = r->second;
+      std::vector<uint64_t> candidates = routing.unindexed;
+      for (const auto& [field, values] : routing.by_field) {
+        query::Path path(field);
+        std::vector<std::string> keys;
+        for (const std::shared_ptr<const Object>& doc : {c.before, c.after}) {
+          if (doc == nullptr) continue;
+          std::vector<std::string> k = query::EqualityKeys(*doc, path);
+          keys.insert(keys.end(), k.begin(), k.end());
+        }
+        for (const std::string& k : keys) {
+          auto hit = values.find(k);
+          if (hit != values.end()) candidates.insert(candidates.end(), hit->second.begin(), hit->second.end());
+        }
+      }
+      std::sort(candidates.begin(), candidates.end());
+      candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+      stats_.changes_routed += static_cast<int64_t>(candidates.size());
+      stats_.changes_skipped += static_cast<int64_t>(routing.size() - candidates.size());
+      for (uint64_t id : candidates) add(id, c, false);
     }
-    for (Id id : patterns_) {
-      const Sub& sub = subs_.at(id);
-      if (TopicMatches(sub.query.target, c.topic)) emit(id, sub, c);
+    for (uint64_t id : patterns_) {
+      if (TopicMatches(evals_.at(id).plan->target, c.topic)) add(id, c, false);
+    }
+    if (auto l = lookups_.find(c.topic); l != lookups_.end()) {
+      for (uint64_t id : l->second) add(id, c, true);
     }
   }
-  for (Id id : order) subs_.at(id).sink->Send(std::move(out[id]));
+  for (uint64_t eval_id : order) {
+    auto e = evals_.find(eval_id);
+    if (e == evals_.end()) continue;
+    Work& w = work[eval_id];
+    std::vector<query::LiveDelta> out;
+    absl::Status s;
+    for (auto& [topic, batch] : w.foreign) {
+      if (s.ok()) s = e->second.eval->ApplyForeign(topic, batch, &out);
+    }
+    for (auto& [topic, batch] : w.source) {
+      if (s.ok()) s = e->second.eval->ApplySource(topic, batch, &out);
+    }
+    if (!s.ok()) {
+      Fail(eval_id, s);
+      continue;
+    }
+    if (out.empty()) continue;
+    const std::vector<Id>& subscribers = e->second.subscribers;
+    for (size_t i = 0; i < subscribers.size(); ++i) {
+      auto& sink = subs_.at(subscribers[i]).second;
+      // The last subscriber takes the deltas; the others get copies.
+      if (i + 1 == subscribers.size()) {
+        sink->Send(std::move(out));
+      } else {
+        sink->Send(out);
+      }
+    }
+  }
 }
 
 }  // namespace ddp::engine

@@ -1,12 +1,23 @@
-// Live topic subscriptions: the queries clients keep open, and the fan-out
-// of committed transactions into `added` / `changed` / `removed` deltas.
+// Live queries in the engine: shared evaluations, routing of committed
+// changes, and fan-out of deltas to subscribers.
+//
+// Sharing: a query is compiled into a LivePlan whose canonical form names
+// it; subscriptions with the same canonical form share one LiveEvaluation
+// (its operator state and result), which is freed with its last subscriber.
+//
+// Routing: per topic, evaluations whose filter has an equality condition
+// (`{room: "r42"}`) are indexed by that field and value, so a change is
+// offered only to evaluations whose equality its old or new document can
+// satisfy, plus the ones without such a condition. The cost of a change
+// therefore does not grow with unrelated subscriptions.
 //
 // Owned by the Engine and used only on its committer thread, between
-// commits, so that a subscription's initial snapshot and the stream after
-// it meet exactly (nothing lost, nothing doubled).
+// commits, so that a new evaluation's initial load and the stream after it
+// meet exactly.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,8 +26,7 @@
 #include "absl/status/status.h"
 #include "common/string_map.h"
 #include "protocol/value.h"
-#include "query/projection.h"
-#include "query/selector.h"
+#include "query/live/plan.h"
 
 namespace ddp::engine {
 
@@ -34,15 +44,7 @@ struct CommittedTx {
   std::vector<Change> changes;
 };
 
-// What a subscriber receives.
-struct Delta {
-  enum class Kind { kAdded, kChanged, kRemoved };
-  Kind kind = Kind::kAdded;
-  std::string collection;
-  std::string id;
-  Object fields;                     // added: all fields; changed: the changed ones
-  std::vector<std::string> cleared;  // changed: fields that disappeared
-};
+using Delta = query::LiveDelta;
 
 // Where a subscription's deltas go. Called on the committer thread; must
 // not block (implementations post to the session's strand).
@@ -54,53 +56,70 @@ class LiveSink {
   virtual void Send(std::vector<Delta> deltas) = 0;
   // The initial result is complete.
   virtual void Ready() = 0;
+  // The query stopped (a limit was exceeded); no more calls follow.
+  virtual void Fail(absl::Status status) = 0;
 };
 
-struct LiveQuery {
-  std::string target;  // a topic name or pattern
-  bool is_pattern = false;
-  query::Selector filter;
-  query::Projection fields;
-  std::string as;  // collection name override; empty: each document's topic
+struct LiveStats {
+  std::atomic<int64_t> evaluations{0};       // alive now
+  std::atomic<int64_t> subscriptions{0};     // alive now
+  std::atomic<int64_t> evaluations_created{0};
+  std::atomic<int64_t> shared_joins{0};      // subscriptions that joined an existing evaluation
+  std::atomic<int64_t> changes_routed{0};    // (change, evaluation) pairs evaluated
+  std::atomic<int64_t> changes_skipped{0};   // pairs the routing index avoided
 };
 
 class LiveRegistry {
  public:
   using Id = uint64_t;
+  // Scans a topic or pattern: fn(topic, id, doc) for every document.
+  using Loader = std::function<absl::Status(
+      const std::string& target, bool is_pattern,
+      const std::function<void(const std::string& topic, const std::string& id, Object doc)>& fn)>;
 
-  Id Add(LiveQuery query, std::shared_ptr<LiveSink> sink);
+  // Subscribes `sink` to `plan`: joins the evaluation with the same
+  // canonical form, or creates and loads one. Sends the initial result and
+  // Ready() before returning.
+  absl::StatusOr<Id> Add(std::shared_ptr<const query::LivePlan> plan,
+                         std::shared_ptr<LiveSink> sink, const Loader& load);
   void Remove(Id id);
-  // The delta for one document entering the result (initial snapshot), or
-  // nullopt when the filter rejects it.
-  std::optional<Delta> InitialDelta(Id id, const std::string& topic, const std::string& doc_id,
-                                    const Object& doc) const;
-  const LiveQuery* Find(Id id) const;
-  std::shared_ptr<LiveSink> SinkOf(Id id) const;
 
-  // Fans one committed transaction out to every subscription it affects.
+  // Fans one committed transaction out.
   void OnCommit(const CommittedTx& tx);
 
-  size_t size() const { return subs_.size(); }
+  size_t subscription_count() const { return subs_.size(); }
+  size_t evaluation_count() const { return evals_.size(); }
+  const LiveStats& stats() const { return stats_; }
 
  private:
-  struct Sub {
-    LiveQuery query;
-    std::shared_ptr<LiveSink> sink;
+  struct Evaluation {
+    std::shared_ptr<const query::LivePlan> plan;
+    std::unique_ptr<query::LiveEvaluation> eval;
+    std::vector<Id> subscribers;
+    // Routing registration (non-pattern targets with an equality).
+    std::string routed_field;  // empty: unindexed
+    std::string routed_key;
   };
-  std::optional<Delta> DeltaFor(const Sub& sub, const Change& c) const;
+  struct TopicRouting {
+    // field -> KeyString(value) -> evaluations
+    StringMap<StringMap<std::vector<uint64_t>>> by_field;
+    std::vector<uint64_t> unindexed;
+    size_t size() const;
+  };
 
-  Id next_id_ = 1;
-  absl::flat_hash_map<Id, Sub> subs_;
-  StringMap<std::vector<Id>> by_topic_;
-  std::vector<Id> patterns_;
+  void Register(uint64_t eval_id, Evaluation& e);
+  void Unregister(uint64_t eval_id, Evaluation& e);
+  void Fail(uint64_t eval_id, const absl::Status& status);
+
+  Id next_sub_ = 1;
+  uint64_t next_eval_ = 1;
+  absl::flat_hash_map<Id, std::pair<uint64_t, std::shared_ptr<LiveSink>>> subs_;
+  absl::flat_hash_map<uint64_t, Evaluation> evals_;
+  StringMap<uint64_t> by_canonical_;
+  StringMap<TopicRouting> routing_;       // primary topic -> routing
+  std::vector<uint64_t> patterns_;        // evaluations over a pattern
+  StringMap<std::vector<uint64_t>> lookups_;  // $lookup `from` topic -> evaluations
+  LiveStats stats_;
 };
-
-// The collection a document of `topic` appears in for `query`.
-const std::string& CollectionFor(const LiveQuery& query, const std::string& topic);
-
-// Top-level difference between two versions of a document, as a DDP
-// `changed`: fields whose value differs, and fields that disappeared.
-void DiffFields(const Object& before, const Object& after, Object* fields,
-                std::vector<std::string>* cleared);
 
 }  // namespace ddp::engine

@@ -91,7 +91,8 @@ void HttpApi::Api(const HttpRequest& request, HttpRespond respond) {
         if (!parsed.ok()) return respond(Error(400, StrCat("q: ", parsed.status().message())));
         query = std::move(*parsed);
       }
-      absl::StatusOr<engine::QuerySpec> spec = engine::ParseQuerySpec(topic, query);
+      absl::StatusOr<engine::PlanPtr> spec =
+          engine::ParsePlan(topic, query, engine_->options().live_limits);
       if (!spec.ok()) return respond(FromStatus(spec.status()));
       engine_->Query(std::move(*spec), [respond](absl::StatusOr<Array> docs) {
         if (!docs.ok()) {

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "protocol/ddp_error.h"
 #include "server/engine/topic_name.h"
+#include "common/strings.h"
 #include "protocol/json.h"
 
 namespace ddp::engine {
@@ -32,6 +33,9 @@ class RecordingSink : public LiveSink {
     for (Delta& d : deltas) {
       auto& coll = view_[d.collection];
       switch (d.kind) {
+        case Delta::Kind::kMovedBefore:
+          break;
+        case Delta::Kind::kAddedBefore:
         case Delta::Kind::kAdded:
           EXPECT_FALSE(coll.contains(d.id)) << "added twice: " << d.id;
           coll[d.id] = d.fields;
@@ -55,6 +59,15 @@ class RecordingSink : public LiveSink {
     std::lock_guard<std::mutex> lock(mu_);
     ready_ = true;
     cv_.notify_all();
+  }
+  void Fail(absl::Status status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = status;
+    cv_.notify_all();
+  }
+  absl::Status failed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return failed_;
   }
   bool WaitFor(const std::function<bool()>& pred) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -85,6 +98,7 @@ class RecordingSink : public LiveSink {
   std::mutex mu_;
   std::condition_variable cv_;
   bool ready_ = false;
+  absl::Status failed_;
   std::vector<Delta> log_;
   std::vector<size_t> batches_;
   std::map<std::string, std::map<std::string, Object>> view_;
@@ -122,7 +136,7 @@ class EngineTest : public ::testing::Test {
     return Run(ParseTx(J(ops), J(options)));
   }
   absl::StatusOr<Array> Query(std::string_view target, std::string_view query = "null") {
-    absl::StatusOr<QuerySpec> spec = ParseQuerySpec(target, J(query));
+    absl::StatusOr<PlanPtr> spec = ParsePlan(target, J(query), options_.live_limits);
     if (!spec.ok()) return spec.status();
     std::promise<absl::StatusOr<Array>> p;
     auto f = p.get_future();
@@ -135,18 +149,20 @@ class EngineTest : public ::testing::Test {
   }
   LiveRegistry::Id Subscribe(std::string target, std::shared_ptr<RecordingSink> sink,
                              std::string_view filter = "{}") {
-    LiveQuery q;
-    q.target = target;
-    q.is_pattern = IsPattern(target);
-    q.filter = *query::Selector::Compile(J(filter));
+    return SubscribeQuery(target, sink, StrCat(R"({"filter":)", filter, "}"));
+  }
+  LiveRegistry::Id SubscribeQuery(std::string target, std::shared_ptr<RecordingSink> sink,
+                                  std::string_view query) {
+    auto plan = ParsePlan(target, J(query), options_.live_limits);
+    EXPECT_TRUE(plan.ok()) << plan.status();
     std::promise<absl::StatusOr<LiveRegistry::Id>> p;
     auto f = p.get_future();
-    engine_->Subscribe(std::move(q), sink, [&p](absl::StatusOr<LiveRegistry::Id> r) {
+    engine_->Subscribe(std::move(*plan), sink, [&p](absl::StatusOr<LiveRegistry::Id> r) {
       p.set_value(std::move(r));
     });
     auto id = f.get();
-    EXPECT_TRUE(id.ok());
-    return *id;
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : 0;
   }
 
   std::filesystem::path dir_;
@@ -234,10 +250,12 @@ TEST_F(EngineTest, InvalidInputIsA400) {
   auto e = ParseTx(J(R"([{"op":"insert","topic":"c","doc":{}},{"op":"update","topic":"c"}])"), J("null"));
   ASSERT_FALSE(e.ok());
   EXPECT_NE(e.status().message().find("op 1"), std::string::npos) << e.status();
-  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"limit":-1})")).ok());
-  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"sort":{"a":2}})")).ok());
-  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"what":1})")).ok());
-  EXPECT_FALSE(ParseQuerySpec("c", J(R"({"filter":{"$x":1}})")).ok());
+  query::LiveLimits limits;
+  EXPECT_FALSE(ParsePlan("c", J(R"({"limit":-1})"), limits).ok());
+  EXPECT_FALSE(ParsePlan("c", J(R"({"sort":{"a":2}})"), limits).ok());
+  EXPECT_FALSE(ParsePlan("c", J(R"({"what":1})"), limits).ok());
+  EXPECT_FALSE(ParsePlan("c", J(R"({"filter":{"$x":1}})"), limits).ok());
+  EXPECT_FALSE(ParsePlan("bad topic", J("{}"), limits).ok());
 }
 
 TEST_F(EngineTest, TransactionsAreAllOrNothing) {

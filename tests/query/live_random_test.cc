@@ -530,14 +530,18 @@ TEST(LiveRandomTest, IncrementalEqualsRecomputedAndDeltasReplay) {
       std::vector<std::string> expected_order;
       auto expected = Reference(**plan, docs, foreign, &expected_order);
       ASSERT_EQ(Normalize(client.docs), Normalize(expected)) << "step " << step;
-      if ((*plan)->ordered) ASSERT_EQ(client.order, expected_order) << "step " << step;
+      if ((*plan)->ordered) {
+        ASSERT_EQ(client.order, expected_order) << "step " << step;
+      }
       nonempty_results += !expected.empty();
       // A late joiner's snapshot is the same view.
       if (step % 20 == 19) {
         Client fresh;
         for (const LiveDelta& d : eval.Snapshot()) fresh.Apply(d);
         ASSERT_EQ(Normalize(fresh.docs), Normalize(expected));
-        if ((*plan)->ordered) ASSERT_EQ(fresh.order, expected_order);
+        if ((*plan)->ordered) {
+          ASSERT_EQ(fresh.order, expected_order);
+        }
       }
     }
   }
@@ -546,7 +550,9 @@ TEST(LiveRandomTest, IncrementalEqualsRecomputedAndDeltasReplay) {
             << nonempty_results << " non-empty results, seed " << seed << "\n";
   EXPECT_GT(total_deltas, static_cast<size_t>(Iterations()) * 10);
   EXPECT_GT(nonempty_results, static_cast<size_t>(Iterations()) * 20);
-  if (Iterations() >= 100) EXPECT_GT(moves, 0u);
+  if (Iterations() >= 100) {
+    EXPECT_GT(moves, 0u);
+  }
 }
 
 }  // namespace

@@ -38,6 +38,16 @@ class RecordingSink : public MergeSink {
     log.push_back(EncodeRemoved(c, id));
     view[std::string(c)].erase(std::string(id));
   }
+  void SendAddedBefore(std::string_view c, std::string_view id, const Object& fields,
+                       const std::optional<std::string>& before) override {
+    log.push_back(EncodeMessage(AddedBeforeMsg{std::string(c), std::string(id), fields, before}));
+    present[std::string(c)].insert(std::string(id));
+    for (const Member& m : fields) view[std::string(c)][std::string(id)][m.key] = m.value;
+  }
+  void SendMovedBefore(std::string_view c, std::string_view id,
+                       const std::optional<std::string>& before) override {
+    log.push_back(EncodeMessage(MovedBeforeMsg{std::string(c), std::string(id), before}));
+  }
   std::vector<std::string> Take() { return std::exchange(log, {}); }
 
   std::vector<std::string> log;
@@ -121,6 +131,32 @@ TEST(MergeBoxTest, RemoveSubscriptionRetractsOnlyWhatNobodyElseHolds) {
             std::vector<std::string>{R"({"msg":"removed","collection":"c","id":"y"})"});
   box.RemoveSubscription(3, sink);  // unknown: nothing
   EXPECT_TRUE(sink.Take().empty());
+}
+
+TEST(MergeBoxTest, OrderedCollectionsBelongToOneSubscription) {
+  MergeBox box;
+  RecordingSink sink;
+  ASSERT_TRUE(box.AddedBefore(1, "o", "a", O(R"({"n":1})"), std::nullopt, sink).ok());
+  ASSERT_TRUE(box.AddedBefore(1, "o", "b", O(R"({"n":2})"), std::string("a"), sink).ok());
+  ASSERT_TRUE(box.MovedBefore(1, "o", "a", std::string("b"), sink).ok());
+  EXPECT_EQ(sink.Take(), (std::vector<std::string>{
+                             R"({"msg":"addedBefore","collection":"o","id":"a","fields":{"n":1},"before":null})",
+                             R"({"msg":"addedBefore","collection":"o","id":"b","fields":{"n":2},"before":"a"})",
+                             R"({"msg":"movedBefore","collection":"o","id":"a","before":"b"})"}));
+  // Another subscription may not publish there, ordered or not.
+  EXPECT_EQ(box.Added(2, "o", "c", O("{}"), sink).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(box.AddedBefore(2, "o", "c", O("{}"), std::nullopt, sink).code(),
+            absl::StatusCode::kInvalidArgument);
+  // An ordered subscription cannot join a collection with unordered documents.
+  ASSERT_TRUE(box.Added(2, "u", "x", O("{}"), sink).ok());
+  EXPECT_EQ(box.AddedBefore(1, "u", "y", O("{}"), std::nullopt, sink).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(box.Changed(1, "o", "a", O(R"({"n":5})"), {}, sink).ok());
+  sink.Take();
+  box.RemoveSubscription(1, sink);
+  EXPECT_EQ(sink.Take().size(), 2u);
+  // Once it is gone the collection is free again.
+  EXPECT_TRUE(box.Added(2, "o", "c", O("{}"), sink).ok());
 }
 
 TEST(MergeBoxTest, MisuseIsReportedAndChangesNothing) {
