@@ -503,6 +503,97 @@ TEST_F(EngineTest, TopicsAreCreatedOnWriteUnlessConfiguredOtherwise) {
   EXPECT_EQ(DdpErrorFromStatus(r.status()).error, Value(404));
 }
 
+TEST_F(EngineTest, IdenticalQueriesShareOneEvaluation) {
+  Open();
+  auto a = std::make_shared<RecordingSink>();
+  auto b = std::make_shared<RecordingSink>();
+  auto c = std::make_shared<RecordingSink>();
+  auto id_a = SubscribeQuery("s", a, R"({"filter":{"k":1,"j":2},"limit":5,"sort":{"n":1}})");
+  auto id_b = SubscribeQuery("s", b, R"({"sort":{"n":1},"limit":5,"filter":{"j":2,"k":1}})");
+  SubscribeQuery("s", c, R"({"filter":{"k":2}})");
+  EXPECT_EQ(engine_->live_stats().subscriptions.load(), 3);
+  EXPECT_EQ(engine_->live_stats().evaluations.load(), 2);
+  EXPECT_EQ(engine_->live_stats().shared_joins.load(), 1);
+  ASSERT_TRUE(Run(ParseInsert("s", {J(R"({"_id":"x","k":1,"j":2,"n":1})")})).ok());
+  EXPECT_EQ(a->delta_count(), 1u);
+  EXPECT_EQ(b->delta_count(), 1u);
+  EXPECT_EQ(c->delta_count(), 0u);
+  engine_->Unsubscribe(id_a);
+  ASSERT_TRUE(Run(ParseInsert("s", {J(R"({"_id":"y","k":1,"j":2,"n":0})")})).ok());
+  EXPECT_EQ(b->delta_count(), 2u);
+  EXPECT_EQ(engine_->live_stats().evaluations.load(), 2);  // b still uses it
+  engine_->Unsubscribe(id_b);
+  ASSERT_TRUE(Run(ParseInsert("s", {J("{}")})).ok());  // a fence for the unsubscribe
+  EXPECT_EQ(engine_->live_stats().evaluations.load(), 1);  // freed with its last subscriber
+  // A late joiner of a shared evaluation gets the current result.
+  auto d = std::make_shared<RecordingSink>();
+  SubscribeQuery("s", d, R"({"filter":{"k":2}})");
+  EXPECT_TRUE(d->ready());
+}
+
+TEST_F(EngineTest, RoutingSkipsUnrelatedEvaluations) {
+  Open();
+  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  for (int room = 0; room < 50; ++room) {
+    sinks.push_back(std::make_shared<RecordingSink>());
+    Subscribe("chat", sinks.back(), StrCat(R"({"room":"r)", room, R"("})"));
+  }
+  auto all = std::make_shared<RecordingSink>();
+  Subscribe("chat", all);
+  int64_t routed0 = engine_->live_stats().changes_routed.load();
+  ASSERT_TRUE(Run(ParseInsert("chat", {J(R"({"_id":"m1","room":"r7","text":"hi"})")})).ok());
+  // Only r7's evaluation and the unfiltered one saw the change.
+  EXPECT_EQ(engine_->live_stats().changes_routed.load() - routed0, 2);
+  EXPECT_GE(engine_->live_stats().changes_skipped.load(), 49);
+  EXPECT_EQ(sinks[7]->delta_count(), 1u);
+  EXPECT_EQ(sinks[8]->delta_count(), 0u);
+  EXPECT_EQ(all->delta_count(), 1u);
+  // A move between rooms reaches both the old and the new room.
+  ASSERT_TRUE(Run(ParseUpdate("chat", {J(R"({"_id":"m1"})"), J(R"({"$set":{"room":"r8"}})")})).ok());
+  EXPECT_EQ(sinks[7]->delta_count(), 2u);  // removed
+  EXPECT_EQ(sinks[8]->delta_count(), 1u);  // added
+  // Equality on an array element routes too.
+  ASSERT_TRUE(Run(ParseInsert("chat", {J(R"({"_id":"m2","room":["r1","r2"]})")})).ok());
+  EXPECT_EQ(sinks[1]->delta_count(), 1u);
+  EXPECT_EQ(sinks[2]->delta_count(), 1u);
+}
+
+TEST_F(EngineTest, LiveLimitsFailTheSubscriptionWith400) {
+  options_.live_limits.max_groups = 3;
+  Open();
+  auto sink = std::make_shared<RecordingSink>();
+  SubscribeQuery("g", sink, R"({"pipeline":[{"$group":{"_id":"$k","n":{"$count":{}}}}]})");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Run(ParseInsert("g", {J(StrCat(R"({"k":)", i, "}"))})).ok());
+  }
+  EXPECT_TRUE(sink->failed().ok());
+  ASSERT_TRUE(Run(ParseInsert("g", {J(R"({"k":3})")})).ok());
+  ASSERT_TRUE(sink->WaitFor([&] { return true; }));
+  EXPECT_EQ(sink->failed().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(sink->failed().message().find("max_groups"), std::string::npos);
+  EXPECT_EQ(engine_->live_stats().evaluations.load(), 0);
+  // A query over too much from the start is refused at once.
+  std::promise<absl::StatusOr<LiveRegistry::Id>> p;
+  engine_->Subscribe(*ParsePlan("g", J(R"({"pipeline":[{"$group":{"_id":"$k"}}]})"), options_.live_limits),
+                     std::make_shared<RecordingSink>(),
+                     [&](absl::StatusOr<LiveRegistry::Id> r) { p.set_value(std::move(r)); });
+  auto r = p.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EngineTest, QueryAcceptsTheWholeLanguage) {
+  Open();
+  ASSERT_TRUE(Tx(R"([{"op":"insert","topic":"trades","doc":{"_id":"1","sym":"A","q":10}},
+                     {"op":"insert","topic":"trades","doc":{"_id":"2","sym":"A","q":5}},
+                     {"op":"insert","topic":"trades","doc":{"_id":"3","sym":"B","q":1}},
+                     {"op":"insert","topic":"syms","doc":{"_id":"A","name":"Acme"}}])").ok());
+  EXPECT_EQ(QueryJson("trades", R"({"pipeline":[{"$group":{"_id":"$sym","q":{"$sum":"$q"}}}],"sort":{"q":-1}})"),
+            R"([{"_id":"A","q":15},{"_id":"B","q":1}])");
+  EXPECT_EQ(QueryJson("trades", R"({"filter":{"sym":"A"},"pipeline":[{"$lookup":{"from":"syms","localField":"sym","foreignField":"_id","as":"s"}},{"$project":{"s.name":1}}],"limit":1})"),
+            R"([{"_id":"1","s":[{"name":"Acme"}]}])");
+}
+
 TEST_F(EngineTest, SeqsAreContiguousAcrossRestarts) {
   Open();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Run(ParsePublish("s", J("{}"))).ok());

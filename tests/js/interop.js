@@ -128,6 +128,42 @@ async function main() {
       assert.strictEqual(seen.find((m) => m.msg === 'nosub' && m.id === bad).error.error, 403);
       d.disconnect();
     }],
+    ['ddp.js: live query with sort/limit (ordered), $group and $lookup', async () => {
+      const d = new DDP({ endpoint, SocketConstructor: WS, autoReconnect: false });
+      // ddp.js emits no events for addedBefore/movedBefore: read its socket's
+      // raw message stream instead.
+      const seen = [];
+      d.socket.on('message:in', (m) => seen.push(m));
+      await waitFor(() => seen.some((m) => m.msg === 'connected'), 'connected');
+      const call = (method, params) => {
+        const id = d.method(method, params);
+        return waitFor(() => seen.some((m) => m.msg === 'result' && m.id === id), method);
+      };
+      await call('publish', ['board', [{ _id: 'a', pts: 1 }, { _id: 'b', pts: 5 }, { _id: 'c', pts: 3 }]]);
+      const top = d.sub('board', [{ sort: { pts: -1 }, limit: 2, ordered: true }]);
+      await waitFor(() => seen.some((m) => m.msg === 'ready' && m.subs.includes(top)), 'ready');
+      assert.deepStrictEqual(seen.filter((m) => m.msg === 'addedBefore').map((m) => [m.id, m.before]),
+                             [['b', null], ['c', null]]);
+      await call('/board/update', [{ _id: 'a' }, { $set: { pts: 4 } }]);
+      await waitFor(() => seen.some((m) => m.msg === 'addedBefore' && m.id === 'a'), 'a enters');
+      assert.strictEqual(seen.find((m) => m.msg === 'addedBefore' && m.id === 'a').before, 'c');
+      assert.ok(seen.some((m) => m.msg === 'removed' && m.id === 'c'));
+
+      const grp = d.sub('board', [{ pipeline: [{ $group: { _id: null, total: { $sum: '$pts' } } }], as: 'totals' }]);
+      await waitFor(() => seen.some((m) => m.msg === 'ready' && m.subs.includes(grp)), 'group ready');
+      const total = () => seen.filter((m) => m.collection === 'totals' && m.fields && 'total' in m.fields).pop().fields.total;
+      assert.strictEqual(total(), 12);
+      await call('/board/remove', [{ _id: 'b' }]);
+      await waitFor(() => total() === 7, 'total after removal');
+
+      await call('publish', ['players', { _id: 'b', name: 'Bea' }]);
+      const joined = d.sub('board', [{ pipeline: [{ $lookup: { from: 'players', localField: '_id', foreignField: '_id', as: 'p' } }], as: 'withNames' }]);
+      await waitFor(() => seen.some((m) => m.msg === 'ready' && m.subs.includes(joined)), 'join ready');
+      await call('publish', ['players', { _id: 'a', name: 'Ann' }]);
+      await waitFor(() => seen.some((m) => m.msg === 'changed' && m.collection === 'withNames' && m.id === 'a' &&
+                                           m.fields.p && m.fields.p[0].name === 'Ann'), 'join follows the other side');
+      d.disconnect();
+    }],
     ['ddp.js: /sockjs/websocket works too', async () => {
       const d = new DDP({ endpoint: `ws://127.0.0.1:${port}/sockjs/websocket`, SocketConstructor: WS,
                           autoReconnect: false });

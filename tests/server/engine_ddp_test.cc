@@ -144,7 +144,8 @@ TEST_F(EngineDdpTest, PatternSubscriptionsUseEachDocumentsTopic) {
 TEST_F(EngineDdpTest, InvalidSubscriptionQueriesGetNosub400) {
   auto c = Client();
   for (const char* params : {R"([{"filter":{"$bad":1}}])", R"([{"fields":{"a":1,"b":0}}])",
-                             R"([{"what":1}])", R"(["string"])", R"([{"ordered":"yes"}])"}) {
+                             R"([{"what":1}])", R"(["string"])", R"([{"ordered":"yes"}])",
+                             R"([{"pipeline":[{"$group":{}}]}])", R"([{"pipeline":[{"$nope":1}]}])"}) {
     auto r = c->Subscribe("s", "topic", params);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(MsgOf(*r), "nosub") << params;
@@ -152,6 +153,91 @@ TEST_F(EngineDdpTest, InvalidSubscriptionQueriesGetNosub400) {
   }
   auto bad_pattern = c->Subscribe("s", "a.>.b");
   EXPECT_EQ(*bad_pattern->FindPath("error.error"), Value(404));
+}
+
+TEST_F(EngineDdpTest, OrderedSortedLimitedSubscription) {
+  auto w = Client();
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(w->Call("publish", StrCat(R"(["scores",{"_id":"p)", i, R"(","s":)", i * 10, "}]")).ok());
+  }
+  auto c = Client();
+  std::vector<Value> data;
+  ASSERT_EQ(MsgOf(*c->Subscribe("top", "scores", R"([{"sort":{"s":-1},"limit":2,"ordered":true}])", &data)), "ready");
+  ASSERT_EQ(data.size(), 2u);
+  EXPECT_EQ(ToJson(data[0]), R"({"msg":"addedBefore","collection":"scores","id":"p3","fields":{"s":30},"before":null})");
+  EXPECT_EQ(ToJson(data[1]), R"({"msg":"addedBefore","collection":"scores","id":"p2","fields":{"s":20},"before":null})");
+  // p1 jumps to the top: p2 leaves the window, p1 enters before p3.
+  ASSERT_TRUE(w->Call("/scores/update", R"([{"_id":"p1"},{"$set":{"s":99}}])").ok());
+  std::vector<std::string> msgs;
+  for (int i = 0; i < 2; ++i) msgs.push_back(ToJson(*c->ReadJson()));
+  EXPECT_EQ(msgs[0], R"({"msg":"removed","collection":"scores","id":"p2"})");
+  EXPECT_EQ(msgs[1], R"({"msg":"addedBefore","collection":"scores","id":"p1","fields":{"s":99},"before":"p3"})");
+  // An unordered subscription to the same collection on this session clashes.
+  auto clash = c->Subscribe("all", "scores");
+  EXPECT_EQ(MsgOf(*clash), "nosub");
+  EXPECT_EQ(*clash->FindPath("error.error"), Value(400)) << ToJson(*clash);
+}
+
+TEST_F(EngineDdpTest, GroupedWindowedAndJoinedSubscriptions) {
+  auto w = Client();
+  auto c = Client();
+  ASSERT_EQ(MsgOf(*c->Subscribe("g", "trades", R"([{"pipeline":[{"$group":{"_id":"$sym","vol":{"$sum":"$q"}}}],"as":"volumes"}])")), "ready");
+  ASSERT_EQ(MsgOf(*c->Subscribe("w", "trades", R"([{"pipeline":[{"$window":{"on":"ts","tumbling":60000}},{"$group":{"_id":"$sym","n":{"$count":{}}}}],"as":"perMinute"}])")), "ready");
+  ASSERT_EQ(MsgOf(*c->Subscribe("j", "trades", R"([{"pipeline":[{"$lookup":{"from":"symbols","localField":"sym","foreignField":"_id","as":"info"}}],"fields":{"info.name":1},"as":"joined"}])")), "ready");
+  ASSERT_TRUE(w->Call("publish", R"(["symbols",{"_id":"ACME","name":"Acme Corp"}])").ok());
+  ASSERT_TRUE(w->Call("publish", R"(["trades",{"_id":"t1","sym":"ACME","q":100,"ts":{"$date":120500}}])").ok());
+  std::map<std::string, Value> last;  // collection/id -> last message
+  std::vector<Value> seen;
+  auto read = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto m = c->ReadJson();
+      ASSERT_TRUE(m.ok());
+      last[m->Find("collection")->as_string() + "/" + m->Find("id")->as_string()] = *m;
+      seen.push_back(*m);
+    }
+  };
+  read(3);
+  EXPECT_EQ(ToJson(last["volumes/ACME"]), R"({"msg":"added","collection":"volumes","id":"ACME","fields":{"vol":100}})");
+  ASSERT_EQ(last.count("joined/t1"), 1u);
+  EXPECT_EQ(ToJson(*last["joined/t1"].Find("fields")), R"({"info":[{"name":"Acme Corp"}]})");
+  bool windowed = false;
+  for (auto& [k, m] : last) {
+    if (k.rfind("perMinute/", 0) == 0) {
+      windowed = true;
+      EXPECT_EQ(ToJson(*m.FindPath("fields._key")), R"({"key":"ACME","start":{"$date":120000},"end":{"$date":180000}})");
+      EXPECT_EQ(*m.FindPath("fields.n"), Value(1));
+    }
+  }
+  EXPECT_TRUE(windowed);
+  // A change on the joined side updates the joined document.
+  ASSERT_TRUE(w->Call("/symbols/update", R"([{"_id":"ACME"},{"$set":{"name":"ACME Inc"}}])").ok());
+  read(1);
+  EXPECT_EQ(ToJson(last["joined/t1"]), R"({"msg":"changed","collection":"joined","id":"t1","fields":{"info":[{"name":"ACME Inc"}]}})");
+  // A second trade changes the group.
+  ASSERT_TRUE(w->Call("publish", R"(["trades",{"_id":"t2","sym":"ACME","q":50,"ts":{"$date":121000}}])").ok());
+  read(3);
+  EXPECT_EQ(ToJson(last["volumes/ACME"]), R"({"msg":"changed","collection":"volumes","id":"ACME","fields":{"vol":150}})");
+}
+
+TEST_F(EngineDdpTest, IdenticalSubscriptionsFromManyClientsShareOneEvaluation) {
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(Client());
+    ASSERT_EQ(MsgOf(*clients.back()->Subscribe("s", "feed", R"([{"filter":{"lvl":"error"},"sort":{"t":-1},"limit":10}])")), "ready");
+  }
+  const auto& stats = server_->engine().live_stats();
+  EXPECT_EQ(stats.subscriptions.load(), 5);
+  EXPECT_EQ(stats.evaluations.load(), 1);
+  auto w = Client();
+  ASSERT_TRUE(w->Call("publish", R"(["feed",{"lvl":"error","t":1}])").ok());
+  for (auto& c : clients) EXPECT_EQ(MsgOf(*c->ReadJson()), "added");
+  clients.clear();  // disconnects stop the subscriptions
+  auto fence = Client();
+  for (int i = 0; i < 100 && stats.evaluations.load() != 0; ++i) {
+    ASSERT_TRUE(fence->Call("query", R"(["feed"])").ok());  // each call passes the engine queue
+  }
+  EXPECT_EQ(stats.evaluations.load(), 0);
+  EXPECT_EQ(stats.subscriptions.load(), 0);
 }
 
 TEST_F(EngineDdpTest, HttpApi) {
