@@ -22,38 +22,51 @@ class SortLimitOp : public Operator {
 
   absl::Status Apply(const DocDeltas& in, DocDeltas* out) override {
     if (in.empty()) return absl::OkStatus();
-    std::vector<Slot> before_window = Window();
+    // The window is the first `reach` entries (skip + limit). A change whose
+    // old and new entries both sort after the current last one cannot alter
+    // it while the window is full: the common case for a small window over
+    // many documents costs O(log n).
+    size_t reach = s_.limit == 0 ? SIZE_MAX : static_cast<size_t>(s_.skip + s_.limit);
+    bool full = set_.size() >= reach && reach != SIZE_MAX;
+    std::optional<Entry> boundary;
+    if (full) boundary = *std::next(set_.begin(), static_cast<ptrdiff_t>(reach - 1));
+    bool touches = !full;
+    Less less{&s_.sort};
     for (const DocDelta& d : in) {
       auto it = by_key_.find(d.key);
       if (it != by_key_.end()) {
+        if (!touches && !less(*boundary, *it->second)) touches = true;
         set_.erase(it->second);
         by_key_.erase(it);
       }
       if (d.after != nullptr) {
         Entry e{s_.sort.KeyFor(*d.after), d.key, d.id, d.topic, d.after};
+        if (!touches && !less(*boundary, e)) touches = true;
         auto pos = set_.insert(std::move(e)).first;
         by_key_.emplace(d.key, pos);
       }
     }
-    std::vector<Slot> after_window = Window();
-    StringMap<const Slot*> old_by_key;
-    for (const Slot& e : before_window) old_by_key.emplace(e.key, &e);
-    StringSet still;
-    for (const Slot& e : after_window) {
-      auto it = old_by_key.find(e.key);
-      DocDelta like{e.key, e.id, e.topic, nullptr, nullptr};
-      if (it == old_by_key.end()) {
-        EmitChange(out, like, nullptr, e.doc);
+    if (!touches) return absl::OkStatus();
+    // Diff the new window against what downstream holds.
+    StringMap<Held> next;
+    auto it = set_.begin();
+    for (int64_t i = 0; i < s_.skip && it != set_.end(); ++i) ++it;
+    for (size_t n = 0; it != set_.end() && (s_.limit == 0 || n < static_cast<size_t>(s_.limit));
+         ++it, ++n) {
+      DocDelta like{it->key, it->id, it->topic, nullptr, nullptr};
+      auto old = window_.find(it->key);
+      if (old == window_.end()) {
+        EmitChange(out, like, nullptr, it->doc);
       } else {
-        still.insert(e.key);
-        EmitChange(out, like, it->second->doc, e.doc);
+        EmitChange(out, like, old->second.doc, it->doc);
+        window_.erase(old);
       }
+      next.emplace(it->key, Held{it->id, it->topic, it->doc});
     }
-    for (const Slot& e : before_window) {
-      if (!still.contains(e.key)) {
-        EmitChange(out, DocDelta{e.key, e.id, e.topic, nullptr, nullptr}, e.doc, nullptr);
-      }
+    for (auto& [key, held] : window_) {
+      EmitChange(out, DocDelta{key, held.id, held.topic, nullptr, nullptr}, held.doc, nullptr);
     }
+    window_ = std::move(next);
     return absl::OkStatus();
   }
 
@@ -73,27 +86,17 @@ class SortLimitOp : public Operator {
     }
   };
   using Set = std::set<Entry, Less>;
-  // A window member as seen at one moment (the set may change after).
-  struct Slot {
-    std::string key;
+  // What downstream currently holds for a key in the window.
+  struct Held {
     std::string id;
     std::string topic;
     DocPtr doc;
   };
 
-  std::vector<Slot> Window() const {
-    std::vector<Slot> w;
-    auto it = set_.begin();
-    for (int64_t i = 0; i < s_.skip && it != set_.end(); ++i) ++it;
-    for (; it != set_.end() && (s_.limit == 0 || static_cast<int64_t>(w.size()) < s_.limit); ++it) {
-      w.push_back(Slot{it->key, it->id, it->topic, it->doc});
-    }
-    return w;
-  }
-
   const SortLimitStage& s_;
   Set set_;
   StringMap<Set::iterator> by_key_;
+  StringMap<Held> window_;
 };
 
 }  // namespace

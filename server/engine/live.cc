@@ -10,14 +10,6 @@
 
 namespace ddp::engine {
 
-size_t LiveRegistry::TopicRouting::size() const {
-  size_t n = unindexed.size();
-  for (const auto& [field, values] : by_field) {
-    for (const auto& [key, ids] : values) n += ids.size();
-  }
-  return n;
-}
-
 void LiveRegistry::Register(uint64_t eval_id, Evaluation& e) {
   const query::LivePlan& plan = *e.plan;
   for (const std::string& from : plan.lookup_topics) {
@@ -37,6 +29,7 @@ void LiveRegistry::Register(uint64_t eval_id, Evaluation& e) {
   e.routed_field = eqs[0].first;
   e.routed_key = query::KeyString(eqs[0].second);
   r.by_field[e.routed_field][e.routed_key].push_back(eval_id);
+  ++r.indexed;
 }
 
 void LiveRegistry::Unregister(uint64_t eval_id, Evaluation& e) {
@@ -61,6 +54,7 @@ void LiveRegistry::Unregister(uint64_t eval_id, Evaluation& e) {
       auto k = f->second.find(e.routed_key);
       if (k != f->second.end()) {
         std::erase(k->second, eval_id);
+        --r->second.indexed;
         if (k->second.empty()) f->second.erase(k);
       }
       if (f->second.empty()) r->second.by_field.erase(f);

@@ -104,7 +104,8 @@ class LiveRegistry {
     // field -> KeyString(value) -> evaluations
     StringMap<StringMap<std::vector<uint64_t>>> by_field;
     std::vector<uint64_t> unindexed;
-    size_t size() const;
+    size_t indexed = 0;  // evaluations in by_field
+    size_t size() const { return indexed + unindexed.size(); }
   };
 
   void Register(uint64_t eval_id, Evaluation& e);
