@@ -8,6 +8,9 @@
 //   DDP_RANDOM_ITERATIONS  number of selectors (default 3000, ~20 docs each)
 //   DDP_SELECTOR_VERBOSE   1: print every disagreement, not just the first 20
 //
+// Reports show regular expressions as "/pattern/flags" (mingo gets RegExp
+// objects, selector_eval gets EJSON {"$regexp": pattern, "$flags": flags}).
+//
 // For every generated selector both sides evaluate the same documents; the
 // run fails (exit 1) on any disagreement, printing the seed, the selector,
 // the document, both answers and a shrunk reproduction. A selector that one
@@ -81,8 +84,9 @@ const TOP_KEYS = ['a', 'b', 'c'];
 // query ... for all documents where tags is an array that contains the
 // string "red" as one of its elements"
 // (https://www.mongodb.com/docs/manual/tutorial/query-arrays/#query-an-array-for-an-element);
-// an element [5] is not 5. (MongoDB's own jstests/core/query/array/
-// array_match*.js and minimongo's "{a: [[5]]} must not match {a: 5}" agree.)
+// an element [5] is not 5. MongoDB's own
+// jstests/core/query/elemmatch/elemmatch_value.js has {a: {$elemMatch:
+// {$lt: 6, $gt: 4}}} match {a: [5]} but not {a: [[5]]}.
 // So arrays hold scalars and/or documents only; documents may hold arrays.
 // The one exception is the "nested" profile: arrays of scalars inside
 // arrays, queried only through $elemMatch's document form with numeric
@@ -104,7 +108,7 @@ function makeProfile() {
   // EXCLUDED: numeric keys in documents inside arrays. In MongoDB a numeric
   // path component is both an array index and a field name of the
   // elements: {a: [{1: 4}, 5]} matches both {'a.1': 4} and {'a.1': 5}
-  // (https://github.com/mongodb/mongo/blob/master/jstests/core/array_match2.js);
+  // (https://github.com/mongodb/mongo/blob/master/jstests/core/query/array/array_match2.js);
   // mingo only indexes. So numeric keys only where there are no arrays.
   p.numericObjectKeys = (p.arrays === 'none' || p.arrays === 'nested') && chance(0.5);
   return p;
@@ -236,7 +240,7 @@ function targetOf(profile, path) {
 // set of values a dotted path reaches
 // (https://www.mongodb.com/docs/manual/tutorial/query-array-of-documents/).
 // A numeric component such as a.1 is both an index and a field name in
-// MongoDB (jstests/core/array_match2.js: {a: [{1: 4}, 5]} matches both
+// MongoDB (jstests/core/query/array/array_match2.js: {a: [{1: 4}, 5]} matches both
 // {'a.1': 4} and {'a.1': 5}); mingo only indexes. That is covered by the
 // same rule: no null/missing/array questions on crossing paths.
 // So on crossing targets: equality / $in / $nin / ranges / $regex / $mod
@@ -331,12 +335,12 @@ function pickOperator(ctx, target, depth) {
     [crossing ? 0 : 2, '$exists'],
     [crossing ? 0 : 2, '$type'],
     [ctx.regexOk ? 3 : 0, '$regex'],
-    // EXCLUDED: $mod on non-integers: MongoDB truncates the field value
-    // first ($mod on a double matches as the integer part; the manual's
-    // $mod page, "Floating Point Arguments"/"Negative Dividend", and the
-    // server's ModMatchExpression: `e.numberLong() % divisor`), mingo
-    // computes the JS remainder 1.5 % 1 = 0.5. Only profiles without
-    // non-integers use $mod.
+    // EXCLUDED: $mod where documents hold non-integers: MongoDB truncates
+    // a double field value toward zero before taking the remainder
+    // (ModMatchExpression::matchesSingleElement in
+    // src/mongo/db/matcher/expression_leaf.cpp: `std::trunc(dividendDouble)`),
+    // so {$mod: [2, 1]} matches 3.5; mingo computes the JS remainder
+    // 3.5 % 2 = 1.5. Only profiles without non-integers use $mod.
     [ctx.profile.nonInts || deep ? 0 : 2, '$mod'],
     [crossing ? 0 : 2, '$size'],
     [ctx.docLevel ? 2 : 0, '$all'],
@@ -599,6 +603,7 @@ class Tool {
       const w = this.waiting.shift();
       if (w) w.resolve(line);
     });
+    this.proc.stdin.on('error', () => {});  // a crash is reported by 'exit'
     this.proc.on('exit', (code, signal) => {
       this.exited = `selector_eval exited (code ${code}, signal ${signal})`;
       for (const w of this.waiting.splice(0)) w.reject(new Error(this.exited));
@@ -666,16 +671,38 @@ function* selectorShrinks(sel) {
     }
   }
   for (const k of keys) {
-    const c = sel[k];
-    if (k[0] === '$' || c === null || typeof c !== 'object' || c instanceof RegExp || Array.isArray(c)) continue;
-    const ops = Object.keys(c);
-    if (ops.length > 1 && ops.every((op) => op[0] === '$')) {
-      for (const op of ops) {
-        if (op === '$options') continue;
-        const o = {};
-        for (const j of ops) if (j !== op && !(op === '$regex' && j === '$options')) o[j] = c[j];
-        yield { ...sel, [k]: o };
+    if (k[0] === '$') continue;
+    for (const c of conditionShrinks(sel[k])) yield { ...sel, [k]: c };
+  }
+}
+
+// Smaller variants of a field condition that is an operator object: fewer
+// operators, fewer list entries, smaller $elemMatch / $not operands.
+function* conditionShrinks(c) {
+  if (!isPlainObject(c)) return;
+  const ops = Object.keys(c);
+  if (!ops.length || !ops.every((op) => op[0] === '$')) return;
+  if (ops.length > 1) {
+    for (const op of ops) {
+      if (op === '$options') continue;
+      const o = {};
+      for (const j of ops) if (j !== op && !(op === '$regex' && j === '$options')) o[j] = c[j];
+      yield o;
+    }
+  }
+  for (const op of ops) {
+    const v = c[op];
+    if ((op === '$in' || op === '$nin' || op === '$all') && Array.isArray(v)) {
+      for (let i = 0; i < v.length && (op !== '$all' || v.length > 1); i++) {
+        yield { ...c, [op]: v.filter((_, j) => j !== i) };
       }
+    } else if (op === '$not') {
+      for (const x of conditionShrinks(v)) yield { ...c, [op]: x };
+    } else if (op === '$elemMatch' && isPlainObject(v)) {
+      const keys = Object.keys(v);
+      const valueForm = keys.length && keys.every((k) => k[0] === '$' && k !== '$and' && k !== '$or' && k !== '$nor');
+      const inner = valueForm ? conditionShrinks(v) : selectorShrinks(v);
+      for (const x of inner) if (Object.keys(x).length) yield { ...c, [op]: x };
     }
   }
 }
@@ -831,7 +858,13 @@ async function main() {
   async function check(selector, docs, it) {
     stats.selectors++;
     const theirs = mingoEval(selector, docs);
-    const ours = await tool.eval(selector, docs);
+    let ours;
+    try {
+      ours = await tool.eval(selector, docs);
+    } catch (e) {
+      console.log(`selector_eval failed (seed ${seed}, iteration ${it}) on selector ${show(selector)}`);
+      throw e;
+    }
     const head = [`DISAGREEMENT (seed ${seed}, iteration ${it})`, `  selector: ${show(selector)}`];
     if (!theirs.ok || !ours.ok) {
       if (!theirs.ok && !ours.ok) {
@@ -889,7 +922,9 @@ async function main() {
               `${stats.bothErrors} rejected by both, ${stats.disagreements} disagreements, ${secs} s`);
   if (stats.disagreements) {
     console.log('Disagreements, shrunk (count, selector, document, answers):');
-    for (const [line, n] of [...classes].sort((x, y) => y[1] - x[1])) console.log(`  ${n}x ${line}`);
+    const sorted = [...classes].sort((x, y) => y[1] - x[1]);
+    for (const [line, n] of sorted.slice(0, 40)) console.log(`  ${n}x ${line}`);
+    if (sorted.length > 40) console.log(`  ... and ${sorted.length - 40} more`);
     console.log(`FAIL (reproduce with DDP_RANDOM_SEED=${seed} DDP_RANDOM_ITERATIONS=${iterations})`);
     process.exit(1);
   }
