@@ -152,6 +152,14 @@ class ElementDocMatcher : public BranchedMatcher {
       for (const Value& element : b.value->as_array()) {
         if (is_doc_) {
           if (element.is_object() && doc_->Matches(element.as_object())) return true;
+          // An array element is a document with keys "0", "1", ... to
+          // MongoDB, so numeric paths reach into it.
+          if (element.is_array()) {
+            Object as_doc;
+            const Array& a = element.as_array();
+            for (size_t i = 0; i < a.size(); ++i) as_doc.Append(std::to_string(i), a[i]);
+            if (doc_->Matches(as_doc)) return true;
+          }
         } else {
           Branches one{Branch{&element, true}};
           if (value_->Matches(one)) return true;

@@ -10,6 +10,7 @@
 // flushing after every line so that a driver can talk to it interactively.
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

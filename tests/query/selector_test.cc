@@ -805,3 +805,18 @@ TEST(SelectorTest, NaNIsOnlyEqualToNaNInRanges) {
 
 }  // namespace
 }  // namespace ddp::query
+
+namespace ddp::query {
+namespace {
+
+// Found by the mingo differential test: MongoDB treats an array element as
+// a document with numeric keys in $elemMatch's document form.
+TEST(SelectorTest, ElemMatchDocumentFormReachesIntoArrayElements) {
+  EXPECT_TRUE(Matches(R"({"b":{"$elemMatch":{"0":10}}})", R"({"b":[[10]]})"));
+  EXPECT_TRUE(Matches(R"({"c":{"$elemMatch":{"1":10}}})", R"({"c":[["A",10]]})"));
+  EXPECT_TRUE(Matches(R"({"b":{"$elemMatch":{"1":null}}})", R"({"b":[[]]})"));
+  EXPECT_TRUE(DoesNotMatch(R"({"b":{"$elemMatch":{"0":11}}})", R"({"b":[[10]]})"));
+}
+
+}  // namespace
+}  // namespace ddp::query
