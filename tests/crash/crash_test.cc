@@ -48,10 +48,16 @@ absl::StatusOr<Verified> Verify(uint16_t port, const std::set<std::string>& acke
   if (auto s = (*c)->DdpConnect(); !s.ok()) return s.status();
   std::set<std::string> in_a, in_b;
   for (auto [topic, set] : {std::pair{"crash.a", &in_a}, std::pair{"crash.b", &in_b}}) {
-    auto r = (*c)->Call("query", StrCat(R"([")", topic, R"(",{"limit":100000000}])"));
-    if (!r.ok()) return r.status();
-    if (r->Find("error")) return absl::InternalError(ToJson(*r));
-    for (const Value& d : r->Find("result")->as_array()) set->insert(d.Find("_id")->as_string());
+    // Page through the topic (queries return at most 10,000 documents).
+    for (size_t skip = 0;; skip += 10000) {
+      auto r = (*c)->Call("query", StrCat(R"([")", topic, R"(",{"sort":{"_id":1},"skip":)", skip,
+                                          R"(,"limit":10000}])"));
+      if (!r.ok()) return r.status();
+      if (r->Find("error")) return absl::InternalError(ToJson(*r));
+      const Array& page = r->Find("result")->as_array();
+      for (const Value& d : page) set->insert(d.Find("_id")->as_string());
+      if (page.size() < 10000) break;
+    }
   }
   // No transaction is partly present, and nothing appears that nobody wrote.
   if (in_a != in_b) {
