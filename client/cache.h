@@ -1,0 +1,81 @@
+// The client's local copy of the documents its subscriptions publish, kept
+// from DDP data messages, with observers.
+//
+// One Collection per DDP collection name: documents by id (fields without
+// `_id`) and, for collections fed by ordered subscriptions, their order.
+// Observers are told every change after it is applied.
+//
+// Not thread-safe by itself: the Client guards it (see client.h).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/ddp_message.h"
+#include "protocol/value.h"
+
+namespace ddp {
+
+struct ObserveCallbacks {
+  std::function<void(const std::string& id, const Object& fields)> added;
+  // `fields` holds the new values of changed fields; `cleared` the removed ones.
+  std::function<void(const std::string& id, const Object& fields,
+                     const std::vector<std::string>& cleared)>
+      changed;
+  std::function<void(const std::string& id)> removed;
+  // Ordered collections: where the document now is (nullopt: at the end).
+  std::function<void(const std::string& id, const std::optional<std::string>& before)> moved;
+};
+
+class Collection {
+ public:
+  const std::map<std::string, Object>& documents() const { return docs_; }
+  // Ids in order, for collections fed by ordered subscriptions.
+  const std::vector<std::string>& order() const { return order_; }
+  const Object* Find(const std::string& id) const;
+  size_t size() const { return docs_.size(); }
+
+ private:
+  friend class Cache;
+  std::map<std::string, Object> docs_;
+  std::vector<std::string> order_;
+};
+
+class Cache {
+ public:
+  // Applies a data message (added, changed, removed, addedBefore,
+  // movedBefore); returns false for anything else. Malformed sequences
+  // (changed for an unknown id...) are applied leniently, as Meteor does.
+  bool Apply(const Message& m);
+
+  const Collection* Get(const std::string& collection) const;
+  std::vector<std::string> CollectionNames() const;
+
+  // Observers of one collection ("" for every collection); returns a
+  // handle for Unobserve.
+  uint64_t Observe(const std::string& collection, ObserveCallbacks callbacks);
+  void Unobserve(uint64_t handle);
+
+  // Replaces the whole content with `fresh` (after a reconnect), telling
+  // observers only what differs.
+  void ReplaceWith(Cache fresh);
+  void Clear();
+
+ private:
+  void NotifyAdded(const std::string& c, const std::string& id, const Object& fields);
+  void NotifyChanged(const std::string& c, const std::string& id, const Object& fields,
+                     const std::vector<std::string>& cleared);
+  void NotifyRemoved(const std::string& c, const std::string& id);
+  void NotifyMoved(const std::string& c, const std::string& id,
+                   const std::optional<std::string>& before);
+
+  std::map<std::string, Collection> collections_;
+  uint64_t next_observer_ = 1;
+  std::map<uint64_t, std::pair<std::string, ObserveCallbacks>> observers_;
+};
+
+}  // namespace ddp

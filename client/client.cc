@@ -1,0 +1,816 @@
+#include "client/client.h"
+
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "boost/asio.hpp"
+#include "boost/asio/ssl.hpp"
+#include "boost/beast.hpp"
+#include "boost/beast/ssl.hpp"
+#include "common/clock.h"
+#include "common/strings.h"
+#include "protocol/ddp_message.h"
+#include "protocol/ids.h"
+#include "protocol/json.h"
+
+namespace ddp {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view kErrorPayload = "ddp.error";
+
+absl::Status StatusFromDdpError(const DdpError& e) {
+  absl::StatusCode code = absl::StatusCode::kUnknown;
+  if (e.error.is_string()) {
+    const std::string& s = e.error.as_string();
+    code = s == "conflict"            ? absl::StatusCode::kFailedPrecondition
+           : s == "too-many-requests" ? absl::StatusCode::kResourceExhausted
+           : s == "not-authorized"    ? absl::StatusCode::kPermissionDenied
+                                      : absl::StatusCode::kUnknown;
+  } else {
+    switch (e.http_status) {
+      case 400:
+        code = absl::StatusCode::kInvalidArgument;
+        break;
+      case 401:
+        code = absl::StatusCode::kUnauthenticated;
+        break;
+      case 403:
+        code = absl::StatusCode::kPermissionDenied;
+        break;
+      case 404:
+        code = absl::StatusCode::kNotFound;
+        break;
+      case 409:
+        code = absl::StatusCode::kAlreadyExists;
+        break;
+      case 429:
+        code = absl::StatusCode::kResourceExhausted;
+        break;
+      case 503:
+        code = absl::StatusCode::kUnavailable;
+        break;
+      case 504:
+        code = absl::StatusCode::kDeadlineExceeded;
+        break;
+      default:
+        code = e.http_status >= 500 ? absl::StatusCode::kInternal : absl::StatusCode::kUnknown;
+    }
+  }
+  absl::Status s(code, ToAbsl(e.Message()));
+  s.SetPayload(ToAbsl(kErrorPayload), absl::Cord(ToJson(e.ToValue())));
+  return s;
+}
+
+absl::Status ErrorFromValue(const Value& v) {
+  absl::StatusOr<DdpError> e = DdpError::FromValue(v);
+  if (!e.ok()) return absl::UnknownError(StrCat("server error: ", ToJson(v)));
+  return StatusFromDdpError(*e);
+}
+
+struct Url {
+  bool tls = false;
+  std::string host, port, path;
+};
+
+absl::StatusOr<Url> ParseUrl(std::string_view url) {
+  Url u;
+  std::string_view rest;
+  if (url.rfind("ws://", 0) == 0) {
+    rest = url.substr(5);
+  } else if (url.rfind("wss://", 0) == 0) {
+    u.tls = true;
+    rest = url.substr(6);
+  } else {
+    return absl::InvalidArgumentError(StrCat("url '", url, "' must start with ws:// or wss://"));
+  }
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  u.path = slash == std::string_view::npos ? "/websocket" : std::string(rest.substr(slash));
+  size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+    u.host = std::string(authority.substr(0, colon));
+    u.port = std::string(authority.substr(colon + 1));
+  } else {
+    u.host = std::string(authority);
+    u.port = u.tls ? "443" : "80";
+  }
+  if (u.host.empty()) return absl::InvalidArgumentError(StrCat("url '", url, "' has no host"));
+  return u;
+}
+
+using PlainWs = websocket::stream<beast::tcp_stream>;
+using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+}  // namespace
+
+std::optional<DdpError> ServerError(const absl::Status& status) {
+  auto payload = status.GetPayload(ToAbsl(kErrorPayload));
+  if (!payload) return std::nullopt;
+  absl::StatusOr<Value> v = ParseJson(std::string(*payload));
+  if (!v.ok()) return std::nullopt;
+  absl::StatusOr<DdpError> e = DdpError::FromValue(*v);
+  if (!e.ok()) return std::nullopt;
+  return *e;
+}
+
+struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
+  ClientOptions options;
+  Url url;
+  absl::Status url_status;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+  ssl::context ssl_ctx{ssl::context::tls_client};
+  asio::steady_timer timer{ioc};      // reconnect delay / handshake deadline
+  asio::steady_timer heartbeat{ioc};
+  std::mt19937_64 rng{std::random_device{}()};
+
+  enum class State { kIdle, kConnecting, kConnected, kStopped };
+  State state = State::kIdle;
+  uint64_t generation = 0;  // per connection attempt: stale callbacks check it
+  std::unique_ptr<PlainWs> plain;
+  std::unique_ptr<TlsWs> tls;
+  beast::flat_buffer buffer;
+  std::deque<std::string> outbox;
+  bool writing = false;
+  int attempt = 0;
+  std::string version;
+  SteadyTime last_input;
+  bool ping_outstanding = false;
+  bool started = false;
+
+  struct PendingCall {
+    std::string method;
+    Array params;
+    CallCallback done;
+    CallOptions opts;
+    bool sent = false;
+    std::optional<absl::StatusOr<Value>> result;
+    bool updated = false;
+  };
+  uint64_t next_call = 1;
+  std::map<uint64_t, PendingCall> calls;
+  struct Sub {
+    std::string name;
+    Array params;
+    SubscriptionCallbacks callbacks;
+    bool ready_once = false;
+  };
+  std::map<std::string, Sub> subs;
+  bool resyncing = false;
+  Cache fresh;
+  std::set<std::string> awaiting_ready;
+
+  mutable std::recursive_mutex cache_mu;
+  Cache cache;
+  std::function<void(bool, absl::Status)> on_connection;
+  std::atomic<bool> is_connected{false};
+  mutable std::mutex session_mu;
+  std::string session;
+  std::atomic<int64_t> connects{0};
+
+  // ------------------------------------------------------------ transport
+
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else if (plain) {
+      f(*plain);
+    }
+  }
+
+  void Connect() {
+    if (state == State::kStopped) return;
+    if (!url_status.ok()) {
+      Disconnected(url_status);
+      return;
+    }
+    state = State::kConnecting;
+    uint64_t gen = ++generation;
+    plain.reset();
+    tls.reset();
+    buffer.consume(buffer.size());
+    outbox.clear();
+    writing = false;
+    if (url.tls) {
+      tls = std::make_unique<TlsWs>(asio::make_strand(ioc), ssl_ctx);
+    } else {
+      plain = std::make_unique<PlainWs>(asio::make_strand(ioc));
+    }
+    // The whole handshake must finish in time.
+    timer.expires_after(options.connect_timeout);
+    timer.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->generation || self->state != State::kConnecting) return;
+      self->Disconnected(absl::DeadlineExceededError("connect timed out"));
+    });
+    auto resolver = std::make_shared<tcp::resolver>(ioc);
+    resolver->async_resolve(
+        url.host, url.port,
+        [self = shared_from_this(), gen, resolver](beast::error_code ec,
+                                                   tcp::resolver::results_type results) {
+          if (gen != self->generation) return;
+          if (ec) return self->Disconnected(absl::UnavailableError(StrCat("resolve ", self->url.host, ": ", ec.message())));
+          self->WithStream([&](auto& ws) {
+            beast::get_lowest_layer(ws).async_connect(
+                results, [self, gen](beast::error_code ec, const tcp::endpoint&) {
+                  if (gen != self->generation) return;
+                  if (ec) return self->Disconnected(absl::UnavailableError(StrCat("connect: ", ec.message())));
+                  self->WithStream([](auto& s) {
+                    beast::error_code ignored;
+                    beast::get_lowest_layer(s).socket().set_option(tcp::no_delay(true), ignored);
+                  });
+                  self->AfterTcp(gen);
+                });
+          });
+        });
+  }
+
+  void AfterTcp(uint64_t gen) {
+    if (tls) {
+      if (!SSL_set_tlsext_host_name(tls->next_layer().native_handle(), url.host.c_str())) {
+        return Disconnected(absl::InternalError("TLS: cannot set the server name"));
+      }
+      if (options.verify_peer) {
+        tls->next_layer().set_verify_callback(ssl::host_name_verification(url.host));
+      }
+      tls->next_layer().async_handshake(
+          ssl::stream_base::client, [self = shared_from_this(), gen](beast::error_code ec) {
+            if (gen != self->generation) return;
+            if (ec) return self->Disconnected(absl::UnavailableError(StrCat("TLS handshake: ", ec.message())));
+            self->WsHandshake(gen);
+          });
+      return;
+    }
+    WsHandshake(gen);
+  }
+
+  void WsHandshake(uint64_t gen) {
+    WithStream([&](auto& ws) {
+      beast::get_lowest_layer(ws).expires_never();
+      ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+      ws.read_message_max(64 << 20);
+      ws.async_handshake(StrCat(url.host, ":", url.port), url.path,
+                         [self = shared_from_this(), gen](beast::error_code ec) {
+                           if (gen != self->generation) return;
+                           if (ec) return self->Disconnected(absl::UnavailableError(StrCat("WebSocket handshake: ", ec.message())));
+                           self->Read(gen);
+                           ConnectMsg m;
+                           m.version = self->version;
+                           m.support = self->options.versions;
+                           self->Send(EncodeMessage(m));
+                         });
+    });
+  }
+
+  void Read(uint64_t gen) {
+    WithStream([&](auto& ws) {
+      ws.async_read(buffer, [self = shared_from_this(), gen](beast::error_code ec, size_t) {
+        if (gen != self->generation) return;
+        if (ec) {
+          std::string why = ec.message();
+          self->WithStream([&](auto& w) {
+            if (w.reason().code != 0) {
+              why = StrCat("closed by the server (", w.reason().code, " ", std::string(w.reason().reason.c_str()), ")");
+            }
+          });
+          return self->Disconnected(absl::UnavailableError(StrCat("connection lost: ", why)));
+        }
+        auto d = self->buffer.data();
+        std::string text(static_cast<const char*>(d.data()), d.size());
+        self->buffer.consume(self->buffer.size());
+        self->last_input = SteadyClock::now();
+        self->ping_outstanding = false;
+        self->OnMessage(text);
+        if (gen == self->generation && self->state != State::kStopped) self->Read(gen);
+      });
+    });
+  }
+
+  void Send(std::string text) {
+    if (!plain && !tls) return;
+    outbox.push_back(std::move(text));
+    if (!writing) Write(generation);
+  }
+
+  void Write(uint64_t gen) {
+    writing = true;
+    WithStream([&](auto& ws) {
+      ws.text(true);
+      ws.async_write(asio::buffer(outbox.front()),
+                     [self = shared_from_this(), gen](beast::error_code ec, size_t) {
+                       if (gen != self->generation) return;
+                       self->writing = false;
+                       if (ec) return self->Disconnected(absl::UnavailableError(StrCat("write: ", ec.message())));
+                       self->outbox.pop_front();
+                       if (!self->outbox.empty()) self->Write(gen);
+                     });
+    });
+  }
+
+  void CloseStream() {
+    ++generation;  // everything in flight is now stale
+    beast::error_code ignored;
+    if (plain) beast::get_lowest_layer(*plain).socket().close(ignored);
+    if (tls) beast::get_lowest_layer(*tls).socket().close(ignored);
+    timer.cancel();
+    heartbeat.cancel();
+  }
+
+  // ------------------------------------------------------------ DDP
+
+  void OnMessage(const std::string& text) {
+    absl::StatusOr<Message> decoded = DecodeMessage(std::string_view(text));
+    if (!decoded.ok()) return;  // a server that sends garbage: ignore the frame
+    Message& m = *decoded;
+    if (auto* c = std::get_if<ConnectedMsg>(&m)) return OnConnected(c->session);
+    if (auto* f = std::get_if<FailedMsg>(&m)) {
+      bool supported = std::find(options.versions.begin(), options.versions.end(), f->version) !=
+                       options.versions.end();
+      if (!supported) {
+        state = State::kIdle;
+        CloseStream();
+        return Disconnected(absl::FailedPreconditionError(
+            StrCat("the server wants DDP version ", f->version, ", which this client does not offer")));
+      }
+      version = f->version;
+      CloseStream();
+      state = State::kIdle;
+      attempt = 0;
+      return Connect();
+    }
+    if (auto* p = std::get_if<PingMsg>(&m)) return Send(EncodeMessage(PongMsg{p->id}));
+    if (std::holds_alternative<PongMsg>(m)) return;
+    if (std::holds_alternative<AddedMsg>(m) || std::holds_alternative<ChangedMsg>(m) ||
+        std::holds_alternative<RemovedMsg>(m) || std::holds_alternative<AddedBeforeMsg>(m) ||
+        std::holds_alternative<MovedBeforeMsg>(m)) {
+      if (resyncing) {
+        fresh.Apply(m);
+      } else {
+        std::lock_guard<std::recursive_mutex> lock(cache_mu);
+        cache.Apply(m);
+      }
+      return;
+    }
+    if (auto* r = std::get_if<ReadyMsg>(&m)) {
+      std::vector<std::function<void()>> first_ready;
+      for (const std::string& id : r->subs) {
+        auto it = subs.find(id);
+        if (it == subs.end()) continue;
+        awaiting_ready.erase(id);
+        if (!it->second.ready_once) {
+          it->second.ready_once = true;
+          if (it->second.callbacks.ready) first_ready.push_back(it->second.callbacks.ready);
+        }
+      }
+      // The cache holds the fresh data before anyone is told it is ready.
+      MaybeFinishResync();
+      for (auto& fn : first_ready) fn();
+      return;
+    }
+    if (auto* n = std::get_if<NosubMsg>(&m)) {
+      auto it = subs.find(n->id);
+      if (it == subs.end()) return;
+      SubscriptionCallbacks cb = std::move(it->second.callbacks);
+      subs.erase(it);
+      awaiting_ready.erase(n->id);
+      MaybeFinishResync();
+      if (cb.stopped) cb.stopped(n->error ? ErrorFromValue(*n->error) : absl::OkStatus());
+      return;
+    }
+    if (auto* r = std::get_if<ResultMsg>(&m)) {
+      uint64_t id = 0;
+      if (!absl::SimpleAtoi(ToAbsl(r->id), &id)) return;
+      auto it = calls.find(id);
+      if (it == calls.end()) return;
+      if (r->error) {
+        it->second.result = ErrorFromValue(*r->error);
+      } else {
+        it->second.result = r->result.value_or(Value());
+      }
+      MaybeComplete(it);
+      return;
+    }
+    if (auto* u = std::get_if<UpdatedMsg>(&m)) {
+      for (const std::string& sid : u->methods) {
+        uint64_t id = 0;
+        if (!absl::SimpleAtoi(ToAbsl(sid), &id)) continue;
+        auto it = calls.find(id);
+        if (it == calls.end()) continue;
+        it->second.updated = true;
+        MaybeComplete(it);
+      }
+      return;
+    }
+  }
+
+  void MaybeComplete(std::map<uint64_t, PendingCall>::iterator it) {
+    PendingCall& c = it->second;
+    if (!c.result || !(c.updated || c.opts.skip_updated)) return;
+    CallCallback done = std::move(c.done);
+    absl::StatusOr<Value> result = std::move(*c.result);
+    calls.erase(it);
+    if (done) done(std::move(result));
+  }
+
+  void OnConnected(const std::string& session_id) {
+    state = State::kConnected;
+    timer.cancel();
+    attempt = 0;
+    {
+      std::lock_guard<std::mutex> lock(session_mu);
+      session = session_id;
+    }
+    is_connected = true;
+    connects++;
+    if (!options.resume_token.empty()) {
+      MethodMsg login{"login", Array{Value(Object{{"resume", Value(options.resume_token)}})}, "0", std::nullopt};
+      Send(EncodeMessage(login));
+    }
+    // Subscriptions again; the cache is rebuilt from their fresh data.
+    resyncing = false;
+    fresh.Clear();
+    awaiting_ready.clear();
+    bool had_data = false;
+    {
+      std::lock_guard<std::recursive_mutex> lock(cache_mu);
+      had_data = !cache.CollectionNames().empty();
+    }
+    if (!subs.empty() || had_data) {
+      resyncing = true;
+      for (auto& [id, s] : subs) {
+        awaiting_ready.insert(id);
+        Send(EncodeMessage(SubMsg{id, s.name, s.params}));
+      }
+    }
+    MaybeFinishResync();
+    for (auto& [id, c] : calls) {
+      if (!c.sent) SendCall(id, c);
+    }
+    StartHeartbeat(generation);
+    if (on_connection) on_connection(true, absl::OkStatus());
+  }
+
+  void MaybeFinishResync() {
+    if (!resyncing || !awaiting_ready.empty()) return;
+    resyncing = false;
+    std::lock_guard<std::recursive_mutex> lock(cache_mu);
+    cache.ReplaceWith(std::move(fresh));
+    fresh = Cache();
+  }
+
+  void SendCall(uint64_t id, PendingCall& c) {
+    c.sent = true;
+    Send(EncodeMessage(MethodMsg{c.method, c.params, StrCat(id), std::nullopt}));
+  }
+
+  void StartHeartbeat(uint64_t gen) {
+    if (options.heartbeat_interval.count() <= 0) return;
+    last_input = SteadyClock::now();
+    ArmHeartbeat(gen);
+  }
+
+  void ArmHeartbeat(uint64_t gen) {
+    SteadyTime due = ping_outstanding ? last_input + options.heartbeat_interval + options.heartbeat_timeout
+                                      : last_input + options.heartbeat_interval;
+    heartbeat.expires_at(due);
+    heartbeat.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->generation || self->state != State::kConnected) return;
+      SteadyTime now = SteadyClock::now();
+      if (self->ping_outstanding &&
+          now >= self->last_input + self->options.heartbeat_interval + self->options.heartbeat_timeout) {
+        return self->Disconnected(absl::UnavailableError("heartbeat timeout"));
+      }
+      if (!self->ping_outstanding && now >= self->last_input + self->options.heartbeat_interval) {
+        self->ping_outstanding = true;
+        self->Send(EncodeMessage(PingMsg{}));
+      }
+      self->ArmHeartbeat(gen);
+    });
+  }
+
+  void Disconnected(absl::Status why) {
+    bool was_connected = state == State::kConnected;
+    bool was_attempting = state == State::kConnecting || !url_status.ok();
+    if (state != State::kStopped) state = State::kIdle;
+    CloseStream();
+    is_connected = false;
+    resyncing = false;
+    fresh.Clear();
+    // Calls sent on this connection: retried, completed with the result
+    // they already have, or failed.
+    std::vector<std::pair<CallCallback, absl::StatusOr<Value>>> finish;
+    for (auto it = calls.begin(); it != calls.end();) {
+      PendingCall& c = it->second;
+      if (c.sent && c.result) {
+        finish.emplace_back(std::move(c.done), std::move(*c.result));
+        it = calls.erase(it);
+      } else if (c.sent && !c.opts.retry_on_reconnect) {
+        finish.emplace_back(std::move(c.done),
+                            absl::UnavailableError(StrCat(
+                                "connection lost before the result of '", c.method,
+                                "' arrived; the method may or may not have run (", why.message(), ")")));
+        it = calls.erase(it);
+      } else {
+        c.sent = false;
+        c.updated = false;
+        ++it;
+      }
+    }
+    if (!options.auto_reconnect || state == State::kStopped) {
+      // No reconnect: nothing queued can be sent.
+      for (auto& [id, c] : calls) {
+        finish.emplace_back(std::move(c.done), absl::UnavailableError(StrCat("not connected: ", why.message())));
+      }
+      calls.clear();
+    }
+    for (auto& [done, result] : finish) {
+      if (done) done(std::move(result));
+    }
+    if ((was_connected || was_attempting) && on_connection) on_connection(false, why);
+    if (state == State::kStopped || !options.auto_reconnect) return;
+    // Exponential backoff with jitter.
+    double base = static_cast<double>(options.reconnect_initial.count()) *
+                  std::pow(2.0, std::min(attempt, 20));
+    base = std::min(base, static_cast<double>(options.reconnect_max.count()));
+    std::uniform_real_distribution<double> jitter(1 - options.reconnect_jitter, 1 + options.reconnect_jitter);
+    auto delay = std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
+    ++attempt;
+    uint64_t gen = generation;
+    timer.expires_after(delay);
+    timer.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->generation || self->state != State::kIdle) return;
+      self->Connect();
+    });
+  }
+
+  void Post(std::function<void()> fn) { asio::post(ioc, std::move(fn)); }
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>()) {
+  impl_->options = std::move(options);
+  absl::StatusOr<Url> url = ParseUrl(impl_->options.url);
+  if (url.ok()) {
+    impl_->url = *url;
+  } else {
+    impl_->url_status = url.status();
+  }
+  impl_->version = impl_->options.versions.empty() ? "1" : impl_->options.versions[0];
+  if (impl_->options.ca_file.empty()) {
+    impl_->ssl_ctx.set_default_verify_paths();
+  } else {
+    beast::error_code ec;
+    impl_->ssl_ctx.load_verify_file(impl_->options.ca_file, ec);
+    if (ec) impl_->url_status = absl::InvalidArgumentError(StrCat("ca_file: ", ec.message()));
+  }
+  impl_->ssl_ctx.set_verify_mode(impl_->options.verify_peer ? ssl::verify_peer : ssl::verify_none);
+}
+
+std::shared_ptr<Client> Client::Create(ClientOptions options) {
+  return std::shared_ptr<Client>(new Client(std::move(options)));
+}
+
+Client::~Client() { Stop(); }
+
+void Client::Start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->thread = std::thread([impl = impl_] { impl->ioc.run(); });
+  impl_->Post([impl = impl_] { impl->Connect(); });
+}
+
+void Client::Stop() {
+  if (!impl_->started || !impl_->thread.joinable()) return;
+  std::promise<void> done;
+  impl_->Post([impl = impl_, &done] {
+    impl->state = Impl::State::kStopped;
+    impl->CloseStream();
+    impl->is_connected = false;
+    std::vector<CallCallback> pending;
+    for (auto& [id, c] : impl->calls) pending.push_back(std::move(c.done));
+    impl->calls.clear();
+    for (auto& cb : pending) {
+      if (cb) cb(absl::CancelledError("the client stopped"));
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
+  impl_->work.reset();
+  impl_->ioc.stop();
+  impl_->thread.join();
+}
+
+bool Client::connected() const { return impl_->is_connected.load(); }
+
+std::string Client::session_id() const {
+  std::lock_guard<std::mutex> lock(impl_->session_mu);
+  return impl_->session;
+}
+
+void Client::OnConnectionChange(std::function<void(bool, absl::Status)> fn) {
+  impl_->Post([impl = impl_, fn = std::move(fn)]() mutable { impl->on_connection = std::move(fn); });
+}
+
+void Client::Call(std::string method, Array params, CallCallback done, CallOptions options) {
+  impl_->Post([impl = impl_, method = std::move(method), params = std::move(params),
+               done = std::move(done), options]() mutable {
+    if (impl->state == Impl::State::kStopped) {
+      if (done) done(absl::CancelledError("the client stopped"));
+      return;
+    }
+    uint64_t id = impl->next_call++;
+    Impl::PendingCall& c = impl->calls[id];
+    c.method = std::move(method);
+    c.params = std::move(params);
+    c.done = std::move(done);
+    c.opts = options;
+    if (impl->state == Impl::State::kConnected) impl->SendCall(id, c);
+  });
+}
+
+std::future<absl::StatusOr<Value>> Client::Call(std::string method, Array params,
+                                                CallOptions options) {
+  auto p = std::make_shared<std::promise<absl::StatusOr<Value>>>();
+  std::future<absl::StatusOr<Value>> f = p->get_future();
+  Call(std::move(method), std::move(params),
+       [p](absl::StatusOr<Value> r) { p->set_value(std::move(r)); }, options);
+  return f;
+}
+
+Client::SubscriptionId Client::Subscribe(std::string name, Array params,
+                                         SubscriptionCallbacks callbacks) {
+  SubscriptionId id = RandomId();
+  impl_->Post([impl = impl_, id, name = std::move(name), params = std::move(params),
+               callbacks = std::move(callbacks)]() mutable {
+    if (impl->state == Impl::State::kStopped) return;
+    Impl::Sub& s = impl->subs[id];
+    s.name = std::move(name);
+    s.params = std::move(params);
+    s.callbacks = std::move(callbacks);
+    if (impl->state == Impl::State::kConnected) {
+      impl->Send(EncodeMessage(SubMsg{id, s.name, s.params}));
+    }
+  });
+  return id;
+}
+
+void Client::Unsubscribe(const SubscriptionId& id) {
+  impl_->Post([impl = impl_, id] {
+    auto it = impl->subs.find(id);
+    if (it == impl->subs.end()) return;
+    if (impl->state == Impl::State::kConnected) {
+      impl->Send(EncodeMessage(UnsubMsg{id}));
+      return;  // the nosub completes it
+    }
+    SubscriptionCallbacks cb = std::move(it->second.callbacks);
+    impl->subs.erase(it);
+    if (cb.stopped) cb.stopped(absl::OkStatus());
+  });
+}
+
+uint64_t Client::Observe(std::string collection, ObserveCallbacks callbacks) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->cache_mu);
+  return impl_->cache.Observe(collection, std::move(callbacks));
+}
+
+void Client::Unobserve(uint64_t handle) {
+  std::lock_guard<std::recursive_mutex> lock(impl_->cache_mu);
+  impl_->cache.Unobserve(handle);
+}
+
+void Client::ReadCache(const std::function<void(const Cache&)>& fn) const {
+  std::lock_guard<std::recursive_mutex> lock(impl_->cache_mu);
+  fn(impl_->cache);
+}
+
+int64_t Client::connects() const { return impl_->connects.load(); }
+
+// ------------------------------------------------------------ SyncClient
+
+absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Connect(ClientOptions options,
+                                                                 std::chrono::milliseconds timeout) {
+  auto client = Client::Create(std::move(options));
+  auto connected = std::make_shared<std::promise<absl::Status>>();
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  client->OnConnectionChange([connected, once](bool up, absl::Status why) {
+    if (!once->exchange(true)) connected->set_value(up ? absl::OkStatus() : why);
+  });
+  client->Start();
+  std::future<absl::Status> f = connected->get_future();
+  if (f.wait_for(timeout) != std::future_status::ready) {
+    client->Stop();
+    return absl::DeadlineExceededError("could not connect in time");
+  }
+  absl::Status s = f.get();
+  if (!s.ok()) {
+    client->Stop();
+    return s;
+  }
+  return std::unique_ptr<SyncClient>(new SyncClient(std::move(client)));
+}
+
+SyncClient::~SyncClient() { client_->Stop(); }
+
+absl::StatusOr<Value> SyncClient::Call(std::string method, Array params,
+                                       std::chrono::milliseconds timeout, CallOptions options) {
+  std::future<absl::StatusOr<Value>> f = client_->Call(std::move(method), std::move(params), options);
+  if (f.wait_for(timeout) != std::future_status::ready) {
+    return absl::DeadlineExceededError("no result in time");
+  }
+  return f.get();
+}
+
+absl::StatusOr<Client::SubscriptionId> SyncClient::Subscribe(std::string name, Array params,
+                                                             std::chrono::milliseconds timeout) {
+  auto p = std::make_shared<std::promise<absl::Status>>();
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  Client::SubscriptionCallbacks cb;
+  cb.ready = [p, once] {
+    if (!once->exchange(true)) p->set_value(absl::OkStatus());
+  };
+  cb.stopped = [p, once](absl::Status s) {
+    if (!once->exchange(true)) p->set_value(s.ok() ? absl::CancelledError("stopped before ready") : s);
+  };
+  Client::SubscriptionId id = client_->Subscribe(std::move(name), std::move(params), std::move(cb));
+  std::future<absl::Status> f = p->get_future();
+  if (f.wait_for(timeout) != std::future_status::ready) {
+    return absl::DeadlineExceededError("subscription not ready in time");
+  }
+  absl::Status s = f.get();
+  if (!s.ok()) return s;
+  return id;
+}
+
+void SyncClient::Unsubscribe(const Client::SubscriptionId& id) { client_->Unsubscribe(id); }
+
+std::vector<std::pair<std::string, Object>> SyncClient::Find(const std::string& collection) const {
+  std::vector<std::pair<std::string, Object>> out;
+  client_->ReadCache([&](const Cache& cache) {
+    const Collection* c = cache.Get(collection);
+    if (c == nullptr) return;
+    if (!c->order().empty()) {
+      for (const std::string& id : c->order()) {
+        if (const Object* d = c->Find(id)) out.emplace_back(id, *d);
+      }
+      return;
+    }
+    for (const auto& [id, doc] : c->documents()) out.emplace_back(id, doc);
+  });
+  return out;
+}
+
+absl::Status SyncClient::WaitFor(const std::function<bool(const Cache&)>& pred,
+                                 std::chrono::milliseconds timeout) {
+  // An observer of every collection wakes the wait on each change.
+  auto mu = std::make_shared<std::mutex>();
+  auto cv = std::make_shared<std::condition_variable>();
+  auto tick = std::make_shared<uint64_t>(0);
+  auto poke = [mu, cv, tick] {
+    std::lock_guard<std::mutex> lock(*mu);
+    ++*tick;
+    cv->notify_all();
+  };
+  ObserveCallbacks cb;
+  cb.added = [poke](const std::string&, const Object&) { poke(); };
+  cb.changed = [poke](const std::string&, const Object&, const std::vector<std::string>&) { poke(); };
+  cb.removed = [poke](const std::string&) { poke(); };
+  cb.moved = [poke](const std::string&, const std::optional<std::string>&) { poke(); };
+  uint64_t handle = client_->Observe("", std::move(cb));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  absl::Status result = absl::OkStatus();
+  while (true) {
+    uint64_t seen;
+    {
+      std::lock_guard<std::mutex> lock(*mu);
+      seen = *tick;
+    }
+    bool ok = false;
+    client_->ReadCache([&](const Cache& c) { ok = pred(c); });
+    if (ok) break;
+    std::unique_lock<std::mutex> lock(*mu);
+    if (!cv->wait_until(lock, deadline, [&] { return *tick != seen; })) {
+      result = absl::DeadlineExceededError("condition not reached in time");
+      break;
+    }
+  }
+  client_->Unobserve(handle);
+  return result;
+}
+
+}  // namespace ddp
