@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "common/histogram.h"
 #include "boost/asio.hpp"
 #include "boost/beast.hpp"
 
@@ -37,6 +38,7 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using ddp::Histogram;
 
 namespace {
 
@@ -67,18 +69,6 @@ double ProcessCpuSeconds(int pid) {
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
-
-struct Histogram {
-  std::vector<int64_t> samples_ns;
-  void Add(int64_t ns) { samples_ns.push_back(ns); }
-  double Percentile(double p) {
-    if (samples_ns.empty()) return 0;
-    size_t k = static_cast<size_t>(p / 100.0 * static_cast<double>(samples_ns.size() - 1));
-    std::nth_element(samples_ns.begin(), samples_ns.begin() + static_cast<ptrdiff_t>(k),
-                     samples_ns.end());
-    return static_cast<double>(samples_ns[k]) / 1000.0;
-  }
-};
 
 // Finds "key": in `s` and returns the integer after it (or -1).
 int64_t FindInt(std::string_view s, std::string_view key) {
@@ -234,8 +224,8 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
       "{\"mode\":\"methods\",\"clients\":%d,\"calls\":%lld,\"seconds\":%.2f,\"calls_per_s\":%.0f,"
       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"server_cpu_us_per_call\":%.2f}\n",
       clients, static_cast<long long>(completed), elapsed,
-      static_cast<double>(completed) / elapsed, latency.Percentile(50), latency.Percentile(99),
-      latency.Percentile(99.9), server_pid > 0 ? cpu * 1e6 / static_cast<double>(completed) : -1.0);
+      static_cast<double>(completed) / elapsed, latency.Percentile(50) / 1000.0, latency.Percentile(99) / 1000.0,
+      latency.Percentile(99.9) / 1000.0, server_pid > 0 ? cpu * 1e6 / static_cast<double>(completed) : -1.0);
   return completed > 0 ? 0 : 1;
 }
 
@@ -306,8 +296,8 @@ int RunFanout(const std::string& host, uint16_t port, int subscribers, double se
       "\"delivered_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
       "\"server_cpu_us_per_msg\":%.2f}\n",
       subscribers, static_cast<long long>(delivered), elapsed,
-      static_cast<double>(delivered) / elapsed, latency.Percentile(50), latency.Percentile(99),
-      latency.Percentile(99.9), server_pid > 0 ? cpu * 1e6 / static_cast<double>(delivered) : -1.0);
+      static_cast<double>(delivered) / elapsed, latency.Percentile(50) / 1000.0, latency.Percentile(99) / 1000.0,
+      latency.Percentile(99.9) / 1000.0, server_pid > 0 ? cpu * 1e6 / static_cast<double>(delivered) : -1.0);
   return delivered > 0 ? 0 : 1;
 }
 

@@ -31,7 +31,30 @@ void Place(std::vector<std::string>& order, const std::string& id,
 
 }  // namespace
 
+namespace {
+const Object kNoFields;
+const std::vector<std::string> kNoCleared;
+const std::optional<std::string> kAtEnd;
+}  // namespace
+
 bool Cache::Apply(const Message& m) {
+  if (!store_) {
+    if (const auto* a = std::get_if<AddedMsg>(&m)) {
+      NotifyAdded(a->collection, a->id, a->fields);
+    } else if (const auto* ab = std::get_if<AddedBeforeMsg>(&m)) {
+      NotifyAdded(ab->collection, ab->id, ab->fields);
+      NotifyMoved(ab->collection, ab->id, ab->before);
+    } else if (const auto* ch = std::get_if<ChangedMsg>(&m)) {
+      NotifyChanged(ch->collection, ch->id, ch->fields, ch->cleared);
+    } else if (const auto* r = std::get_if<RemovedMsg>(&m)) {
+      NotifyRemoved(r->collection, r->id);
+    } else if (const auto* mv = std::get_if<MovedBeforeMsg>(&m)) {
+      NotifyMoved(mv->collection, mv->id, mv->before);
+    } else {
+      return false;
+    }
+    return true;
+  }
   if (const auto* a = std::get_if<AddedMsg>(&m)) {
     Collection& c = collections_[a->collection];
     c.docs_[a->id] = a->fields;
@@ -79,27 +102,54 @@ uint64_t Cache::Observe(const std::string& collection, ObserveCallbacks callback
 
 void Cache::Unobserve(uint64_t handle) { observers_.erase(handle); }
 
-void Cache::NotifyAdded(const std::string& c, const std::string& id, const Object& fields) {
-  for (auto& [h, o] : observers_) {
-    if ((o.first == c || o.first.empty()) && o.second.added) o.second.added(id, fields);
+void Cache::Notify(const CacheEvent& e) {
+  // Observers may unobserve themselves from a callback: walk a snapshot of
+  // the handles and look each up again.
+  std::vector<uint64_t> handles;
+  handles.reserve(observers_.size());
+  for (const auto& [h, o] : observers_) {
+    if (o.first == e.collection || o.first.empty()) handles.push_back(h);
   }
+  for (uint64_t h : handles) {
+    auto it = observers_.find(h);
+    if (it == observers_.end()) continue;
+    ObserveCallbacks& cb = it->second.second;
+    switch (e.kind) {
+      case CacheEvent::Kind::kAdded:
+        if (cb.added) cb.added(e.id, e.fields);
+        break;
+      case CacheEvent::Kind::kChanged:
+        if (cb.changed) cb.changed(e.id, e.fields, e.cleared);
+        break;
+      case CacheEvent::Kind::kRemoved:
+        if (cb.removed) cb.removed(e.id);
+        break;
+      case CacheEvent::Kind::kMoved:
+        if (cb.moved) cb.moved(e.id, e.before);
+        break;
+    }
+    it = observers_.find(h);
+    if (it != observers_.end() && it->second.second.event) it->second.second.event(e);
+  }
+}
+
+void Cache::NotifyAdded(const std::string& c, const std::string& id, const Object& fields) {
+  if (observers_.empty()) return;
+  Notify(CacheEvent{CacheEvent::Kind::kAdded, c, id, fields, kNoCleared, kAtEnd});
 }
 void Cache::NotifyChanged(const std::string& c, const std::string& id, const Object& fields,
                           const std::vector<std::string>& cleared) {
-  for (auto& [h, o] : observers_) {
-    if ((o.first == c || o.first.empty()) && o.second.changed) o.second.changed(id, fields, cleared);
-  }
+  if (observers_.empty()) return;
+  Notify(CacheEvent{CacheEvent::Kind::kChanged, c, id, fields, cleared, kAtEnd});
 }
 void Cache::NotifyRemoved(const std::string& c, const std::string& id) {
-  for (auto& [h, o] : observers_) {
-    if ((o.first == c || o.first.empty()) && o.second.removed) o.second.removed(id);
-  }
+  if (observers_.empty()) return;
+  Notify(CacheEvent{CacheEvent::Kind::kRemoved, c, id, kNoFields, kNoCleared, kAtEnd});
 }
 void Cache::NotifyMoved(const std::string& c, const std::string& id,
                         const std::optional<std::string>& before) {
-  for (auto& [h, o] : observers_) {
-    if ((o.first == c || o.first.empty()) && o.second.moved) o.second.moved(id, before);
-  }
+  if (observers_.empty()) return;
+  Notify(CacheEvent{CacheEvent::Kind::kMoved, c, id, kNoFields, kNoCleared, before});
 }
 
 void Cache::ReplaceWith(Cache fresh) {
@@ -133,11 +183,7 @@ void Cache::ReplaceWith(Cache fresh) {
     }
   }
   // Keep the observers, take the documents.
-  auto observers = std::move(observers_);
-  uint64_t next = next_observer_;
   collections_ = std::move(fresh.collections_);
-  observers_ = std::move(observers);
-  next_observer_ = next;
 }
 
 void Cache::Clear() { collections_.clear(); }

@@ -20,6 +20,17 @@
 
 namespace ddp {
 
+// One change, as an observer of many collections sees it.
+struct CacheEvent {
+  enum class Kind { kAdded, kChanged, kRemoved, kMoved };
+  Kind kind;
+  const std::string& collection;
+  const std::string& id;
+  const Object& fields;                      // added: all; changed: the new values
+  const std::vector<std::string>& cleared;   // changed: removed fields
+  const std::optional<std::string>& before;  // moved: nullopt = at the end
+};
+
 struct ObserveCallbacks {
   std::function<void(const std::string& id, const Object& fields)> added;
   // `fields` holds the new values of changed fields; `cleared` the removed ones.
@@ -29,6 +40,8 @@ struct ObserveCallbacks {
   std::function<void(const std::string& id)> removed;
   // Ordered collections: where the document now is (nullopt: at the end).
   std::function<void(const std::string& id, const std::optional<std::string>& before)> moved;
+  // Every change with its collection, after the callbacks above.
+  std::function<void(const CacheEvent&)> event;
 };
 
 class Collection {
@@ -47,6 +60,13 @@ class Collection {
 
 class Cache {
  public:
+  // store_documents=false keeps no documents: observers hear each data
+  // message as it comes (for consumers of high-volume streams that do not
+  // need the current state). Get() then finds nothing, and ReplaceWith()
+  // has nothing to compare.
+  explicit Cache(bool store_documents = true) : store_(store_documents) {}
+  bool stores_documents() const { return store_; }
+
   // Applies a data message (added, changed, removed, addedBefore,
   // movedBefore); returns false for anything else. Malformed sequences
   // (changed for an unknown id...) are applied leniently, as Meteor does.
@@ -73,6 +93,9 @@ class Cache {
   void NotifyMoved(const std::string& c, const std::string& id,
                    const std::optional<std::string>& before);
 
+  void Notify(const CacheEvent& e);
+
+  bool store_ = true;
   std::map<std::string, Collection> collections_;
   uint64_t next_observer_ = 1;
   std::map<uint64_t, std::pair<std::string, ObserveCallbacks>> observers_;

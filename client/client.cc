@@ -128,16 +128,40 @@ std::optional<DdpError> ServerError(const absl::Status& status) {
   return *e;
 }
 
+struct IoThreads::State {
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{ioc.get_executor()};
+  std::vector<std::thread> threads;
+};
+
+IoThreads::IoThreads(int threads) : state_(std::make_unique<State>()) {
+  for (int i = 0; i < std::max(threads, 1); ++i) {
+    state_->threads.emplace_back([s = state_.get()] { s->ioc.run(); });
+  }
+}
+
+void IoThreads::Shutdown() {
+  state_->work.reset();
+  state_->ioc.stop();
+  for (std::thread& t : state_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+IoThreads::~IoThreads() { Shutdown(); }
+
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
+  explicit Impl(asio::io_context& io) : ioc(io), strand(asio::make_strand(io)) {}
+
   ClientOptions options;
   Url url;
   absl::Status url_status;
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::thread thread;
+  asio::io_context& ioc;
+  // Every handler of this client runs on the strand, one at a time.
+  asio::strand<asio::io_context::executor_type> strand;
   ssl::context ssl_ctx{ssl::context::tls_client};
-  asio::steady_timer timer{ioc};      // reconnect delay / handshake deadline
-  asio::steady_timer heartbeat{ioc};
+  asio::steady_timer timer{strand};      // reconnect delay / handshake deadline
+  asio::steady_timer heartbeat{strand};
   std::mt19937_64 rng{std::random_device{}()};
 
   enum class State { kIdle, kConnecting, kConnected, kStopped };
@@ -152,7 +176,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::string version;
   SteadyTime last_input;
   bool ping_outstanding = false;
-  bool started = false;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stop_requested{false};
 
   struct PendingCall {
     std::string method;
@@ -183,6 +208,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   mutable std::mutex session_mu;
   std::string session;
   std::atomic<int64_t> connects{0};
+  bool login_failed = false;
+  static constexpr std::string_view kLoginId = "login";
 
   // ------------------------------------------------------------ transport
 
@@ -209,9 +236,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     outbox.clear();
     writing = false;
     if (url.tls) {
-      tls = std::make_unique<TlsWs>(asio::make_strand(ioc), ssl_ctx);
+      tls = std::make_unique<TlsWs>(strand, ssl_ctx);
     } else {
-      plain = std::make_unique<PlainWs>(asio::make_strand(ioc));
+      plain = std::make_unique<PlainWs>(strand);
     }
     // The whole handshake must finish in time.
     timer.expires_after(options.connect_timeout);
@@ -219,7 +246,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       if (ec || gen != self->generation || self->state != State::kConnecting) return;
       self->Disconnected(absl::DeadlineExceededError("connect timed out"));
     });
-    auto resolver = std::make_shared<tcp::resolver>(ioc);
+    auto resolver = std::make_shared<tcp::resolver>(strand);
     resolver->async_resolve(
         url.host, url.port,
         [self = shared_from_this(), gen, resolver](beast::error_code ec,
@@ -394,6 +421,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       return;
     }
     if (auto* r = std::get_if<ResultMsg>(&m)) {
+      if (r->id == kLoginId) return OnLoginResult(*r);
       uint64_t id = 0;
       if (!absl::SimpleAtoi(ToAbsl(r->id), &id)) return;
       auto it = calls.find(id);
@@ -429,19 +457,36 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   }
 
   void OnConnected(const std::string& session_id) {
-    state = State::kConnected;
-    timer.cancel();
-    attempt = 0;
     {
       std::lock_guard<std::mutex> lock(session_mu);
       session = session_id;
     }
+    if (options.resume_token.empty()) return Ready();
+    // Log in before anything else is sent (Meteor's client does the same):
+    // subscriptions and calls must run as the user.
+    MethodMsg login{"login", Array{Value(Object{{"resume", Value(options.resume_token)}})},
+                    std::string(kLoginId), std::nullopt};
+    Send(EncodeMessage(login));
+  }
+
+  void OnLoginResult(const ResultMsg& r) {
+    if (state != State::kConnecting) return;
+    if (r.error) {
+      // Retrying with the same token cannot help.
+      login_failed = true;
+      return Disconnected(absl::UnauthenticatedError(
+          StrCat("login failed: ", ErrorFromValue(*r.error).message())));
+    }
+    Ready();
+  }
+
+  // The session is usable: connected and, with a token, logged in.
+  void Ready() {
+    state = State::kConnected;
+    timer.cancel();
+    attempt = 0;
     is_connected = true;
     connects++;
-    if (!options.resume_token.empty()) {
-      MethodMsg login{"login", Array{Value(Object{{"resume", Value(options.resume_token)}})}, "0", std::nullopt};
-      Send(EncodeMessage(login));
-    }
     // Subscriptions again; the cache is rebuilt from their fresh data.
     resyncing = false;
     fresh.Clear();
@@ -451,7 +496,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       std::lock_guard<std::recursive_mutex> lock(cache_mu);
       had_data = !cache.CollectionNames().empty();
     }
-    if (!subs.empty() || had_data) {
+    if (!cache.stores_documents()) {
+      // Nothing to compare against: the fresh data goes straight through.
+      for (auto& [id, s] : subs) Send(EncodeMessage(SubMsg{id, s.name, s.params}));
+    } else if (!subs.empty() || had_data) {
       resyncing = true;
       for (auto& [id, s] : subs) {
         awaiting_ready.insert(id);
@@ -532,7 +580,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
         ++it;
       }
     }
-    if (!options.auto_reconnect || state == State::kStopped) {
+    if (!options.auto_reconnect || state == State::kStopped || login_failed) {
       // No reconnect: nothing queued can be sent.
       for (auto& [id, c] : calls) {
         finish.emplace_back(std::move(c.done), absl::UnavailableError(StrCat("not connected: ", why.message())));
@@ -543,7 +591,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       if (done) done(std::move(result));
     }
     if ((was_connected || was_attempting) && on_connection) on_connection(false, why);
-    if (state == State::kStopped || !options.auto_reconnect) return;
+    if (state == State::kStopped || !options.auto_reconnect || login_failed) return;
     // Exponential backoff with jitter.
     double base = static_cast<double>(options.reconnect_initial.count()) *
                   std::pow(2.0, std::min(attempt, 20));
@@ -559,17 +607,24 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     });
   }
 
-  void Post(std::function<void()> fn) { asio::post(ioc, std::move(fn)); }
+  void Post(std::function<void()> fn) { asio::post(strand, std::move(fn)); }
 };
 
-Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>()) {
+Client::Client(ClientOptions options) : io_(options.io) {
+  if (!io_) {
+    io_ = std::make_shared<IoThreads>(1);
+    own_io_ = true;
+  }
+  impl_ = std::make_shared<Impl>(io_->state_->ioc);
   impl_->options = std::move(options);
+  impl_->options.io.reset();  // the Client holds it
   absl::StatusOr<Url> url = ParseUrl(impl_->options.url);
   if (url.ok()) {
     impl_->url = *url;
   } else {
     impl_->url_status = url.status();
   }
+  impl_->cache = Cache(impl_->options.store_documents);
   impl_->version = impl_->options.versions.empty() ? "1" : impl_->options.versions[0];
   if (impl_->options.ca_file.empty()) {
     impl_->ssl_ctx.set_default_verify_paths();
@@ -588,15 +643,12 @@ std::shared_ptr<Client> Client::Create(ClientOptions options) {
 Client::~Client() { Stop(); }
 
 void Client::Start() {
-  if (impl_->started) return;
-  impl_->started = true;
-  impl_->work.emplace(impl_->ioc.get_executor());
-  impl_->thread = std::thread([impl = impl_] { impl->ioc.run(); });
+  if (impl_->started.exchange(true)) return;
   impl_->Post([impl = impl_] { impl->Connect(); });
 }
 
 void Client::Stop() {
-  if (!impl_->started || !impl_->thread.joinable()) return;
+  if (!impl_->started || impl_->stop_requested.exchange(true)) return;
   std::promise<void> done;
   impl_->Post([impl = impl_, &done] {
     impl->state = Impl::State::kStopped;
@@ -611,9 +663,7 @@ void Client::Stop() {
     done.set_value();
   });
   done.get_future().wait();
-  impl_->work.reset();
-  impl_->ioc.stop();
-  impl_->thread.join();
+  if (own_io_) io_->Shutdown();
 }
 
 bool Client::connected() const { return impl_->is_connected.load(); }

@@ -9,9 +9,10 @@
 // data the method wrote is then in the cache); calls in flight when the
 // connection drops fail with Unavailable unless they asked to be retried.
 //
-// Threading: each Client runs one I/O thread. Every callback (connection,
-// method, subscription, observer) runs on that thread, one at a time; do not
-// block in them. All public methods are thread-safe and may be called from
+// Threading: a Client's I/O runs on its own thread, or on a shared
+// IoThreads (ClientOptions::io). Every callback of one Client (connection,
+// method, subscription, observer) runs on an I/O thread, one at a time, in
+// order; do not block in them. All public methods are thread-safe and may be called from
 // any thread, callbacks included. The cache may be read from any thread
 // through ReadCache().
 //
@@ -33,6 +34,24 @@
 #include "protocol/value.h"
 
 namespace ddp {
+
+// Threads that run the I/O of one or more Clients. By default each Client
+// makes its own one-thread IoThreads; a program with many connections (a
+// load generator, a gateway) shares one among them. The IoThreads must
+// outlive every Client using it.
+class IoThreads {
+ public:
+  explicit IoThreads(int threads = 1);
+  ~IoThreads();  // stops and joins the threads
+  IoThreads(const IoThreads&) = delete;
+  IoThreads& operator=(const IoThreads&) = delete;
+
+ private:
+  friend class Client;
+  void Shutdown();
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 struct ClientOptions {
   // ws://host:port/path or wss://host:port/path. Default: ddpd on localhost.
@@ -56,8 +75,18 @@ struct ClientOptions {
   // verify the server's certificate and host name. Defaults: "", true.
   std::string ca_file;
   bool verify_peer = true;
-  // Sent as `login` [{resume: token}] after each connect when non-empty.
+  // Sent as `login` [{resume: token}] after each connect when non-empty,
+  // before any subscription or call; a refused login fails the connection
+  // with Unauthenticated and stops reconnecting.
   std::string resume_token;
+  // Keep the documents of subscriptions in the cache. false: observers
+  // hear every data message as it arrives and nothing is stored (for
+  // high-volume streams); after a reconnect the fresh data is heard again
+  // as `added`. Default: true.
+  bool store_documents = true;
+  // The threads that run this client's I/O and callbacks. Default (null):
+  // a thread of its own.
+  std::shared_ptr<IoThreads> io;
 };
 
 struct CallOptions {
@@ -117,6 +146,10 @@ class Client : public std::enable_shared_from_this<Client> {
  private:
   struct Impl;
   explicit Client(ClientOptions options);
+  // Declared first so that it is destroyed last: the Impl's sockets and
+  // timers belong to its io_context.
+  std::shared_ptr<IoThreads> io_;
+  bool own_io_ = false;
   std::shared_ptr<Impl> impl_;
 };
 

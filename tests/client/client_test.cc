@@ -232,6 +232,55 @@ TEST_F(ClientTest, BadUrlsAndUnreachableServersFailClearly) {
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << c.status();
 }
 
+// Many clients on one shared IoThreads; a stream consumer that keeps no
+// documents hears every event with its collection.
+TEST_F(ClientTest, SharedIoThreadsAndAStreamConsumer) {
+  auto io = std::make_shared<IoThreads>(2);
+  std::vector<std::unique_ptr<SyncClient>> clients;
+  std::atomic<int> events{0};
+  std::mutex mu;
+  std::vector<std::string> seen;
+  for (int i = 0; i < 20; ++i) {
+    ClientOptions o = Options();
+    o.io = io;
+    o.store_documents = false;
+    auto c = SyncClient::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ObserveCallbacks cb;
+    cb.event = [&, i](const CacheEvent& e) {
+      events++;
+      if (i != 0) return;
+      std::lock_guard<std::mutex> l(mu);
+      seen.push_back(StrCat(static_cast<int>(e.kind), " ", e.collection, " ", e.id, " ", ToJson(Value(e.fields))));
+    };
+    (*c)->client().Observe("", cb);
+    ASSERT_TRUE((*c)->Subscribe("feed.>", A("[]")).ok());
+    clients.push_back(std::move(*c));
+  }
+  ASSERT_TRUE(clients[0]->Call("publish", A(R"(["feed.a", {"_id":"e1","v":1}])")).ok());
+  ASSERT_TRUE(clients[0]->Call("publish", A(R"(["feed.b", {"_id":"e2","v":2}])")).ok());
+  ASSERT_TRUE(clients[0]->Call("/feed.a/remove", A(R"([{"_id":"e1"}])")).ok());
+  // Every client hears 3 events; nothing is stored.
+  for (int i = 0; i < 500 && events.load() < 60; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(events.load(), 60);
+  EXPECT_TRUE(clients[5]->Find("feed.a").empty());
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{R"(0 feed.a e1 {"v":1})", R"(0 feed.b e2 {"v":2})",
+                                            "2 feed.a e1 {}"}));
+  clients.clear();  // stopped before the shared threads go
+}
+
+// ddpd has no accounts yet: `login` is an unknown method there, so a token
+// is refused clearly instead of being ignored.
+TEST_F(ClientTest, ARefusedLoginFailsTheConnection) {
+  ClientOptions o = Options();
+  o.resume_token = "not-a-token";
+  auto c = SyncClient::Connect(o, 5s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnauthenticated) << c.status();
+  EXPECT_NE(c.status().message().find("login failed"), std::string::npos) << c.status();
+}
+
 // ---------------------------------------------------------------- TLS
 
 namespace asio = boost::asio;
