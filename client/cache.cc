@@ -42,8 +42,7 @@ bool Cache::Apply(const Message& m) {
     if (const auto* a = std::get_if<AddedMsg>(&m)) {
       NotifyAdded(a->collection, a->id, a->fields);
     } else if (const auto* ab = std::get_if<AddedBeforeMsg>(&m)) {
-      NotifyAdded(ab->collection, ab->id, ab->fields);
-      NotifyMoved(ab->collection, ab->id, ab->before);
+      NotifyAdded(ab->collection, ab->id, ab->fields, &ab->before);
     } else if (const auto* ch = std::get_if<ChangedMsg>(&m)) {
       NotifyChanged(ch->collection, ch->id, ch->fields, ch->cleared);
     } else if (const auto* r = std::get_if<RemovedMsg>(&m)) {
@@ -65,8 +64,7 @@ bool Cache::Apply(const Message& m) {
     Collection& c = collections_[a->collection];
     c.docs_[a->id] = a->fields;
     Place(c.order_, a->id, a->before);
-    NotifyAdded(a->collection, a->id, a->fields);
-    NotifyMoved(a->collection, a->id, a->before);
+    NotifyAdded(a->collection, a->id, a->fields, &a->before);
     return true;
   }
   if (const auto* ch = std::get_if<ChangedMsg>(&m)) {
@@ -117,6 +115,7 @@ void Cache::Notify(const CacheEvent& e) {
     switch (e.kind) {
       case CacheEvent::Kind::kAdded:
         if (cb.added) cb.added(e.id, e.fields);
+        if (e.ordered && cb.moved) cb.moved(e.id, e.before);
         break;
       case CacheEvent::Kind::kChanged:
         if (cb.changed) cb.changed(e.id, e.fields, e.cleared);
@@ -133,9 +132,11 @@ void Cache::Notify(const CacheEvent& e) {
   }
 }
 
-void Cache::NotifyAdded(const std::string& c, const std::string& id, const Object& fields) {
+void Cache::NotifyAdded(const std::string& c, const std::string& id, const Object& fields,
+                        const std::optional<std::string>* before) {
   if (observers_.empty()) return;
-  Notify(CacheEvent{CacheEvent::Kind::kAdded, c, id, fields, kNoCleared, kAtEnd});
+  Notify(CacheEvent{CacheEvent::Kind::kAdded, c, id, fields, kNoCleared, before ? *before : kAtEnd,
+                    before != nullptr});
 }
 void Cache::NotifyChanged(const std::string& c, const std::string& id, const Object& fields,
                           const std::vector<std::string>& cleared) {
@@ -149,7 +150,7 @@ void Cache::NotifyRemoved(const std::string& c, const std::string& id) {
 void Cache::NotifyMoved(const std::string& c, const std::string& id,
                         const std::optional<std::string>& before) {
   if (observers_.empty()) return;
-  Notify(CacheEvent{CacheEvent::Kind::kMoved, c, id, kNoFields, kNoCleared, before});
+  Notify(CacheEvent{CacheEvent::Kind::kMoved, c, id, kNoFields, kNoCleared, before, true});
 }
 
 void Cache::ReplaceWith(Cache fresh) {
@@ -180,6 +181,18 @@ void Cache::ReplaceWith(Cache fresh) {
     const Collection* old = Get(name);
     for (auto& [id, doc] : now.docs_) {
       if (old == nullptr || old->Find(id) == nullptr) NotifyAdded(name, id, doc);
+    }
+  }
+  // Ordered collections whose order differs: every document placed again,
+  // from the last to the first, which observers can apply one by one.
+  for (auto& [name, now] : fresh.collections_) {
+    if (now.order_.empty()) continue;
+    const Collection* old = Get(name);
+    if (old != nullptr && old->order_ == now.order_) continue;
+    std::optional<std::string> before;
+    for (auto it = now.order_.rbegin(); it != now.order_.rend(); ++it) {
+      NotifyMoved(name, *it, before);
+      before = *it;
     }
   }
   // Keep the observers, take the documents.

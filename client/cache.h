@@ -28,7 +28,8 @@ struct CacheEvent {
   const std::string& id;
   const Object& fields;                      // added: all; changed: the new values
   const std::vector<std::string>& cleared;   // changed: removed fields
-  const std::optional<std::string>& before;  // moved: nullopt = at the end
+  const std::optional<std::string>& before;  // moved, ordered added: nullopt = at the end
+  bool ordered = false;  // from addedBefore / movedBefore
 };
 
 struct ObserveCallbacks {
@@ -39,8 +40,10 @@ struct ObserveCallbacks {
       changed;
   std::function<void(const std::string& id)> removed;
   // Ordered collections: where the document now is (nullopt: at the end).
+  // Also called right after `added` for documents of ordered collections.
   std::function<void(const std::string& id, const std::optional<std::string>& before)> moved;
-  // Every change with its collection, after the callbacks above.
+  // Every change with its collection, after the callbacks above; an
+  // ordered `added` is one event (with `before`), not added + moved.
   std::function<void(const CacheEvent&)> event;
 };
 
@@ -86,7 +89,8 @@ class Cache {
   void Clear();
 
  private:
-  void NotifyAdded(const std::string& c, const std::string& id, const Object& fields);
+  void NotifyAdded(const std::string& c, const std::string& id, const Object& fields,
+                   const std::optional<std::string>* before = nullptr);
   void NotifyChanged(const std::string& c, const std::string& id, const Object& fields,
                      const std::vector<std::string>& cleared);
   void NotifyRemoved(const std::string& c, const std::string& id);

@@ -496,15 +496,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       std::lock_guard<std::recursive_mutex> lock(cache_mu);
       had_data = !cache.CollectionNames().empty();
     }
-    if (!cache.stores_documents()) {
-      // Nothing to compare against: the fresh data goes straight through.
-      for (auto& [id, s] : subs) Send(EncodeMessage(SubMsg{id, s.name, s.params}));
-    } else if (!subs.empty() || had_data) {
-      resyncing = true;
-      for (auto& [id, s] : subs) {
-        awaiting_ready.insert(id);
-        Send(EncodeMessage(SubMsg{id, s.name, s.params}));
-      }
+    // With documents to compare against, the fresh data is collected apart
+    // and swapped in once every subscription is ready. Otherwise (nothing
+    // stored, or an empty cache) it goes straight through, and observers
+    // see the server's messages in their exact order.
+    resyncing = cache.stores_documents() && had_data;
+    for (auto& [id, s] : subs) {
+      if (resyncing) awaiting_ready.insert(id);
+      Send(EncodeMessage(SubMsg{id, s.name, s.params}));
     }
     MaybeFinishResync();
     for (auto& [id, c] : calls) {
