@@ -20,7 +20,9 @@ function(ddp_module target)
   ddp_module_include_root(${target} ${M_DIR} root)
   if(M_SOURCES)
     add_library(${target} STATIC ${M_SOURCES})
-    target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${root}>")
+    # Installed headers live under include/ddp/<module>/ (see cmake/Install.cmake).
+    target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${root}>"
+                                                "$<INSTALL_INTERFACE:include/ddp>")
     target_link_libraries(${target} PUBLIC ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS})
   else()
     add_library(${target} INTERFACE)
