@@ -30,8 +30,12 @@ absl::Status Server::Start() {
 
 void Server::Shutdown() {
   if (http_) http_->SetReady(false);
-  // Sessions first: they hold engine subscriptions and callbacks.
+  // Sessions first: closing them queues their unsubscribes. Then the engine
+  // finishes its queue (callbacks post to connection strands) and drops its
+  // subscriptions, before the network layer and its io_context go: nothing
+  // in the engine may still hold a connection's executor by then.
   if (net_) net_->Shutdown();
+  if (engine_) engine_->Stop();
   net_.reset();
   engine_.reset();
 }

@@ -115,14 +115,17 @@ struct Engine::Impl {
   mutable std::mutex topic_writes_mu;
   StringMap<int64_t> topic_writes;  // guarded by topic_writes_mu
 
-  bool Push(Task t) {
+  // OK, or why the task was not queued (`full` says what to tell the
+  // caller when the queue is full).
+  absl::Status Push(Task t, std::string_view full) {
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (stopping || queue.size() >= options.max_queue) return false;
+      if (stopping) return absl::UnavailableError("the server is shutting down");
+      if (queue.size() >= options.max_queue) return TooManyRequestsError(full);
       queue.push_back(std::move(t));
     }
     cv.notify_one();
-    return true;
+    return absl::OkStatus();
   }
 
   void Run();
@@ -518,31 +521,38 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-Engine::~Engine() {
+Engine::~Engine() { Stop(); }
+
+void Engine::Stop() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // Every subscription goes with its sink: sinks and callbacks hold the
+  // executors of connections, which must not outlive the network layer.
+  impl_->live.Clear();
 }
 
 void Engine::Submit(TxRequest tx, TxCallback done) {
   // The callback is moved into the queue only on success; keep a way back.
   auto shared = std::make_shared<TxCallback>(std::move(done));
-  bool queued = impl_->Push(TxTask{std::move(tx), [shared](absl::StatusOr<TxResult> r) mutable {
+  absl::Status queued = impl_->Push(TxTask{std::move(tx), [shared](absl::StatusOr<TxResult> r) mutable {
                                      std::move (*shared)(std::move(r));
-                                   }});
-  if (!queued) std::move(*shared)(TooManyRequestsError("the write queue is full; retry later"));
+                                   }},
+                                   "the write queue is full; retry later");
+  if (!queued.ok()) std::move(*shared)(std::move(queued));
 }
 
 void Engine::Subscribe(PlanPtr plan, std::shared_ptr<LiveSink> sink, SubscribeCallback done) {
   auto shared = std::make_shared<SubscribeCallback>(std::move(done));
-  bool queued = impl_->Push(SubscribeTask{std::move(plan), std::move(sink),
+  absl::Status queued = impl_->Push(SubscribeTask{std::move(plan), std::move(sink),
                                           [shared](absl::StatusOr<LiveRegistry::Id> r) mutable {
                                             std::move (*shared)(std::move(r));
-                                          }});
-  if (!queued) std::move(*shared)(TooManyRequestsError("the server is busy; retry later"));
+                                          }},
+                                   "the server is busy; retry later");
+  if (!queued.ok()) std::move(*shared)(std::move(queued));
 }
 
 void Engine::Unsubscribe(LiveRegistry::Id id) {
@@ -557,20 +567,22 @@ void Engine::Unsubscribe(LiveRegistry::Id id) {
 
 void Engine::Query(PlanPtr plan, QueryCallback done) {
   auto shared = std::make_shared<QueryCallback>(std::move(done));
-  bool queued = impl_->Push(QueryTask{std::move(plan), [shared](absl::StatusOr<Array> r) mutable {
+  absl::Status queued = impl_->Push(QueryTask{std::move(plan), [shared](absl::StatusOr<Array> r) mutable {
                                         std::move (*shared)(std::move(r));
-                                      }});
-  if (!queued) std::move(*shared)(TooManyRequestsError("the server is busy; retry later"));
+                                      }},
+                                   "the server is busy; retry later");
+  if (!queued.ok()) std::move(*shared)(std::move(queued));
 }
 
 void Engine::History(std::string topic, uint64_t after_seq, size_t limit, HistoryCallback done) {
   auto shared = std::make_shared<HistoryCallback>(std::move(done));
-  bool queued = impl_->Push(
+  absl::Status queued = impl_->Push(
       HistoryTask{std::move(topic), after_seq, limit,
                   [shared](absl::StatusOr<std::vector<HistoryEntry>> r) mutable {
                     std::move (*shared)(std::move(r));
-                  }});
-  if (!queued) std::move(*shared)(TooManyRequestsError("the server is busy; retry later"));
+                  }},
+      "the server is busy; retry later");
+  if (!queued.ok()) std::move(*shared)(std::move(queued));
 }
 
 uint64_t Engine::last_seq() const { return impl_->store->last_seq(); }

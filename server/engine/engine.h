@@ -101,7 +101,12 @@ class Engine {
   using HistoryCallback = absl::AnyInvocable<void(absl::StatusOr<std::vector<HistoryEntry>>) &&>;
 
   static absl::StatusOr<std::unique_ptr<Engine>> Open(EngineOptions options);
-  ~Engine();  // finishes queued work, then closes the store
+  ~Engine();  // Stop(), then closes the store
+
+  // Finishes the queued work (every callback is called), stops the
+  // committer and drops every live subscription. Later calls fail with
+  // TooManyRequests/Unavailable. Idempotent; not from a callback.
+  void Stop();
 
   // Applies a transaction; `done` gets the result once it is durable and
   // its changes were fanned out (or the error: InvalidArgument 400,

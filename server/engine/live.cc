@@ -121,6 +121,17 @@ absl::StatusOr<LiveRegistry::Id> LiveRegistry::Add(std::shared_ptr<const query::
   return id;
 }
 
+void LiveRegistry::Clear() {
+  subs_.clear();
+  evals_.clear();
+  by_canonical_.clear();
+  routing_.clear();
+  patterns_.clear();
+  lookups_.clear();
+  stats_.evaluations = 0;
+  stats_.subscriptions = 0;
+}
+
 void LiveRegistry::Remove(Id id) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return;

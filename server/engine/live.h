@@ -83,6 +83,9 @@ class LiveRegistry {
   absl::StatusOr<Id> Add(std::shared_ptr<const query::LivePlan> plan,
                          std::shared_ptr<LiveSink> sink, const Loader& load);
   void Remove(Id id);
+  // Drops every subscription and evaluation (the sinks with them), without
+  // telling the sinks: for shutdown.
+  void Clear();
 
   // Fans one committed transaction out.
   void OnCommit(const CommittedTx& tx);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "boost/asio.hpp"
@@ -21,17 +22,38 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Strand = asio::strand<asio::io_context::executor_type>;
 
-// The Executor of one connection: its strand.
+// The Executor of one connection: its strand. It may outlive the
+// connection and the io_context (a MethodReply kept by an application
+// thread, a callback still queued in the engine), but the strand may not
+// outlive its io_context's services: the connection Close()s it when it
+// goes, and later posts are dropped (there is nobody left to run them for).
 class StrandExecutor : public Executor {
  public:
   explicit StrandExecutor(Strand strand) : strand_(std::move(strand)) {}
   void Post(absl::AnyInvocable<void() &&> fn) override {
-    asio::post(strand_, [fn = std::move(fn)]() mutable { std::move(fn)(); });
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (strand_) {
+        asio::post(*strand_, [fn = std::move(fn)]() mutable { std::move(fn)(); });
+        return;
+      }
+    }
+    // Closed: `fn` is destroyed here, outside the lock (its captures may
+    // post again).
   }
-  bool RunningInThisThread() const override { return strand_.running_in_this_thread(); }
+  bool RunningInThisThread() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return strand_ && strand_->running_in_this_thread();
+  }
+  void Close() {
+    std::optional<Strand> gone;
+    std::lock_guard<std::mutex> lock(mu_);
+    gone.swap(strand_);
+  }
 
  private:
-  Strand strand_;
+  mutable std::mutex mu_;
+  std::optional<Strand> strand_;
 };
 
 // A live WebSocket connection as the server sees it, for shutdown.

@@ -27,6 +27,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         executor_(std::make_shared<StrandExecutor>(strand_)),
         timer_(strand_),
         remote_address_(std::move(remote_address)) {}
+  // Before the io_context can go (see StrandExecutor).
+  ~WsConnection() override { executor_->Close(); }
 
   void Start(http::request<http::string_body> request) {
     const NetOptions& o = shared_->options;
