@@ -1,19 +1,60 @@
 // One DDP-over-WebSocket connection: the Beast stream below, the Session
 // above. Everything here runs on the connection's strand.
 //
-// Outbound: a queue of shared frames bounded in bytes, one async_write in
-// flight. Closing: the queue is flushed first (a slow consumer's queue is
-// dropped instead), then the close handshake, with a deadline after which
-// the socket is cut.
+// Outbound: a queue of shared messages bounded in bytes. Without
+// permessage-deflate (the fast path) the connection frames messages itself
+// and writes everything queued in one gathered write (see
+// guarded_stream.h); with it, Beast compresses and writes one message at a
+// time. Sends within one strand turn are flushed together. Closing: the
+// queue is flushed first (a slow consumer's queue is dropped instead), then
+// the close handshake, with a deadline after which the socket is cut.
+#include <array>
 #include <deque>
 
+#include "server/net/guarded_stream.h"
 #include "server/net/internal.h"
-#include "spdlog/spdlog.h"
+#include "spdlog/spdlog.h""
 
 namespace ddp::net_internal {
 namespace {
 
 constexpr size_t kShrinkReadBufferAbove = 64 * 1024;
+// One gathered write carries at most this many messages / bytes (the
+// kernel takes at most IOV_MAX = 1024 buffers, two per message).
+constexpr size_t kMaxFramesPerWrite = 256;
+constexpr size_t kMaxBytesPerWrite = 256 * 1024;
+
+// Whether the client's upgrade request offers permessage-deflate. When it
+// does not (or the server does not negotiate it), frames are plain and the
+// connection may frame them itself.
+bool OffersDeflate(const http::request<http::string_body>& request) {
+  for (const auto& field : request) {
+    if (beast::iequals(field.name_string(), "Sec-WebSocket-Extensions") &&
+        field.value().find("permessage-deflate") != beast::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// An unmasked final text frame header (RFC 6455 5.2) for `n` payload bytes.
+// Returns its length.
+size_t TextFrameHeader(size_t n, std::array<char, 10>& h) {
+  h[0] = static_cast<char>(0x81);
+  if (n < 126) {
+    h[1] = static_cast<char>(n);
+    return 2;
+  }
+  if (n <= 0xFFFF) {
+    h[1] = 126;
+    h[2] = static_cast<char>(n >> 8);
+    h[3] = static_cast<char>(n);
+    return 4;
+  }
+  h[1] = 127;
+  for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<char>(static_cast<uint64_t>(n) >> (56 - 8 * i));
+  return 10;
+}
 
 class WsConnection : public std::enable_shared_from_this<WsConnection>,
                      public Transport,
@@ -32,6 +73,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   void Start(http::request<http::string_body> request) {
     const NetOptions& o = shared_->options;
+    raw_frames_ = !o.permessage_deflate || !OffersDeflate(request);
     ws_.read_message_max(o.max_message_bytes);
     websocket::permessage_deflate pmd;
     pmd.server_enable = o.permessage_deflate;
@@ -52,15 +94,25 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   // Transport ---------------------------------------------------------
 
-  void Send(std::shared_ptr<const std::string> frame) override {
+  void Send(std::shared_ptr<const std::string> message) override {
     if (closing_ || done_) return;
-    if (queued_bytes_ + frame->size() > shared_->options.outbound_queue_bytes) {
+    if (queued_bytes_ + message->size() > shared_->options.outbound_queue_bytes) {
       SlowConsumer();
       return;
     }
-    queued_bytes_ += frame->size();
-    queue_.push_back(std::move(frame));
-    if (!writing_) DoWrite();
+    queued_bytes_ += message->size();
+    Outbound& out = queue_.emplace_back();
+    if (raw_frames_) out.header_size = static_cast<uint8_t>(TextFrameHeader(message->size(), out.header));
+    out.message = std::move(message);
+    // Flush at the end of this strand turn, so that everything sent in it
+    // goes out in one write.
+    if (!writing_ && !flush_posted_) {
+      flush_posted_ = true;
+      asio::post(strand_, [self = shared_from_this()] {
+        self->flush_posted_ = false;
+        if (!self->writing_ && !self->queue_.empty() && !self->done_) self->DoWrite();
+      });
+    }
   }
 
   void Close(uint16_t code, std::string_view reason) override {
@@ -154,23 +206,48 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   void DoWrite() {
     writing_ = true;
-    ws_.text(true);
-    ws_.async_write(asio::buffer(*queue_.front()),
-                    [self = shared_from_this()](beast::error_code ec, size_t n) {
-                      self->OnWrite(ec, n);
-                    });
+    if (!raw_frames_) {
+      // Beast frames (and compresses) one message per write.
+      in_flight_ = 1;
+      ws_.text(true);
+      ws_.async_write(asio::buffer(*queue_.front().message),
+                      [self = shared_from_this()](beast::error_code ec, size_t n) {
+                        self->OnWrite(ec, n);
+                      });
+      return;
+    }
+    std::vector<asio::const_buffer> buffers;
+    size_t bytes = 0;
+    in_flight_ = 0;
+    for (const Outbound& out : queue_) {
+      if (in_flight_ == kMaxFramesPerWrite ||
+          (in_flight_ > 0 && bytes + out.message->size() > kMaxBytesPerWrite)) {
+        break;
+      }
+      buffers.emplace_back(out.header.data(), out.header_size);
+      buffers.emplace_back(out.message->data(), out.message->size());
+      bytes += out.header_size + out.message->size();
+      ++in_flight_;
+    }
+    ws_.next_layer().WriteGathered(std::move(buffers),
+                                   [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                     self->OnWrite(ec, n);
+                                   });
   }
 
   void OnWrite(beast::error_code ec, size_t bytes) {
     writing_ = false;
+    if (done_) return;  // Finish() already dropped the queue
     if (ec) {
       Finish();
       return;
     }
-    shared_->stats.messages_out++;
+    shared_->stats.messages_out += static_cast<int64_t>(in_flight_);
     shared_->stats.bytes_out += static_cast<int64_t>(bytes);
-    queued_bytes_ -= queue_.front()->size();
-    queue_.pop_front();
+    for (; in_flight_ > 0; --in_flight_) {
+      queued_bytes_ -= queue_.front().message->size();
+      queue_.pop_front();
+    }
     if (!queue_.empty()) {
       DoWrite();
     } else if (closing_) {
@@ -184,8 +261,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
                  remote_address_, session_ ? session_->session_id() : "",
                  shared_->options.outbound_queue_bytes);
     // Drop what waits; a write in flight must finish first.
-    while (queue_.size() > (writing_ ? 1u : 0u)) {
-      queued_bytes_ -= queue_.back()->size();
+    while (queue_.size() > (writing_ ? in_flight_ : 0u)) {
+      queued_bytes_ -= queue_.back().message->size();
       queue_.pop_back();
     }
     if (session_) session_->OnClosed();
@@ -245,8 +322,15 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     queued_bytes_ = 0;
   }
 
+  // A message waiting to be written, with its frame header on the fast path.
+  struct Outbound {
+    std::shared_ptr<const std::string> message;
+    std::array<char, 10> header;
+    uint8_t header_size = 0;
+  };
+
   std::shared_ptr<Shared> shared_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<GuardedStream> ws_;
   Strand strand_;
   std::shared_ptr<StrandExecutor> executor_;
   asio::steady_timer timer_;
@@ -255,8 +339,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   beast::flat_buffer buffer_;
   std::shared_ptr<Session> session_;
 
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::deque<Outbound> queue_;  // stable addresses: buffers point into it
   size_t queued_bytes_ = 0;
+  size_t in_flight_ = 0;  // messages at the front of queue_ being written
+  bool raw_frames_ = false;
+  bool flush_posted_ = false;
   bool writing_ = false;
   bool reading_ = false;
   bool read_paused_ = false;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/strings.h"
 #include "gtest/gtest.h"
 #include "protocol/json.h"
 #include "tests/server/test_registry.h"
@@ -293,6 +294,44 @@ TEST_F(ServerTest, PermessageDeflateWhenTheClientOffersIt) {
   auto r = (*c)->Call("echo", "[\"" + big + "\"]");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->FindPath("result.0")->as_string(), big);
+}
+
+// The server writes many messages per syscall with its own framing, while
+// Beast answers client pings on its own: frames must never interleave. A
+// burst of large messages with pings sent in the middle of it, plain and
+// with permessage-deflate.
+TEST_F(ServerTest, PingsDuringGatheredWritesKeepTheStreamIntact) {
+  for (bool deflate : {false, true}) {
+    WsClient::Options o;
+    o.port = server_->port();
+    o.deflate = deflate;
+    auto c = WsClient::Open(o);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->DdpConnect().ok());
+    // The client stops reading so that the server's socket fills up and its
+    // gathered write stays half done; the pings arrive then.
+    (*c)->set_reading(false);
+    ASSERT_TRUE((*c)->Send(R"({"msg":"sub","id":"f","name":"flood","params":[12000,1000]})").ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE((*c)->Ping(StrCat("p", i)).ok()) << i;
+    (*c)->set_reading(true);
+    int added = 0;
+    while (true) {
+      auto m = (*c)->ReadJson(std::chrono::milliseconds(10000));
+      ASSERT_TRUE(m.ok()) << m.status() << " after " << added << " (deflate " << deflate << ")";
+      std::string msg = MsgOf(*m);
+      if (msg == "added") {
+        EXPECT_EQ(m->FindPath("fields.p")->as_string().size(), 1000u);
+        ++added;
+      }
+      if (msg == "ready") break;
+    }
+    EXPECT_EQ(added, 12000);
+    // Every ping got its pong (they may trail the data).
+    auto echo = (*c)->Call("echo", "[1]");
+    ASSERT_TRUE(echo.ok()) << echo.status();
+    EXPECT_EQ((*c)->pongs(), 40) << "deflate " << deflate;
+  }
 }
 
 TEST_F(ServerTest, HttpHealthAndErrors) {

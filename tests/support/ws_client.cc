@@ -20,6 +20,7 @@ struct WsClient::Impl {
   bool reading = false;
   bool want_reading = true;
   bool closed = false;
+  int pongs = 0;
   beast::error_code error;
   CloseInfo close;
 
@@ -81,6 +82,9 @@ absl::StatusOr<std::unique_ptr<WsClient>> WsClient::Open(Options options) {
   impl->ws.handshake(StrCat(options.host, ":", options.port), options.path, ec);
   if (ec) return absl::UnavailableError(StrCat("handshake: ", ec.message()));
   beast::get_lowest_layer(impl->ws).expires_never();
+  impl->ws.control_callback([raw = impl.get()](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) raw->pongs++;
+  });
   impl->want_reading = !options.manual_read;
   impl->StartRead();
   return std::unique_ptr<WsClient>(new WsClient(std::move(impl)));
@@ -116,6 +120,22 @@ absl::Status WsClient::SendBinary(std::string_view bytes) {
   if (ec) return absl::UnavailableError(ec.message());
   return absl::OkStatus();
 }
+
+absl::Status WsClient::Ping(std::string_view payload) {
+  beast::error_code ec;
+  bool done = false;
+  impl_->ws.async_ping(websocket::ping_data(payload.data(), payload.size()), [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  if (!impl_->RunUntil([&] { return done; }, kWait)) {
+    return absl::DeadlineExceededError("ping timed out");
+  }
+  if (ec) return absl::UnavailableError(StrCat("ping: ", ec.message()));
+  return absl::OkStatus();
+}
+
+int WsClient::pongs() const { return impl_->pongs; }
 
 absl::StatusOr<std::string> WsClient::Read(milliseconds timeout) {
   impl_->StartRead();

@@ -47,6 +47,9 @@ class WsClient {
 
   absl::Status Send(std::string_view text);
   absl::Status SendBinary(std::string_view bytes);
+  // A WebSocket ping (control frame); pongs() counts the pongs received.
+  absl::Status Ping(std::string_view payload);
+  int pongs() const;
   // Next text frame, or DeadlineExceeded; Unavailable once closed.
   absl::StatusOr<std::string> Read(milliseconds timeout = kWait);
   // Next frame parsed as JSON.

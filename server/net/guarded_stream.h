@@ -1,0 +1,141 @@
+// GuardedStream: the layer under Beast's WebSocket stream that lets a
+// connection write pre-framed data frames itself, many per syscall, while
+// Beast keeps writing its own frames (the pong it owes a client ping, the
+// close reply, every frame when permessage-deflate is on).
+//
+// Why: one `write` per WebSocket message is what bounds fan-out (a syscall
+// per frame); a connection with frames queued should hand the kernel all of
+// them at once (writev), and a message sent to many connections should be
+// framed once and shared. Beast writes one message per operation, so the
+// connection frames data itself (server frames are unmasked, the bytes are
+// the same for every client) and writes them here, gathered.
+//
+// The guard: Beast writes control frames from inside its read operation,
+// at moments the connection does not choose. Every write, Beast's and the
+// connection's, goes through this queue and runs to completion before the
+// next starts, so frames never interleave on the wire.
+//
+// Not thread-safe: everything runs on the connection's strand.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "boost/asio.hpp"
+#include "boost/beast.hpp"
+
+namespace ddp::net_internal {
+
+class GuardedStream {
+ public:
+  using executor_type = boost::beast::tcp_stream::executor_type;
+  using WriteDone = absl::AnyInvocable<void(boost::beast::error_code, size_t) &&>;
+
+  explicit GuardedStream(boost::beast::tcp_stream stream) : stream_(std::move(stream)) {}
+
+  executor_type get_executor() noexcept { return stream_.get_executor(); }
+  boost::beast::tcp_stream& next_layer() noexcept { return stream_; }
+  const boost::beast::tcp_stream& next_layer() const noexcept { return stream_; }
+
+  template <class MutableBufferSequence, class ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    return stream_.async_read_some(buffers, std::forward<ReadToken>(token));
+  }
+
+  // Beast's writes. The bytes are copied (control frames are a few bytes;
+  // deflated frames are already a copy) and written whole: Beast sees one
+  // complete write and never interleaves a partial one with ours.
+  template <class ConstBufferSequence, class WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    return boost::asio::async_initiate<WriteToken, void(boost::beast::error_code, size_t)>(
+        [this](auto handler, const ConstBufferSequence& b) {
+          auto bytes = std::make_shared<std::string>(boost::asio::buffer_size(b), '\0');
+          boost::asio::buffer_copy(boost::asio::buffer(bytes->data(), bytes->size()), b);
+          // Completion goes through the handler's own executor (the strand),
+          // posted: an initiating function must not complete inline.
+          auto ex = boost::asio::get_associated_executor(handler, get_executor());
+          Write w;
+          w.buffers.push_back(boost::asio::buffer(bytes->data(), bytes->size()));
+          w.owned = std::move(bytes);
+          w.done = [handler = std::move(handler), ex](boost::beast::error_code ec,
+                                                      size_t n) mutable {
+            boost::asio::post(ex, [handler = std::move(handler), ec, n]() mutable {
+              std::move(handler)(ec, n);
+            });
+          };
+          Enqueue(std::move(w));
+        },
+        token, buffers);
+  }
+
+  // The connection's writes: `buffers` must stay valid until `done` runs
+  // (on the strand, never inline).
+  void WriteGathered(std::vector<boost::asio::const_buffer> buffers, WriteDone done) {
+    Write w;
+    w.buffers = std::move(buffers);
+    w.done = std::move(done);
+    Enqueue(std::move(w));
+  }
+
+  // True while a write is in flight or waiting.
+  bool busy() const { return writing_; }
+
+ private:
+  struct Write {
+    std::vector<boost::asio::const_buffer> buffers;
+    std::shared_ptr<std::string> owned;  // Beast's copied bytes
+    WriteDone done;
+  };
+
+  void Enqueue(Write w) {
+    waiting_.push_back(std::move(w));
+    if (!writing_) Next();
+  }
+
+  void Next() {
+    if (waiting_.empty()) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    current_ = std::move(waiting_.front());
+    waiting_.pop_front();
+    boost::asio::async_write(
+        stream_, current_.buffers,
+        boost::asio::bind_executor(get_executor(),
+                                   [this](boost::beast::error_code ec, size_t n) {
+                                     WriteDone done = std::move(current_.done);
+                                     current_ = Write();
+                                     Next();
+                                     // Last: `done` may hold the last
+                                     // reference to the connection (and
+                                     // so to this stream).
+                                     std::move(done)(ec, n);
+                                   }));
+  }
+
+  boost::beast::tcp_stream stream_;
+  bool writing_ = false;
+  Write current_;
+  std::deque<Write> waiting_;
+};
+
+// Closing handshake support for websocket::stream<GuardedStream> (found by
+// argument-dependent lookup): tear down the TCP stream below.
+inline void teardown(boost::beast::role_type role, GuardedStream& s,
+                     boost::beast::error_code& ec) {
+  using boost::beast::websocket::teardown;
+  teardown(role, s.next_layer().socket(), ec);
+}
+
+template <class TeardownHandler>
+void async_teardown(boost::beast::role_type role, GuardedStream& s, TeardownHandler&& handler) {
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, s.next_layer().socket(), std::forward<TeardownHandler>(handler));
+}
+
+}  // namespace ddp::net_internal
