@@ -4,6 +4,8 @@
 #   make run     install deps, build, start build/bin/ddpd on port 3000, data in ./data
 #   make test    install deps, build with ASan+UBSan in build-asan/, run every test (ctest)
 #   make bench   Release build, run the micro benchmarks
+#   make bench-compare  side by side with nats-server, Redis and mosquitto
+#                (bench/compare.sh; BENCH_SECONDS per run, default 10)
 #   make fuzz    clang + libFuzzer build in build-fuzz/, fuzz the DDP decoder
 #                (FUZZ_SECONDS, default 60)
 
@@ -12,7 +14,7 @@ PORT ?= 3000
 DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test test-deps bench fuzz clean format
+.PHONY: deps build run test test-deps bench bench-compare fuzz clean format
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +42,16 @@ test: deps test-deps
 
 bench: build
 	@for b in build/bin/bench_*; do echo "== $$b"; $$b; done
+
+# The peers and their client libraries come from install-bench-deps.sh
+# (not needed by CI); only the three binaries the comparison runs are built.
+# -U re-runs the pkg-config checks, which CMake caches: a build folder
+# configured before the libraries were installed would skip loadgen.
+bench-compare: deps
+	@scripts/install-bench-deps.sh
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -U '__pkg_config_checked_*' >/dev/null
+	@cmake --build build -j $(JOBS) --target ddpd test_server loadgen
+	@bench/compare.sh
 
 fuzz: deps
 	@CXX=clang++ cmake -S . -B build-fuzz -DDDP_FUZZ=ON -DDDP_BUILD_TESTS=OFF -DDDP_BUILD_BENCH=OFF \
