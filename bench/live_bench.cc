@@ -151,7 +151,7 @@ void BM_Lookup(benchmark::State& state) {
 
 class NullSink : public engine::LiveSink {
  public:
-  void Send(std::vector<engine::Delta> d) override { received += d.size(); }
+  void Send(ChangeBatchPtr d) override { received += d->changes.size(); }
   void Ready() override {}
   void Fail(absl::Status) override {}
   size_t received = 0;

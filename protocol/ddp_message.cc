@@ -1,5 +1,7 @@
 #include "protocol/ddp_message.h"
 
+#include "protocol/data_change.h"
+
 #include "absl/strings/cord.h"
 #include "common/strings.h"
 
@@ -431,6 +433,43 @@ std::string EncodeRemoved(std::string_view collection, std::string_view id) {
   std::string out;
   Enc(&out, "removed").Str("collection", collection).Str("id", id).End();
   return out;
+}
+
+}  // namespace ddp
+
+namespace ddp {
+
+std::string EncodeDataChange(const DataChange& c) {
+  switch (c.kind) {
+    case DataChange::Kind::kAdded:
+      return EncodeAdded(c.collection, c.id, c.fields);
+    case DataChange::Kind::kChanged:
+      return EncodeChanged(c.collection, c.id, c.fields, c.cleared);
+    case DataChange::Kind::kRemoved:
+      return EncodeRemoved(c.collection, c.id);
+    case DataChange::Kind::kAddedBefore: {
+      std::string out;
+      Enc(&out, "addedBefore")
+          .Str("collection", c.collection)
+          .Str("id", c.id)
+          .Fields("fields", c.fields)
+          .Before(c.before)
+          .End();
+      return out;
+    }
+    case DataChange::Kind::kMovedBefore: {
+      std::string out;
+      Enc(&out, "movedBefore").Str("collection", c.collection).Str("id", c.id).Before(c.before).End();
+      return out;
+    }
+  }
+  return {};
+}
+
+void ChangeBatch::Encode() {
+  encoded.clear();
+  encoded.reserve(changes.size());
+  for (const DataChange& c : changes) encoded.push_back(std::make_shared<const std::string>(EncodeDataChange(c)));
 }
 
 }  // namespace ddp

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/data_change.h"
 #include "protocol/value.h"
 
 namespace ddp::query {
@@ -24,15 +25,7 @@ struct DocDelta {
 using DocDeltas = std::vector<DocDelta>;
 
 // What a subscriber is told (DDP data messages).
-struct LiveDelta {
-  enum class Kind { kAdded, kChanged, kRemoved, kAddedBefore, kMovedBefore };
-  Kind kind = Kind::kAdded;
-  std::string collection;
-  std::string id;
-  Object fields;                     // added / addedBefore: all; changed: the changed ones
-  std::vector<std::string> cleared;  // changed: fields that disappeared
-  std::optional<std::string> before;  // addedBefore / movedBefore: the next id, nullopt: end
-};
+using LiveDelta = DataChange;
 using LiveDeltas = std::vector<LiveDelta>;
 
 }  // namespace ddp::query

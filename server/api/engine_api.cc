@@ -19,37 +19,7 @@ using engine::TxResult;
 class DdpSink : public engine::LiveSink {
  public:
   explicit DdpSink(std::shared_ptr<Subscription> sub) : sub_(std::move(sub)) {}
-  void Send(std::vector<Delta> deltas) override {
-    std::vector<DataChange> changes;
-    changes.reserve(deltas.size());
-    for (Delta& d : deltas) {
-      DataChange c;
-      switch (d.kind) {
-        case Delta::Kind::kAdded:
-          c.kind = DataChange::Kind::kAdded;
-          break;
-        case Delta::Kind::kChanged:
-          c.kind = DataChange::Kind::kChanged;
-          break;
-        case Delta::Kind::kRemoved:
-          c.kind = DataChange::Kind::kRemoved;
-          break;
-        case Delta::Kind::kAddedBefore:
-          c.kind = DataChange::Kind::kAddedBefore;
-          break;
-        case Delta::Kind::kMovedBefore:
-          c.kind = DataChange::Kind::kMovedBefore;
-          break;
-      }
-      c.collection = std::move(d.collection);
-      c.id = std::move(d.id);
-      c.fields = std::move(d.fields);
-      c.cleared = std::move(d.cleared);
-      c.before = std::move(d.before);
-      changes.push_back(std::move(c));
-    }
-    sub_->Apply(std::move(changes));
-  }
+  void Send(ChangeBatchPtr deltas) override { sub_->Apply(std::move(deltas)); }
   void Ready() override { sub_->Ready(); }
   void Fail(absl::Status status) override { sub_->Error(std::move(status)); }
 

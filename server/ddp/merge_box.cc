@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "common/check.h"
 #include "common/strings.h"
+#include "protocol/ddp_message.h"
 
 namespace ddp {
 namespace {
@@ -68,7 +70,7 @@ bool MergeBox::ClearField(Document& doc, SubHandle sub, std::string_view key, bo
 }
 
 absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::string_view id,
-                             Object fields, MergeSink& sink) {
+                             const Object& fields, MergeSink& sink, const EncodedChange& encoded) {
   if (auto owner = ordered_owner_.find(collection); owner != ordered_owner_.end()) {
     return absl::InvalidArgumentError(
         StrCat("collection '", collection, "' is used by an ordered subscription"));
@@ -85,21 +87,24 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
     // The common case: the client gets exactly what the subscription sent.
     doc.fields.reserve(fields.size());
     for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
-    sink.SendAdded(collection, id, fields);
+    if (encoded) {
+      sink.SendEncoded(encoded);
+    } else {
+      sink.SendAdded(collection, id, fields);
+    }
     return absl::OkStatus();
   }
   Object visible;
-  for (Member& m : fields) {
-    Value copy = m.value;
-    if (SetField(doc, sub, m.key, std::move(m.value))) visible.Append(std::move(m.key), std::move(copy));
+  for (const Member& m : fields) {
+    if (SetField(doc, sub, m.key, m.value)) visible.Append(m.key, m.value);
   }
   if (!visible.empty()) sink.SendChanged(collection, id, visible, {});
   return absl::OkStatus();
 }
 
 absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::string_view id,
-                               Object fields, const std::vector<std::string>& cleared,
-                               MergeSink& sink) {
+                               const Object& fields, const std::vector<std::string>& cleared,
+                               MergeSink& sink, const EncodedChange& encoded) {
   auto coll = collections_.find(collection);
   Document* doc = nullptr;
   if (coll != collections_.end()) {
@@ -111,14 +116,8 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
     return Misuse("changed a document the subscription does not hold", collection, id);
   }
   Object visible;
-  for (Member& m : fields) {
-    const Field* before = doc->FindField(m.key);
-    bool visible_change = before == nullptr || before->owner == sub;
-    Value copy;
-    if (visible_change) copy = m.value;
-    if (SetField(*doc, sub, m.key, std::move(m.value))) {
-      visible.Append(std::move(m.key), std::move(copy));
-    }
+  for (const Member& m : fields) {
+    if (SetField(*doc, sub, m.key, m.value)) visible.Append(m.key, m.value);
   }
   std::vector<std::string> vanished_keys;
   for (const std::string& key : cleared) {
@@ -132,14 +131,19 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
       }
     }
   }
-  if (!visible.empty() || !vanished_keys.empty()) {
+  if (visible.empty() && vanished_keys.empty()) return absl::OkStatus();
+  // Everything set is visible (in the same order) and everything cleared
+  // vanished: the client's message is the change itself.
+  if (encoded && visible.size() == fields.size() && vanished_keys.size() == cleared.size()) {
+    sink.SendEncoded(encoded);
+  } else {
     sink.SendChanged(collection, id, visible, vanished_keys);
   }
   return absl::OkStatus();
 }
 
 absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::string_view id,
-                               MergeSink& sink) {
+                               MergeSink& sink, const EncodedChange& encoded) {
   auto coll = collections_.find(collection);
   if (coll == collections_.end()) return Misuse("removed an unknown document", collection, id);
   auto it = coll->second.find(id);
@@ -159,7 +163,11 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
   if (doc.holders.empty()) {
     coll->second.erase(it);
     if (coll->second.empty()) collections_.erase(coll);
-    sink.SendRemoved(collection, id);
+    if (encoded) {
+      sink.SendEncoded(encoded);
+    } else {
+      sink.SendRemoved(collection, id);
+    }
     return absl::OkStatus();
   }
   // Others still hold it: retract this subscription's fields.
@@ -192,8 +200,9 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
 }
 
 absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
-                                   std::string_view id, Object fields,
-                                   const std::optional<std::string>& before, MergeSink& sink) {
+                                   std::string_view id, const Object& fields,
+                                   const std::optional<std::string>& before, MergeSink& sink,
+                                   const EncodedChange& encoded) {
   auto owner = ordered_owner_.find(collection);
   if (owner == ordered_owner_.end()) {
     if (auto coll = collections_.find(collection); coll != collections_.end() && !coll->second.empty()) {
@@ -213,19 +222,45 @@ absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
   held_[sub][collection].emplace(id);
   doc.fields.reserve(fields.size());
   for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
-  sink.SendAddedBefore(collection, id, fields, before);
+  if (encoded) {
+    sink.SendEncoded(encoded);
+  } else {
+    sink.SendAddedBefore(collection, id, fields, before);
+  }
   return absl::OkStatus();
 }
 
 absl::Status MergeBox::MovedBefore(SubHandle sub, std::string_view collection,
                                    std::string_view id, const std::optional<std::string>& before,
-                                   MergeSink& sink) {
+                                   MergeSink& sink, const EncodedChange& encoded) {
   auto owner = ordered_owner_.find(collection);
   if (owner == ordered_owner_.end() || owner->second != sub || !Holds(sub, collection, id)) {
     return Misuse("moved a document the subscription does not hold in order", collection, id);
   }
-  sink.SendMovedBefore(collection, id, before);
+  if (encoded) {
+    sink.SendEncoded(encoded);
+  } else {
+    sink.SendMovedBefore(collection, id, before);
+  }
   return absl::OkStatus();
+}
+
+void MergeSink::SendEncoded(const std::shared_ptr<const std::string>& message) {
+  absl::StatusOr<Message> m = DecodeMessage(std::string_view(*message));
+  DDP_CHECK(m.ok());  // the caller encoded it from a DataChange
+  if (auto* a = std::get_if<AddedMsg>(&*m)) {
+    SendAdded(a->collection, a->id, a->fields);
+  } else if (auto* c = std::get_if<ChangedMsg>(&*m)) {
+    SendChanged(c->collection, c->id, c->fields, c->cleared);
+  } else if (auto* r = std::get_if<RemovedMsg>(&*m)) {
+    SendRemoved(r->collection, r->id);
+  } else if (auto* ab = std::get_if<AddedBeforeMsg>(&*m)) {
+    SendAddedBefore(ab->collection, ab->id, ab->fields, ab->before);
+  } else if (auto* mb = std::get_if<MovedBeforeMsg>(&*m)) {
+    SendMovedBefore(mb->collection, mb->id, mb->before);
+  } else {
+    DDP_CHECK(false && "an encoded change is not a data message");
+  }
 }
 
 void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {

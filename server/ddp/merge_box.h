@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,34 +50,48 @@ class MergeSink {
                                const Object& fields, const std::optional<std::string>& before) = 0;
   virtual void SendMovedBefore(std::string_view collection, std::string_view id,
                                const std::optional<std::string>& before) = 0;
+  // The change exactly as the caller encoded it (the merge box forwards it
+  // unchanged), so the sink can send these bytes as they are. The default
+  // decodes the message and calls the method above that matches.
+  virtual void SendEncoded(const std::shared_ptr<const std::string>& message);
 };
+
+// A change's message encoded in advance (see ChangeBatch), or null.
+using EncodedChange = std::shared_ptr<const std::string>;
 
 class MergeBox {
  public:
   // `sub` publishes document `id` with `fields`. The client gets `added` when
   // nobody held the document, else a `changed` with the fields that became
   // visible. FailedPrecondition when `sub` already holds the document.
+  //
+  // `encoded`, when given, is this change's message already encoded: the
+  // sink gets it (SendEncoded) whenever the client's message would be
+  // exactly that, as in the common case of a document held by one
+  // subscription. Same for the methods below.
   absl::Status Added(SubHandle sub, std::string_view collection, std::string_view id,
-                     Object fields, MergeSink& sink);
+                     const Object& fields, MergeSink& sink, const EncodedChange& encoded = nullptr);
 
   // `sub` sets `fields` and clears `cleared` on a document it holds.
   // FailedPrecondition when it does not hold it.
   absl::Status Changed(SubHandle sub, std::string_view collection, std::string_view id,
-                       Object fields, const std::vector<std::string>& cleared, MergeSink& sink);
+                       const Object& fields, const std::vector<std::string>& cleared,
+                       MergeSink& sink, const EncodedChange& encoded = nullptr);
 
   // `sub` stops holding the document. FailedPrecondition when it did not.
   absl::Status Removed(SubHandle sub, std::string_view collection, std::string_view id,
-                       MergeSink& sink);
+                       MergeSink& sink, const EncodedChange& encoded = nullptr);
 
   // An ordered subscription (DDP's addedBefore/movedBefore) owns its
   // collection's order: no other subscription of the session may publish to
   // that collection while it does (two orders cannot be merged), and it
   // cannot be mixed with plain `added`. Both are InvalidArgument.
   absl::Status AddedBefore(SubHandle sub, std::string_view collection, std::string_view id,
-                           Object fields, const std::optional<std::string>& before,
-                           MergeSink& sink);
+                           const Object& fields, const std::optional<std::string>& before,
+                           MergeSink& sink, const EncodedChange& encoded = nullptr);
   absl::Status MovedBefore(SubHandle sub, std::string_view collection, std::string_view id,
-                           const std::optional<std::string>& before, MergeSink& sink);
+                           const std::optional<std::string>& before, MergeSink& sink,
+                           const EncodedChange& encoded = nullptr);
 
   // Retracts everything `sub` holds (unsub, subscription error or stop).
   void RemoveSubscription(SubHandle sub, MergeSink& sink);

@@ -176,6 +176,11 @@ void Session::Send(std::string frame) {
 
 void Session::SendMessage(const Message& m) { Send(EncodeMessage(m)); }
 
+void Session::SendEncoded(const std::shared_ptr<const std::string>& message) {
+  if (transport_ == nullptr || state_ == State::kClosed) return;
+  transport_->Send(message);
+}
+
 void Session::SendError(std::string_view reason, std::optional<Value> offending) {
   SendMessage(ErrorMsg{std::string(reason), std::move(offending)});
 }
@@ -322,27 +327,36 @@ void Subscription::Removed(std::string collection, std::string id) {
 }
 
 void Subscription::Apply(std::vector<DataChange> changes) {
-  OnStrand([self = shared_from_this(), changes = std::move(changes)](Session& s) mutable {
-    for (DataChange& c : changes) {
+  auto batch = std::make_shared<ChangeBatch>();
+  batch->changes = std::move(changes);
+  Apply(ChangeBatchPtr(std::move(batch)));
+}
+
+void Subscription::Apply(ChangeBatchPtr batch) {
+  OnStrand([self = shared_from_this(), batch = std::move(batch)](Session& s) {
+    static const EncodedChange kNone;
+    for (size_t i = 0; i < batch->changes.size(); ++i) {
       if (self->stopped()) return;
+      const DataChange& c = batch->changes[i];
+      const EncodedChange& encoded = i < batch->encoded.size() ? batch->encoded[i] : kNone;
       absl::Status st;
       switch (c.kind) {
         case DataChange::Kind::kAdded:
-          st = s.merge_box_.Added(self->handle_, c.collection, c.id, std::move(c.fields), s);
+          st = s.merge_box_.Added(self->handle_, c.collection, c.id, c.fields, s, encoded);
           break;
         case DataChange::Kind::kChanged:
-          st = s.merge_box_.Changed(self->handle_, c.collection, c.id, std::move(c.fields),
-                                    c.cleared, s);
+          st = s.merge_box_.Changed(self->handle_, c.collection, c.id, c.fields, c.cleared, s,
+                                    encoded);
           break;
         case DataChange::Kind::kRemoved:
-          st = s.merge_box_.Removed(self->handle_, c.collection, c.id, s);
+          st = s.merge_box_.Removed(self->handle_, c.collection, c.id, s, encoded);
           break;
         case DataChange::Kind::kAddedBefore:
-          st = s.merge_box_.AddedBefore(self->handle_, c.collection, c.id, std::move(c.fields),
-                                        c.before, s);
+          st = s.merge_box_.AddedBefore(self->handle_, c.collection, c.id, c.fields, c.before, s,
+                                        encoded);
           break;
         case DataChange::Kind::kMovedBefore:
-          st = s.merge_box_.MovedBefore(self->handle_, c.collection, c.id, c.before, s);
+          st = s.merge_box_.MovedBefore(self->handle_, c.collection, c.id, c.before, s, encoded);
           break;
       }
       if (st.code() == absl::StatusCode::kInvalidArgument) {

@@ -32,6 +32,7 @@
 #include "absl/functional/any_invocable.h"
 #include "common/clock.h"
 #include "common/executor.h"
+#include "protocol/data_change.h"
 #include "protocol/ddp_message.h"
 #include "server/ddp/merge_box.h"
 #include "server/ddp/registry.h"
@@ -80,17 +81,6 @@ struct SessionOptions {
 
 class Session;
 
-// One data change for Subscription::Apply.
-struct DataChange {
-  enum class Kind { kAdded, kChanged, kRemoved, kAddedBefore, kMovedBefore };
-  Kind kind = Kind::kAdded;
-  std::string collection;
-  std::string id;
-  Object fields;
-  std::vector<std::string> cleared;
-  std::optional<std::string> before;  // addedBefore / movedBefore; nullopt: at the end
-};
-
 // The context a publication publishes through (Meteor's `this` in
 // `Meteor.publish`). Thread-safe: every call may come from any thread and
 // is applied on the session's strand in call order. Calls after the
@@ -104,6 +94,10 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   // Several changes applied together, in order, with nothing from other
   // sources in between (one transaction's effect on this subscription).
   void Apply(std::vector<DataChange> changes);
+  // The same for a batch shared with other subscriptions (live queries):
+  // messages the merge box forwards unchanged go out as the batch's
+  // encoded bytes, shared, not encoded again.
+  void Apply(ChangeBatchPtr batch);
   // Tells the client the initial data is complete (once).
   void Ready();
   // Stops with an error: documents are retracted, the client gets `nosub`
@@ -232,6 +226,7 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
                        const std::optional<std::string>& before) override;
   void SendMovedBefore(std::string_view collection, std::string_view id,
                        const std::optional<std::string>& before) override;
+  void SendEncoded(const std::shared_ptr<const std::string>& message) override;
 
   const SessionOptions options_;
   const std::shared_ptr<const Registry> registry_;

@@ -115,8 +115,11 @@ absl::StatusOr<LiveRegistry::Id> LiveRegistry::Add(std::shared_ptr<const query::
   subs_.emplace(id, std::make_pair(eval_id, sink));
   stats_.evaluations = static_cast<int64_t>(evals_.size());
   stats_.subscriptions = static_cast<int64_t>(subs_.size());
-  std::vector<query::LiveDelta> snapshot = e.eval->Snapshot();
-  if (!snapshot.empty()) sink->Send(std::move(snapshot));
+  // The initial result goes to this subscriber alone: not encoded here (the
+  // session encodes what its merge box sends).
+  auto snapshot = std::make_shared<ChangeBatch>();
+  snapshot->changes = e.eval->Snapshot();
+  if (!snapshot->changes.empty()) sink->Send(std::move(snapshot));
   sink->Ready();
   return id;
 }
@@ -225,16 +228,13 @@ void LiveRegistry::OnCommit(const CommittedTx& tx) {
       continue;
     }
     if (out.empty()) continue;
-    const std::vector<Id>& subscribers = e->second.subscribers;
-    for (size_t i = 0; i < subscribers.size(); ++i) {
-      auto& sink = subs_.at(subscribers[i]).second;
-      // The last subscriber takes the deltas; the others get copies.
-      if (i + 1 == subscribers.size()) {
-        sink->Send(std::move(out));
-      } else {
-        sink->Send(out);
-      }
-    }
+    // One batch for every subscriber, each message encoded once here
+    // rather than once per subscriber on the I/O threads.
+    auto shared = std::make_shared<ChangeBatch>();
+    shared->changes = std::move(out);
+    shared->Encode();
+    ChangeBatchPtr batch = std::move(shared);
+    for (Id sub : e->second.subscribers) subs_.at(sub).second->Send(batch);
   }
 }
 

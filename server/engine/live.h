@@ -52,8 +52,9 @@ class LiveSink {
  public:
   virtual ~LiveSink() = default;
   // The deltas one transaction caused for this subscription, all at once,
-  // so that no subscriber ever sees part of a transaction.
-  virtual void Send(std::vector<Delta> deltas) = 0;
+  // so that no subscriber ever sees part of a transaction. The batch is
+  // shared, read-only, with the query's other subscribers.
+  virtual void Send(ChangeBatchPtr deltas) = 0;
   // The initial result is complete.
   virtual void Ready() = 0;
   // The query stopped (a limit was exceeded); no more calls follow.

@@ -27,10 +27,10 @@ Value J(std::string_view json) {
 // Records deltas; keeps the subscriber's view by applying them.
 class RecordingSink : public LiveSink {
  public:
-  void Send(std::vector<Delta> deltas) override {
+  void Send(ChangeBatchPtr batch) override {
     std::lock_guard<std::mutex> lock(mu_);
-    batches_.push_back(deltas.size());
-    for (Delta& d : deltas) {
+    batches_.push_back(batch->changes.size());
+    for (const Delta& d : batch->changes) {
       auto& coll = view_[d.collection];
       switch (d.kind) {
         case Delta::Kind::kMovedBefore:
@@ -43,7 +43,7 @@ class RecordingSink : public LiveSink {
         case Delta::Kind::kChanged: {
           EXPECT_TRUE(coll.contains(d.id)) << "changed unknown: " << d.id;
           Object& doc = coll[d.id];
-          for (Member& m : d.fields) doc.Set(m.key, m.value);
+          for (const Member& m : d.fields) doc.Set(m.key, m.value);
           for (auto& k : d.cleared) doc.Erase(k);
           break;
         }

@@ -48,7 +48,15 @@ class RecordingSink : public MergeSink {
                        const std::optional<std::string>& before) override {
     log.push_back(EncodeMessage(MovedBeforeMsg{std::string(c), std::string(id), before}));
   }
+  // Counts the pre-encoded messages passed through, then handles them as
+  // any sink does by default (decode, dispatch).
+  void SendEncoded(const std::shared_ptr<const std::string>& message) override {
+    ++encoded_used;
+    MergeSink::SendEncoded(message);
+  }
   std::vector<std::string> Take() { return std::exchange(log, {}); }
+
+  int encoded_used = 0;
 
   std::vector<std::string> log;
   std::map<std::string, std::map<std::string, std::map<std::string, Value>>> view;
@@ -182,7 +190,15 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
   auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
   const std::vector<std::string> ids = {"d1", "d2", "d3"};
   const std::vector<std::string> keys = {"a", "b", "c", "d"};
+  int encoded_used = 0;
   for (int round = 0; round < 30; ++round) {
+    // Odd rounds hand the merge box each change pre-encoded (as live
+    // queries do): it may forward those bytes only where the client's
+    // message is exactly that change, so the view must match all the same.
+    const bool pre_encoded = round % 2 == 1;
+    auto enc = [&](std::string text) {
+      return pre_encoded ? std::make_shared<const std::string>(std::move(text)) : nullptr;
+    };
     MergeBox box;
     RecordingSink sink;
     // model[id][key] = [(sub, value)] in precedence order; holders[id] = subs
@@ -227,10 +243,11 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
         }
         for (const Member& m : fields) model_set(sub, id, m.key, m.value);
         holders[id].push_back(sub);
-        ASSERT_TRUE(box.Added(sub, "c", id, std::move(fields), sink).ok());
+        auto e = enc(EncodeAdded("c", id, fields));
+        ASSERT_TRUE(box.Added(sub, "c", id, fields, sink, e).ok());
       } else if (op < 2) {
         model_drop(sub, id);
-        ASSERT_TRUE(box.Removed(sub, "c", id, sink).ok());
+        ASSERT_TRUE(box.Removed(sub, "c", id, sink, enc(EncodeRemoved("c", id))).ok());
       } else {
         Object fields;
         std::vector<std::string> cleared;
@@ -243,7 +260,8 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
         for (const auto& k : cleared) {
           if (!fields.Contains(k)) model_clear(sub, id, k);
         }
-        ASSERT_TRUE(box.Changed(sub, "c", id, std::move(fields), cleared, sink).ok());
+        auto e = enc(EncodeChanged("c", id, fields, cleared));
+        ASSERT_TRUE(box.Changed(sub, "c", id, fields, cleared, sink, e).ok());
       }
       for (const auto& i : ids) {
         bool present = !holders[i].empty();
@@ -254,7 +272,32 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
         ASSERT_EQ(sink.view["c"][i], expected) << "round " << round << " step " << step;
       }
     }
+    encoded_used += sink.encoded_used;
   }
+  EXPECT_GT(encoded_used, 500);  // the pass-through path was exercised
+}
+
+TEST(MergeBoxTest, PreEncodedChangesPassThroughOnlyWhenExact) {
+  MergeBox box;
+  RecordingSink sink;
+  auto E = [](std::string s) { return std::make_shared<const std::string>(std::move(s)); };
+  ASSERT_TRUE(box.Added(1, "c", "d", O(R"({"a":1})"), sink, E(EncodeAdded("c", "d", O(R"({"a":1})")))).ok());
+  EXPECT_EQ(sink.encoded_used, 1);
+  ASSERT_TRUE(box.Changed(1, "c", "d", O(R"({"a":2})"), {}, sink, E(EncodeChanged("c", "d", O(R"({"a":2})"), {}))).ok());
+  EXPECT_EQ(sink.encoded_used, 2);
+  // A second subscription: the client gets a `changed` with what became
+  // visible, not the `added` it was handed.
+  ASSERT_TRUE(box.Added(2, "c", "d", O(R"({"a":9,"b":1})"), sink, E(EncodeAdded("c", "d", O(R"({"a":9,"b":1})")))).ok());
+  EXPECT_EQ(sink.encoded_used, 2);
+  EXPECT_EQ(sink.log.back(), R"({"msg":"changed","collection":"c","id":"d","fields":{"b":1}})");
+  // Sub 1 leaves: a retraction (`changed`), not the `removed` handed in.
+  ASSERT_TRUE(box.Removed(1, "c", "d", sink, E(EncodeRemoved("c", "d"))).ok());
+  EXPECT_EQ(sink.encoded_used, 2);
+  EXPECT_EQ(sink.log.back(), R"({"msg":"changed","collection":"c","id":"d","fields":{"a":9}})");
+  // The last holder leaves: exactly `removed`.
+  ASSERT_TRUE(box.Removed(2, "c", "d", sink, E(EncodeRemoved("c", "d"))).ok());
+  EXPECT_EQ(sink.encoded_used, 3);
+  EXPECT_EQ(sink.log.back(), R"({"msg":"removed","collection":"c","id":"d"})");
 }
 
 }  // namespace

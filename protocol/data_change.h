@@ -1,0 +1,42 @@
+// A change to one document as a DDP client sees it (one data message), and
+// a batch of them that every subscriber of a live query shares.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/value.h"
+
+namespace ddp {
+
+struct DataChange {
+  enum class Kind { kAdded, kChanged, kRemoved, kAddedBefore, kMovedBefore };
+  Kind kind = Kind::kAdded;
+  std::string collection;
+  std::string id;
+  Object fields;                      // added / addedBefore: all; changed: the changed ones
+  std::vector<std::string> cleared;   // changed: fields that disappeared
+  std::optional<std::string> before;  // addedBefore / movedBefore: the next id; nullopt: the end
+};
+
+// The DDP message of `c` (added, changed, removed, addedBefore, movedBefore).
+std::string EncodeDataChange(const DataChange& c);
+
+// One transaction's changes for one live query, built once, read-only, and
+// shared by all of its subscribers, with each change's message encoded once
+// (`encoded[i]` for `changes[i]`; empty when not encoded). A session whose
+// merge box forwards a change as it is sends these bytes instead of
+// encoding the same message again: a message to N clients is serialized
+// once, not N times.
+struct ChangeBatch {
+  std::vector<DataChange> changes;
+  std::vector<std::shared_ptr<const std::string>> encoded;
+
+  // Fills `encoded`.
+  void Encode();
+};
+using ChangeBatchPtr = std::shared_ptr<const ChangeBatch>;
+
+}  // namespace ddp
