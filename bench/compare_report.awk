@@ -15,12 +15,15 @@ function fmt_int(x,   s, out, n) {
 }
 function fmt_us(x) { return x == "" ? "–" : (x >= 1000 ? sprintf("%.2f ms", x / 1000) : sprintf("%.0f µs", x)) }
 # What limited a closed-loop run: a saturated side, else neither (window,
-# round trips, or the single publisher).
-function limit(k) {
-  if (lpct[k] != "" && lpct[k] + 0 >= 90) return "**loadgen** (CPU " lpct[k] "%)"
-  if (spct[k] != "" && spct[k] + 0 >= 90) return "server"
-  return "neither saturated"
+# round trips, or the single publisher). Flags runs where the rest of the
+# machine took a noticeable share of CPU.
+function limit(k,   r) {
+  if (lpct[k] != "" && lpct[k] + 0 >= 90) r = "**loadgen** (CPU " lpct[k] "%)"
+  else if (spct[k] != "" && spct[k] + 0 >= 80) r = "server"
+  else r = "neither saturated"
+  return r noisy(k)
 }
+function noisy(k) { return (opct[k] != "" && opct[k] + 0 >= 25) ? " — noisy (other CPU " opct[k] "%)" : "" }
 function cpu_per(k, per,   d) {  # server CPU seconds per `per` operations
   d = delivered[k] + 0
   if (d == 0 || scpu[k] == "" || scpu[k] < 0) return "–"
@@ -31,7 +34,7 @@ FNR == 1 { next }
 NR == FNR {
   k = key($1, $2, $3, $4)
   delivered[k] = $5; secs[k] = $6; scpu[k] = $7; spct[k] = $8; lpct[k] = $9
-  lost[k] = $10; errs[k] = $11; param[k] = $12
+  opct[k] = $10; lost[k] = $11; errs[k] = $12; param[k] = $13
   next
 }
 {
@@ -43,8 +46,10 @@ NR == FNR {
 END {
   print "Column meanings: *delivered/s* counts messages received by subscribers (S1, S2),"
   print "completed connects (S5) or completed calls (S8) per second of the measured window."
-  print "*limited by*: the side whose CPU was saturated (≥ 90% of its one core); when the"
-  print "load generator is saturated the system's figure is a **lower bound**."
+  print "*limited by*: the side whose CPU was saturated (load generator ≥ 90% of its core, server"
+  print "≥ 80%); when the load generator is saturated the system's figure is a **lower bound**."
+  print "*other CPU*: the rest of the machine during the run (other processes and interrupt time"
+  print "charged to neither side); a run with ≥ 25% is marked noisy."
   print ""
 
   print "## S1 fan-out: maximum delivered messages/s"
@@ -70,17 +75,17 @@ END {
   print "100 subscribers, 128 B, open loop: message k is due at t0 + k/rate and its latency is"
   print "measured from that due time (no coordinated omission)."
   print ""
-  print "| system | load | published/s | delivered/s | p50 | p99 | p99.9 | lost | loadgen CPU | server CPU |"
-  print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  print "| system | load | published/s | delivered/s | p50 | p99 | p99.9 | lost | server CPU | loadgen CPU | other CPU |"
+  print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for (i = 1; i <= n; i++) {
     if (scen[i] !~ /^S2@/) continue
     k = key(sys[i], scen[i], subs[i], pay[i])
     load = scen[i]; sub(/^S2@/, "", load)
     r = param[k]; sub(/^rate=/, "", r)
-    if (param[k] == "failed") { printf "| %s | %s | failed | | | | | | | |\n", sys[i], load; continue }
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s%% |\n", sys[i], load, fmt_int(r),
-      fmt_int(rate[i]), fmt_us(p50[i]), fmt_us(p99[i]), fmt_us(p999[i]), num(lost[k]), num(lpct[k]),
-      num(spct[k])
+    if (param[k] == "failed") { printf "| %s | %s | failed | | | | | | | | |\n", sys[i], load; continue }
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", sys[i], load, fmt_int(r),
+      fmt_int(rate[i]), fmt_us(p50[i]), fmt_us(p99[i]), fmt_us(p999[i]), num(lost[k]), num(spct[k]),
+      num(lpct[k]), num(opct[k])
     if (load == "50%") { s2_50_p99[sys[i]] = p99[i]; s2_50_lost[sys[i]] = lost[k] }
   }
   print ""
@@ -105,14 +110,14 @@ END {
   print "Connect, protocol handshake, one subscription confirmed by the server, close; the"
   print "*subscribers* column of the CSV holds the number of parallel connect loops."
   print ""
-  print "| system | parallel | connects/s | p50 (connect → subscribed) | p99 | server CPU per connect | server CPU | loadgen CPU |"
-  print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  print "| system | parallel | connects/s | p50 (connect → subscribed) | p99 | server CPU per connect | server CPU | loadgen CPU | limited by |"
+  print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
   for (i = 1; i <= n; i++) {
     if (scen[i] != "S5") continue
     k = key(sys[i], scen[i], subs[i], pay[i])
-    if (param[k] == "failed") { printf "| %s | %s | failed | | | | | |\n", sys[i], subs[i]; continue }
-    printf "| %s | %s | %s | %s | %s | %s µs | %s%% | %s%% |\n", sys[i], subs[i], fmt_int(rate[i]),
-      fmt_us(p50[i]), fmt_us(p99[i]), cpu_per(k, 1e6), num(spct[k]), num(lpct[k])
+    if (param[k] == "failed") { printf "| %s | %s | failed | | | | | | |\n", sys[i], subs[i]; continue }
+    printf "| %s | %s | %s | %s | %s | %s µs | %s%% | %s%% | %s |\n", sys[i], subs[i], fmt_int(rate[i]),
+      fmt_us(p50[i]), fmt_us(p99[i]), cpu_per(k, 1e6), num(spct[k]), num(lpct[k]), limit(k)
   }
   print ""
 

@@ -33,6 +33,9 @@ int64_t NowNs();
 double ProcessCpuSeconds(int pid);
 // This process's own user + system CPU seconds.
 double SelfCpuSeconds();
+// Busy CPU seconds of the whole machine (all CPUs, everything but idle
+// and iowait, from /proc/stat); -1 when unknown.
+double MachineBusySeconds();
 // Resident set size of a process in KiB (VmRSS of /proc/<pid>/status); -1
 // when unknown.
 int64_t ProcessRssKib(int pid);

@@ -9,6 +9,9 @@
 //   server_cpu_pct   the same per wall second (100 = the one server core)
 //   loadgen_cpu_pct  this process's CPU per wall second; >= 90 means the
 //                    load generator, not the server, was the limit
+//   other_cpu_pct    the rest of the machine's CPU (other processes, and
+//                    interrupt time not charged to either): high means a
+//                    noisy run
 //   errors lost      connection errors; deliveries that never arrived
 #include "scenarios.h"
 
@@ -54,33 +57,41 @@ void RunFor(asio::io_context& ioc, double seconds) {
 struct Meter {
   int pid = 0;
   int64_t t0 = 0, t1 = 0;
-  double server0 = -1, server1 = -1, self0 = 0, self1 = 0;
+  double server0 = -1, server1 = -1, self0 = 0, self1 = 0, machine0 = -1, machine1 = -1;
 
   void Start() {
     t0 = NowNs();
     server0 = ProcessCpuSeconds(pid);
     self0 = SelfCpuSeconds();
+    machine0 = MachineBusySeconds();
   }
   void Stop() {
     t1 = NowNs();
     server1 = ProcessCpuSeconds(pid);
     self1 = SelfCpuSeconds();
+    machine1 = MachineBusySeconds();
   }
   double elapsed() const { return static_cast<double>(t1 - t0) / 1e9; }
   double server_cpu() const { return server0 < 0 || server1 < 0 ? -1 : server1 - server0; }
   double server_pct() const { return server_cpu() < 0 ? -1 : 100 * server_cpu() / elapsed(); }
   double self_pct() const { return 100 * (self1 - self0) / elapsed(); }
+  double other_pct() const {
+    if (machine0 < 0 || machine1 < 0) return -1;
+    double other = (machine1 - machine0) - (self1 - self0) - std::max(0.0, server_cpu());
+    return std::max(0.0, 100 * other / elapsed());
+  }
 };
 
 void PrintResult(const Meter& m, int64_t done, const Histogram& h, int64_t rss,
                  const std::string& extra) {
   std::printf(
       "RESULT delivered=%lld seconds=%.3f delivered_per_s=%.0f p50_us=%.1f p99_us=%.1f "
-      "p999_us=%.1f rss_kib=%lld server_cpu_s=%.3f server_cpu_pct=%.0f loadgen_cpu_pct=%.0f%s\n",
+      "p999_us=%.1f rss_kib=%lld server_cpu_s=%.3f server_cpu_pct=%.0f loadgen_cpu_pct=%.0f "
+      "other_cpu_pct=%.0f%s\n",
       static_cast<long long>(done), m.elapsed(), static_cast<double>(done) / m.elapsed(),
       static_cast<double>(h.Percentile(50)) / 1e3, static_cast<double>(h.Percentile(99)) / 1e3,
       static_cast<double>(h.Percentile(99.9)) / 1e3, static_cast<long long>(rss), m.server_cpu(),
-      m.server_pct(), m.self_pct(), extra.c_str());
+      m.server_pct(), m.self_pct(), m.other_pct(), extra.c_str());
   std::fflush(stdout);
 }
 

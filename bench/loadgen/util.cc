@@ -47,6 +47,19 @@ double SelfCpuSeconds() {
   return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
+double MachineBusySeconds() {
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return -1;
+  unsigned long long v[8] = {};
+  int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                      &v[4], &v[5], &v[6], &v[7]);
+  std::fclose(f);
+  if (n < 8) return -1;
+  // user nice system idle iowait irq softirq steal
+  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return static_cast<double>(busy) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 int64_t ProcessRssKib(int pid) {
   if (pid <= 0) return -1;
   FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
