@@ -82,7 +82,7 @@ class GuardedStream {
   }
 
   // True while a write is in flight or waiting.
-  bool busy() const { return writing_; }
+  bool busy() const { return queue_->writing; }
 
  private:
   struct Write {
@@ -90,38 +90,62 @@ class GuardedStream {
     std::shared_ptr<std::string> owned;  // Beast's copied bytes
     WriteDone done;
   };
+  struct Queue {
+    bool writing = false;
+    std::deque<Write> waiting;
+  };
+  // The write on the wire. It belongs to the in-flight operation's handler,
+  // not to this stream: a `done` usually holds the connection that owns
+  // this stream, and when the io_context is destroyed with the write in
+  // flight, destroying the handler must release the writes (this one and
+  // those waiting) or the connection would keep itself alive forever.
+  struct InFlight {
+    std::shared_ptr<Queue> queue;
+    Write write;
+    bool completed = false;
+    ~InFlight() {
+      if (completed) return;
+      // Destroyed without completing (io_context shutdown): drop the
+      // waiting writes first, then (members) this one.
+      std::deque<Write> dropped;
+      dropped.swap(queue->waiting);
+      queue->writing = false;
+    }
+  };
 
   void Enqueue(Write w) {
-    waiting_.push_back(std::move(w));
-    if (!writing_) Next();
+    queue_->waiting.push_back(std::move(w));
+    if (!queue_->writing) Next();
   }
 
   void Next() {
-    if (waiting_.empty()) {
-      writing_ = false;
+    if (queue_->waiting.empty()) {
+      queue_->writing = false;
       return;
     }
-    writing_ = true;
-    current_ = std::move(waiting_.front());
-    waiting_.pop_front();
+    queue_->writing = true;
+    auto flight = std::make_unique<InFlight>();
+    flight->queue = queue_;
+    flight->write = std::move(queue_->waiting.front());
+    queue_->waiting.pop_front();
+    std::vector<boost::asio::const_buffer> buffers = flight->write.buffers;
     boost::asio::async_write(
-        stream_, current_.buffers,
-        boost::asio::bind_executor(get_executor(),
-                                   [this](boost::beast::error_code ec, size_t n) {
-                                     WriteDone done = std::move(current_.done);
-                                     current_ = Write();
-                                     Next();
-                                     // Last: `done` may hold the last
-                                     // reference to the connection (and
-                                     // so to this stream).
-                                     std::move(done)(ec, n);
-                                   }));
+        stream_, buffers,
+        boost::asio::bind_executor(
+            get_executor(), [this, flight = std::move(flight)](boost::beast::error_code ec,
+                                                               size_t n) mutable {
+              flight->completed = true;
+              WriteDone done = std::move(flight->write.done);
+              flight.reset();
+              Next();
+              // Last: `done` may hold the last reference to the connection
+              // (and so to this stream).
+              std::move(done)(ec, n);
+            }));
   }
 
   boost::beast::tcp_stream stream_;
-  bool writing_ = false;
-  Write current_;
-  std::deque<Write> waiting_;
+  std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
 };
 
 // Closing handshake support for websocket::stream<GuardedStream> (found by

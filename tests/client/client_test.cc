@@ -43,7 +43,8 @@ class ClientTest : public ::testing::Test {
     o.net.threads = 2;
     o.engine.store.path = dir_;
     server_ = std::make_unique<Server>(o, testing::MakeTestRegistry());
-    ASSERT_TRUE(server_->Start().ok());
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
     port_ = server_->port();
   }
   void RestartServer(std::function<void()> while_down = nullptr) {

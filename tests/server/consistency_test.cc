@@ -66,7 +66,8 @@ class ConsistencyTest : public ::testing::Test {
     o.net.threads = 2;
     o.engine.store.path = dir_.string();
     server_ = std::make_unique<Server>(o);
-    ASSERT_TRUE(server_->Start().ok());
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
   }
   void TearDown() override {
     server_->Shutdown();

@@ -22,7 +22,8 @@ class EngineDdpTest : public ::testing::Test {
     o.net.threads = 2;
     o.engine.store.path = dir_;
     server_ = std::make_unique<Server>(o);
-    ASSERT_TRUE(server_->Start().ok());
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
   }
   void TearDown() override {
     server_->Shutdown();

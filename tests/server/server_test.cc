@@ -26,7 +26,8 @@ class ServerTest : public ::testing::Test {
     o.net.threads = 2;
     if (tweak) tweak(o);
     server_ = std::make_unique<Server>(o, MakeTestRegistry());
-    ASSERT_TRUE(server_->Start().ok());
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
   }
   void SetUp() override { StartServer(); }
   void TearDown() override {
@@ -332,6 +333,31 @@ TEST_F(ServerTest, PingsDuringGatheredWritesKeepTheStreamIntact) {
     ASSERT_TRUE(echo.ok()) << echo.status();
     EXPECT_EQ((*c)->pongs(), 40) << "deflate " << deflate;
   }
+}
+
+// Shutdown while a connection's gathered write is stuck (the client stopped
+// reading) and Beast's pong waits behind it: destroying the io_context must
+// release the connection, its session and through them the engine, so the
+// same data directory opens again at once (it failed with "lock hold by
+// current process" when the waiting writes kept the connection alive).
+TEST_F(ServerTest, ShutdownWithAWriteInFlightReleasesEverything) {
+  Restart([](ServerOptions& o) {
+    o.net.shutdown_grace = std::chrono::milliseconds(100);
+    o.net.close_timeout = std::chrono::milliseconds(100);
+  });
+  auto c = Client();
+  c->set_reading(false);
+  ASSERT_TRUE(c->Send(R"({"msg":"sub","id":"f","name":"flood","params":[8000,1000]})").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(c->Ping(StrCat("p", i)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Restart reopens the same data directory right after the shutdown.
+  Restart(nullptr);
+  ASSERT_FALSE(HasFatalFailure());
+  auto again = Client();
+  auto r = again->Call("add", "[1,2]");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r->Find("result"), Value(3));
 }
 
 TEST_F(ServerTest, HttpHealthAndErrors) {
