@@ -8,8 +8,10 @@
 # Every server runs alone on CPU $SERVER_CPU (taskset), on loopback, on a
 # free port, freshly started for every run; the load generator
 # (build/bin/loadgen, one thread) runs on CPU $CLIENT_CPU. ddpd runs with
-# --durability none (the peers do not persist either) and an outbound
-# queue large enough that benchmark subscribers are never cut off; Redis
+# --durability none (the peers do not persist either), an outbound queue
+# large enough that benchmark subscribers are never cut off, and no limit on
+# a live result (the bench topic keeps every event it gets: a subscriber's
+# result grows by one document per publish); Redis
 # without persistence and without pub/sub output-buffer limits; mosquitto
 # with TCP_NODELAY and no queue limit. Nothing is retried silently: a server
 # that does not start or a run that fails is reported and skipped, and the
@@ -114,7 +116,7 @@ start_server() {
       else
         taskset -c "$SERVER_CPU" "$BIN/ddpd" --port "$SERVER_PORT" --bind 127.0.0.1 \
           --data-dir "$dir/data" --durability none --threads 1 --log-level warn \
-          --outbound-queue-bytes 4294967296 >"$dir/log" 2>&1 &
+          --outbound-queue-bytes 4294967296 --max-live-result 1000000000 >"$dir/log" 2>&1 &
       fi
       ;;
     nats)

@@ -30,11 +30,17 @@ std::string EncodeDataChange(const DataChange& c);
 // merge box forwards a change as it is sends these bytes instead of
 // encoding the same message again: a message to N clients is serialized
 // once, not N times.
+//
+// `documents[i]`, for an added / addedBefore change, is a separately owned
+// immutable copy of its fields: a client's merge box keeps a reference to
+// it instead of a copy per client, and it outlives the batch without
+// keeping the rest of the batch in memory.
 struct ChangeBatch {
   std::vector<DataChange> changes;
   std::vector<std::shared_ptr<const std::string>> encoded;
+  std::vector<std::shared_ptr<const Object>> documents;
 
-  // Fills `encoded`.
+  // Fills `encoded` and `documents`.
   void Encode();
 };
 using ChangeBatchPtr = std::shared_ptr<const ChangeBatch>;

@@ -121,6 +121,21 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--max-query-results", o.engine.max_query_results,
                  "Most documents a query returns without an explicit limit")
       ->check(CLI::Range(size_t{1}, size_t{100000000}));
+  // Live query limits (query::LiveLimits); a query beyond one gets nosub
+  // 400 naming the limit.
+  query::LiveLimits& live = o.engine.live_limits;
+  app.add_option("--max-live-result", live.max_result,
+                 "Most documents in one live query's result")
+      ->check(CLI::Range(size_t{1}, size_t{1000000000}));
+  app.add_option("--max-pipeline-stages", live.max_stages, "Most stages in a pipeline")
+      ->check(CLI::Range(size_t{1}, size_t{10000}));
+  app.add_option("--max-lookups", live.max_lookups, "Most $lookup stages in a pipeline")
+      ->check(CLI::Range(size_t{0}, size_t{1000}));
+  app.add_option("--max-open-windows", live.max_open_windows,
+                 "Most windows a $window stage keeps open")
+      ->check(CLI::Range(size_t{1}, size_t{100000000}));
+  app.add_option("--max-groups", live.max_groups, "Most groups a $group stage holds")
+      ->check(CLI::Range(size_t{1}, size_t{1000000000}));
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-message-bytes", net.max_message_bytes,

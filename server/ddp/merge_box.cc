@@ -22,6 +22,15 @@ MergeBox::Field* MergeBox::Document::FindField(std::string_view key) {
   return nullptr;
 }
 
+void MergeBox::Materialize(Document& doc) {
+  if (!doc.shared) return;
+  DDP_CHECK(doc.holders.size() == 1 && doc.fields.empty());
+  const SubHandle owner = doc.holders.front();
+  doc.fields.reserve(doc.shared->size());
+  for (const Member& m : *doc.shared) doc.fields.push_back(Field{m.key, owner, m.value, {}});
+  doc.shared.reset();
+}
+
 bool MergeBox::SetField(Document& doc, SubHandle sub, std::string key, Value value) {
   Field* f = doc.FindField(key);
   if (f == nullptr) {
@@ -70,7 +79,8 @@ bool MergeBox::ClearField(Document& doc, SubHandle sub, std::string_view key, bo
 }
 
 absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::string_view id,
-                             const Object& fields, MergeSink& sink, const EncodedChange& encoded) {
+                             const Object& fields, MergeSink& sink, const EncodedChange& encoded,
+                             const std::shared_ptr<const Object>& shared) {
   if (auto owner = ordered_owner_.find(collection); owner != ordered_owner_.end()) {
     return absl::InvalidArgumentError(
         StrCat("collection '", collection, "' is used by an ordered subscription"));
@@ -81,12 +91,18 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
   if (!inserted && std::find(doc.holders.begin(), doc.holders.end(), sub) != doc.holders.end()) {
     return Misuse("added a document the subscription already published", collection, id);
   }
+  Materialize(doc);  // a second holder: per-field precedence from here on
   doc.holders.push_back(sub);
-  held_[sub][collection].emplace(id);
+  if (StringSet& touched = touched_[sub]; !touched.contains(collection)) touched.emplace(collection);
   if (inserted) {
     // The common case: the client gets exactly what the subscription sent.
-    doc.fields.reserve(fields.size());
-    for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+    if (shared) {
+      DDP_CHECK(shared.get() == &fields);
+      doc.shared = shared;
+    } else {
+      doc.fields.reserve(fields.size());
+      for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+    }
     if (encoded) {
       sink.SendEncoded(encoded);
     } else {
@@ -115,6 +131,7 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
       std::find(doc->holders.begin(), doc->holders.end(), sub) == doc->holders.end()) {
     return Misuse("changed a document the subscription does not hold", collection, id);
   }
+  Materialize(*doc);
   Object visible;
   for (const Member& m : fields) {
     if (SetField(*doc, sub, m.key, m.value)) visible.Append(m.key, m.value);
@@ -154,12 +171,6 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
     return Misuse("removed a document the subscription does not hold", collection, id);
   }
   doc.holders.erase(holder);
-  if (auto h = held_.find(sub); h != held_.end()) {
-    if (auto c = h->second.find(collection); c != h->second.end()) {
-      c->second.erase(id);
-      if (c->second.empty()) h->second.erase(c);
-    }
-  }
   if (doc.holders.empty()) {
     coll->second.erase(it);
     if (coll->second.empty()) collections_.erase(coll);
@@ -202,7 +213,8 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
 absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
                                    std::string_view id, const Object& fields,
                                    const std::optional<std::string>& before, MergeSink& sink,
-                                   const EncodedChange& encoded) {
+                                   const EncodedChange& encoded,
+                                   const std::shared_ptr<const Object>& shared) {
   auto owner = ordered_owner_.find(collection);
   if (owner == ordered_owner_.end()) {
     if (auto coll = collections_.find(collection); coll != collections_.end() && !coll->second.empty()) {
@@ -219,9 +231,14 @@ absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
   if (!inserted) return Misuse("added a document the subscription already published", collection, id);
   Document& doc = it->second;
   doc.holders.push_back(sub);
-  held_[sub][collection].emplace(id);
-  doc.fields.reserve(fields.size());
-  for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+  if (StringSet& touched = touched_[sub]; !touched.contains(collection)) touched.emplace(collection);
+  if (shared) {
+    DDP_CHECK(shared.get() == &fields);
+    doc.shared = shared;
+  } else {
+    doc.fields.reserve(fields.size());
+    for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+  }
   if (encoded) {
     sink.SendEncoded(encoded);
   } else {
@@ -265,12 +282,20 @@ void MergeSink::SendEncoded(const std::shared_ptr<const std::string>& message) {
 
 void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {
   absl::erase_if(ordered_owner_, [&](const auto& entry) { return entry.second == sub; });
-  auto h = held_.find(sub);
-  if (h == held_.end()) return;
-  // Move the list out: Removed() edits held_.
-  auto held = std::move(h->second);
-  held_.erase(h);
-  for (auto& [collection, ids] : held) {
+  auto t = touched_.find(sub);
+  if (t == touched_.end()) return;
+  StringSet touched = std::move(t->second);
+  touched_.erase(t);
+  for (const std::string& collection : touched) {
+    auto coll = collections_.find(collection);
+    if (coll == collections_.end()) continue;
+    // Collect first: Removed() edits the collection.
+    std::vector<std::string> ids;
+    for (const auto& [id, doc] : coll->second) {
+      if (std::find(doc.holders.begin(), doc.holders.end(), sub) != doc.holders.end()) {
+        ids.push_back(id);
+      }
+    }
     for (const std::string& id : ids) {
       // Cannot fail: the document is held by construction.
       absl::Status s = Removed(sub, collection, id, sink);
@@ -299,6 +324,7 @@ std::optional<Object> MergeBox::ClientView(std::string_view collection, std::str
   if (coll == collections_.end()) return std::nullopt;
   auto it = coll->second.find(id);
   if (it == coll->second.end()) return std::nullopt;
+  if (it->second.shared) return *it->second.shared;
   Object o;
   for (const Field& f : it->second.fields) o.Append(f.key, f.value);
   return o;

@@ -10,9 +10,13 @@
 // minimal messages for the client: never an empty `changed`, `cleared` for
 // fields that vanish, nothing at all when the visible value did not change.
 //
-// Memory: a field held by one subscription costs its key and value only;
-// other subscriptions' values for the same field are kept in a side list
-// that is empty in the common case.
+// Memory: a document one subscription published and has not changed since
+// costs no copy of its fields when the caller hands them over shared (live
+// queries do: one ChangeBatch for every subscriber of an evaluation), so N
+// clients holding the same event cost one copy of it, not N. Otherwise a
+// field held by one subscription costs its key and value only; other
+// subscriptions' values for the same field are kept in a side list that is
+// empty in the common case.
 //
 // Owned by one Session; not thread-safe (used on the session's strand).
 #pragma once
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "common/string_map.h"
 #include "absl/status/status.h"
 #include "protocol/value.h"
@@ -69,8 +74,14 @@ class MergeBox {
   // sink gets it (SendEncoded) whenever the client's message would be
   // exactly that, as in the common case of a document held by one
   // subscription. Same for the methods below.
+  //
+  // `shared`, when given, points to `fields` (the same object) and stays
+  // immutable: while `sub` is the document's only holder and has not
+  // changed it, the box keeps this reference instead of a copy (it copies on
+  // the first change or second holder). Same for AddedBefore.
   absl::Status Added(SubHandle sub, std::string_view collection, std::string_view id,
-                     const Object& fields, MergeSink& sink, const EncodedChange& encoded = nullptr);
+                     const Object& fields, MergeSink& sink, const EncodedChange& encoded = nullptr,
+                     const std::shared_ptr<const Object>& shared = nullptr);
 
   // `sub` sets `fields` and clears `cleared` on a document it holds.
   // FailedPrecondition when it does not hold it.
@@ -88,7 +99,8 @@ class MergeBox {
   // cannot be mixed with plain `added`. Both are InvalidArgument.
   absl::Status AddedBefore(SubHandle sub, std::string_view collection, std::string_view id,
                            const Object& fields, const std::optional<std::string>& before,
-                           MergeSink& sink, const EncodedChange& encoded = nullptr);
+                           MergeSink& sink, const EncodedChange& encoded = nullptr,
+                           const std::shared_ptr<const Object>& shared = nullptr);
   absl::Status MovedBefore(SubHandle sub, std::string_view collection, std::string_view id,
                            const std::optional<std::string>& before, MergeSink& sink,
                            const EncodedChange& encoded = nullptr);
@@ -114,12 +126,18 @@ class MergeBox {
     std::vector<std::pair<SubHandle, Value>> others;
   };
   struct Document {
-    std::vector<SubHandle> holders;  // in arrival order
+    absl::InlinedVector<SubHandle, 2> holders;  // in arrival order
+    // The only holder's fields as it published them, shared with the
+    // caller (see Added); `fields` is empty while this is set.
+    std::shared_ptr<const Object> shared;
     std::vector<Field> fields;
     Field* FindField(std::string_view key);
   };
   using Collection = StringMap<Document>;
 
+  // Turns a shared document into per-field entries (owned by its only
+  // holder) before anything edits it.
+  static void Materialize(Document& doc);
   // Sets `key` to `value` from `sub`; returns true when the visible value changed.
   static bool SetField(Document& doc, SubHandle sub, std::string key, Value value);
   // Drops `sub`'s value of `key`; returns true when the visible value changed.
@@ -128,9 +146,11 @@ class MergeBox {
 
   StringMap<Collection> collections_;
   StringMap<SubHandle> ordered_owner_;  // collection -> the ordered subscription
-  // Per subscription, the (collection, id) pairs it holds, for retraction.
-  absl::flat_hash_map<SubHandle, StringMap<StringSet>>
-      held_;
+  // Per subscription, the collections it has published to. Retraction
+  // scans those collections for the documents it holds: an unsub costs a
+  // pass over the collections it touched, and every `added` saves a second
+  // index entry (and a copy of the id) per client.
+  absl::flat_hash_map<SubHandle, StringSet> touched_;
 };
 
 }  // namespace ddp

@@ -339,10 +339,16 @@ void Subscription::Apply(ChangeBatchPtr batch) {
       if (self->stopped()) return;
       const DataChange& c = batch->changes[i];
       const EncodedChange& encoded = i < batch->encoded.size() ? batch->encoded[i] : kNone;
+      // The merge box keeps a reference to these shared fields rather than
+      // a copy per client.
+      static const std::shared_ptr<const Object> kNoDocument;
+      const std::shared_ptr<const Object>& document =
+          i < batch->documents.size() ? batch->documents[i] : kNoDocument;
+      const Object& fields = document ? *document : c.fields;
       absl::Status st;
       switch (c.kind) {
         case DataChange::Kind::kAdded:
-          st = s.merge_box_.Added(self->handle_, c.collection, c.id, c.fields, s, encoded);
+          st = s.merge_box_.Added(self->handle_, c.collection, c.id, fields, s, encoded, document);
           break;
         case DataChange::Kind::kChanged:
           st = s.merge_box_.Changed(self->handle_, c.collection, c.id, c.fields, c.cleared, s,
@@ -352,8 +358,8 @@ void Subscription::Apply(ChangeBatchPtr batch) {
           st = s.merge_box_.Removed(self->handle_, c.collection, c.id, s, encoded);
           break;
         case DataChange::Kind::kAddedBefore:
-          st = s.merge_box_.AddedBefore(self->handle_, c.collection, c.id, c.fields, c.before, s,
-                                        encoded);
+          st = s.merge_box_.AddedBefore(self->handle_, c.collection, c.id, fields, c.before, s,
+                                        encoded, document);
           break;
         case DataChange::Kind::kMovedBefore:
           st = s.merge_box_.MovedBefore(self->handle_, c.collection, c.id, c.before, s, encoded);

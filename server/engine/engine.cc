@@ -275,8 +275,8 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
   }
   next_seq = seq;
   stats.groups++;
+  live.OnCommit(std::span<const CommittedTx>(committed));
   for (const CommittedTx& c : committed) {
-    live.OnCommit(c);
     stats.transactions++;
     stats.documents_written += static_cast<int64_t>(c.changes.size());
     std::lock_guard<std::mutex> lock(topic_writes_mu);

@@ -166,7 +166,35 @@ void LiveRegistry::Fail(uint64_t eval_id, const absl::Status& status) {
   }
 }
 
-void LiveRegistry::OnCommit(const CommittedTx& tx) {
+void LiveRegistry::OnCommit(const CommittedTx& tx) { OnCommit(std::span<const CommittedTx>(&tx, 1)); }
+
+void LiveRegistry::OnCommit(std::span<const CommittedTx> group) {
+  if (evals_.empty()) return;
+  // One batch per evaluation for the whole commit group: each subscriber
+  // gets one post, one merge-box pass and one gathered write for all of
+  // the group's transactions (whole transactions, in seq order), instead
+  // of one per transaction.
+  Pending pending;
+  for (const CommittedTx& tx : group) Evaluate(tx, pending);
+  for (uint64_t eval_id : pending.order) Deliver(eval_id, pending);
+}
+
+void LiveRegistry::Deliver(uint64_t eval_id, Pending& pending) {
+  auto p = pending.out.find(eval_id);
+  if (p == pending.out.end() || p->second.empty()) return;
+  auto e = evals_.find(eval_id);
+  if (e == evals_.end()) return;
+  // One batch for every subscriber, each message encoded once here
+  // rather than once per subscriber on the I/O threads.
+  auto shared = std::make_shared<ChangeBatch>();
+  shared->changes = std::move(p->second);
+  p->second.clear();
+  shared->Encode();
+  ChangeBatchPtr batch = std::move(shared);
+  for (Id sub : e->second.subscribers) subs_.at(sub).second->Send(batch);
+}
+
+void LiveRegistry::Evaluate(const CommittedTx& tx, Pending& pending) {
   if (evals_.empty()) return;
   // Per evaluation: the changes it must see, by topic, as source or foreign.
   struct Work {
@@ -224,17 +252,20 @@ void LiveRegistry::OnCommit(const CommittedTx& tx) {
       if (s.ok()) s = e->second.eval->ApplySource(topic, batch, &out);
     }
     if (!s.ok()) {
+      // What earlier transactions of the group produced goes out first.
+      Deliver(eval_id, pending);
       Fail(eval_id, s);
       continue;
     }
     if (out.empty()) continue;
-    // One batch for every subscriber, each message encoded once here
-    // rather than once per subscriber on the I/O threads.
-    auto shared = std::make_shared<ChangeBatch>();
-    shared->changes = std::move(out);
-    shared->Encode();
-    ChangeBatchPtr batch = std::move(shared);
-    for (Id sub : e->second.subscribers) subs_.at(sub).second->Send(batch);
+    auto [p, inserted] = pending.out.try_emplace(eval_id);
+    if (inserted) pending.order.push_back(eval_id);
+    if (p->second.empty()) {
+      p->second = std::move(out);
+    } else {
+      p->second.insert(p->second.end(), std::make_move_iterator(out.begin()),
+                       std::make_move_iterator(out.end()));
+    }
   }
 }
 

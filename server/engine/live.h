@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,9 @@ class LiveRegistry {
 
   // Fans one committed transaction out.
   void OnCommit(const CommittedTx& tx);
+  // Fans a commit group out: every subscriber gets the group's changes
+  // (whole transactions, in order) as one batch.
+  void OnCommit(std::span<const CommittedTx> group);
 
   size_t subscription_count() const { return subs_.size(); }
   size_t evaluation_count() const { return evals_.size(); }
@@ -111,6 +115,14 @@ class LiveRegistry {
     size_t indexed = 0;  // evaluations in by_field
     size_t size() const { return indexed + unindexed.size(); }
   };
+
+  // Changes per evaluation collected over a commit group, not yet sent.
+  struct Pending {
+    absl::flat_hash_map<uint64_t, std::vector<query::LiveDelta>> out;
+    std::vector<uint64_t> order;  // evaluations in first-output order
+  };
+  void Evaluate(const CommittedTx& tx, Pending& pending);
+  void Deliver(uint64_t eval_id, Pending& pending);
 
   void Register(uint64_t eval_id, Evaluation& e);
   void Unregister(uint64_t eval_id, Evaluation& e);

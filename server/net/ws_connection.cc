@@ -13,7 +13,7 @@
 
 #include "server/net/guarded_stream.h"
 #include "server/net/internal.h"
-#include "spdlog/spdlog.h""
+#include "spdlog/spdlog.h"
 
 namespace ddp::net_internal {
 namespace {
@@ -143,6 +143,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       spdlog::debug("websocket handshake with {} failed: {}", remote_address_, ec.message());
       return;
     }
+    if (raw_frames_) {
+      // DoWrite's direct writes must never block the strand's thread.
+      beast::error_code ignored;
+      ws_.next_layer().next_layer().socket().non_blocking(true, ignored);
+    }
     registered_ = shared_->Register(&id_, weak_from_this());
     shared_->stats.connections_open++;
     shared_->stats.sessions_total++;
@@ -216,23 +221,69 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
                       });
       return;
     }
-    std::vector<asio::const_buffer> buffers;
-    size_t bytes = 0;
-    in_flight_ = 0;
-    for (const Outbound& out : queue_) {
-      if (in_flight_ == kMaxFramesPerWrite ||
-          (in_flight_ > 0 && bytes + out.message->size() > kMaxBytesPerWrite)) {
-        break;
+    while (true) {
+      std::vector<asio::const_buffer> buffers;
+      size_t bytes = 0;
+      in_flight_ = 0;
+      for (const Outbound& out : queue_) {
+        if (in_flight_ == kMaxFramesPerWrite ||
+            (in_flight_ > 0 && bytes + out.message->size() > kMaxBytesPerWrite)) {
+          break;
+        }
+        buffers.emplace_back(out.header.data(), out.header_size);
+        buffers.emplace_back(out.message->data(), out.message->size());
+        bytes += out.header_size + out.message->size();
+        ++in_flight_;
       }
-      buffers.emplace_back(out.header.data(), out.header_size);
-      buffers.emplace_back(out.message->data(), out.message->size());
-      bytes += out.header_size + out.message->size();
-      ++in_flight_;
+      // The fast path: nothing else is writing, so try the socket now
+      // (non-blocking). When the kernel takes everything, which it
+      // usually does, the write is over without an operation, a handler
+      // or a post; the rest of a partial write goes the asynchronous way.
+      size_t written = 0;
+      if (!ws_.next_layer().busy()) {
+        beast::error_code ec;
+        written = ws_.next_layer().next_layer().socket().write_some(buffers, ec);
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+          writing_ = false;
+          Finish();
+          return;
+        }
+        if (written == bytes) {
+          Written(bytes);
+          if (queue_.empty()) {
+            writing_ = false;
+            if (closing_) DoClose();
+            return;
+          }
+          continue;
+        }
+      }
+      ConsumeBuffers(buffers, written);
+      ws_.next_layer().WriteGathered(
+          std::move(buffers), [self = shared_from_this(), written](beast::error_code ec, size_t n) {
+            self->OnWrite(ec, written + n);
+          });
+      return;
     }
-    ws_.next_layer().WriteGathered(std::move(buffers),
-                                   [self = shared_from_this()](beast::error_code ec, size_t n) {
-                                     self->OnWrite(ec, n);
-                                   });
+  }
+
+  // Drops the first `n` bytes of `buffers`.
+  static void ConsumeBuffers(std::vector<asio::const_buffer>& buffers, size_t n) {
+    if (n == 0) return;
+    size_t i = 0;
+    while (i < buffers.size() && n >= buffers[i].size()) n -= buffers[i++].size();
+    buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(i));
+    if (n > 0) buffers.front() += n;
+  }
+
+  // The `in_flight_` frames at the head of the queue are on the wire.
+  void Written(size_t bytes) {
+    shared_->stats.messages_out += static_cast<int64_t>(in_flight_);
+    shared_->stats.bytes_out += static_cast<int64_t>(bytes);
+    for (; in_flight_ > 0; --in_flight_) {
+      queued_bytes_ -= queue_.front().message->size();
+      queue_.pop_front();
+    }
   }
 
   void OnWrite(beast::error_code ec, size_t bytes) {
@@ -242,12 +293,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       Finish();
       return;
     }
-    shared_->stats.messages_out += static_cast<int64_t>(in_flight_);
-    shared_->stats.bytes_out += static_cast<int64_t>(bytes);
-    for (; in_flight_ > 0; --in_flight_) {
-      queued_bytes_ -= queue_.front().message->size();
-      queue_.pop_front();
-    }
+    Written(bytes);
     if (!queue_.empty()) {
       DoWrite();
     } else if (closing_) {

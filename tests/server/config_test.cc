@@ -43,6 +43,23 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.options.net.session.heartbeat_interval, std::chrono::seconds(15));
 }
 
+TEST_F(ConfigTest, LiveQueryLimits) {
+  ParsedConfig c = Parse({});
+  EXPECT_EQ(c.options.engine.live_limits.max_result, 100000u);
+  c = Parse({"--max-live-result", "5", "--max-pipeline-stages", "3", "--max-lookups", "0",
+             "--max-open-windows", "7", "--max-groups", "9"});
+  ASSERT_FALSE(c.exit) << c.message;
+  EXPECT_EQ(c.options.engine.live_limits.max_result, 5u);
+  EXPECT_EQ(c.options.engine.live_limits.max_stages, 3u);
+  EXPECT_EQ(c.options.engine.live_limits.max_lookups, 0u);
+  EXPECT_EQ(c.options.engine.live_limits.max_open_windows, 7u);
+  EXPECT_EQ(c.options.engine.live_limits.max_groups, 9u);
+  c = Parse({"--max-live-result", "0"});
+  EXPECT_TRUE(c.exit);
+  EXPECT_NE(c.exit_code, 0);
+  EXPECT_NE(c.message.find("--max-live-result"), std::string::npos) << c.message;
+}
+
 TEST_F(ConfigTest, FlagsBeatEnvironmentBeatsFile) {
   std::string file = WriteFile("# comment\n[server]\nport = 1111\nlog_level = \"debug\"\nthreads = 3\n");
   ParsedConfig c = Parse({"--config", file});

@@ -133,7 +133,9 @@ TEST_F(ConsistencyTest, RandomWritesAndResubscriptions) {
         auto r = (*c)->Call(method, params);
         ASSERT_TRUE(r.ok()) << r.status();
         // Duplicate inserts are expected (409); nothing else may fail.
-        if (const Value* e = r->Find("error")) ASSERT_EQ(*e->Find("error"), Value(409)) << ToJson(*r);
+        if (const Value* e = r->Find("error")) {
+          ASSERT_EQ(*e->Find("error"), Value(409)) << ToJson(*r);
+        }
       }
       writers_done++;
     });

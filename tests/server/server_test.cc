@@ -36,7 +36,9 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<WsClient> Client(bool connect = true) {
     auto c = WsClient::Open(server_->port());
     EXPECT_TRUE(c.ok()) << c.status();
-    if (connect) EXPECT_TRUE((*c)->DdpConnect().ok());
+    if (connect) {
+      EXPECT_TRUE((*c)->DdpConnect().ok());
+    }
     return std::move(*c);
   }
   void Restart(std::function<void(ServerOptions&)> tweak) {

@@ -178,7 +178,9 @@ TEST_F(SessionTest, HandshakeTable) {
     ASSERT_EQ(frames.size(), 1u) << c.connect;
     EXPECT_NE(frames[0].find(c.expect), std::string::npos) << c.connect << " -> " << frames[0];
     EXPECT_EQ(transport_.closed, c.closes) << c.connect;
-    if (c.closes) EXPECT_EQ(transport_.code, kCloseNormal);
+    if (c.closes) {
+      EXPECT_EQ(transport_.code, kCloseNormal);
+    }
     if (!c.closes) {
       auto v = ParseJson(frames[0]);
       EXPECT_EQ(v->Find("session")->as_string().size(), 17u);
