@@ -125,6 +125,8 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   friend struct SessionHandlers;
   // Runs `fn(session)` on the strand if the session still exists.
   void OnStrand(absl::AnyInvocable<void(Session&) &&> fn);
+  // Applies a batch on the strand.
+  void ApplyBatch(Session& s, const ChangeBatch& batch);
 
   std::weak_ptr<Session> session_;
   std::shared_ptr<Executor> executor_;
@@ -134,6 +136,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   const Array params_;
   const ConnectionInfo connection_;
   std::atomic<bool> stopped_{false};
+  // The session's count of queued batches (Session::pending_batches()); set
+  // by the session before the subscription is handed out.
+  std::shared_ptr<std::atomic<int>> pending_;
   // Strand-only state.
   bool ready_sent_ = false;
   std::vector<absl::AnyInvocable<void() &&>> on_stop_;
@@ -179,6 +184,10 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   const std::string& version() const { return version_; }
   size_t subscription_count() const { return subs_.size(); }
   const MergeBox& merge_box() const { return merge_box_; }
+  // Change batches posted to this session's strand and not applied yet.
+  // Any thread. A connection about to write may wait for them (they run
+  // before anything posted later) and send everything in one write.
+  int pending_batches() const { return pending_batches_->load(std::memory_order_relaxed); }
 
  private:
   friend class Subscription;
@@ -247,6 +256,8 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   bool reading_paused_ = false;
 
   MergeBox merge_box_;
+  // Shared with the subscriptions, which count on other threads.
+  std::shared_ptr<std::atomic<int>> pending_batches_ = std::make_shared<std::atomic<int>>(0);
   SubHandle next_handle_ = 1;
   StringMap<std::shared_ptr<Subscription>> subs_;
   std::vector<std::shared_ptr<Subscription>> universal_subs_;
