@@ -18,7 +18,39 @@
 namespace ddp::net_internal {
 namespace {
 
-constexpr size_t kShrinkReadBufferAbove = 64 * 1024;
+// A std::deque allocated on first use and freed when it drains: an empty
+// std::deque still holds about 600 bytes, which idle connections add up.
+template <typename T>
+class LazyDeque {
+ public:
+  bool empty() const { return !items_ || items_->empty(); }
+  size_t size() const { return items_ ? items_->size() : 0; }
+  T& front() { return items_->front(); }
+  T& back() { return items_->back(); }
+  T& emplace_back() {
+    if (!items_) items_ = std::make_unique<std::deque<T>>();
+    return items_->emplace_back();
+  }
+  void pop_front() {
+    items_->pop_front();
+    if (items_->empty()) items_.reset();
+  }
+  void pop_back() {
+    items_->pop_back();
+    if (items_->empty()) items_.reset();
+  }
+  void clear() { items_.reset(); }
+  auto begin() const { return items_ ? items_->cbegin() : Empty().cbegin(); }
+  auto end() const { return items_ ? items_->cend() : Empty().cend(); }
+
+ private:
+  static const std::deque<T>& Empty() {
+    static const std::deque<T> empty;
+    return empty;
+  }
+  std::unique_ptr<std::deque<T>> items_;
+};
+
 // One gathered write carries at most this many messages / bytes (the
 // kernel takes at most IOV_MAX = 1024 buffers, two per message).
 constexpr size_t kMaxFramesPerWrite = 256;
@@ -218,7 +250,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       ArmTimer(session_->NextDeadline());
     }
     buffer_.consume(buffer_.size());
-    if (buffer_.capacity() > kShrinkReadBufferAbove) buffer_.shrink_to_fit();
+    // Most connections are idle most of the time: between messages they
+    // hold no read buffer (one allocation per incoming message instead).
+    buffer_.shrink_to_fit();
     DoRead();
   }
 
@@ -398,7 +432,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   beast::flat_buffer buffer_;
   std::shared_ptr<Session> session_;
 
-  std::deque<Outbound> queue_;  // stable addresses: buffers point into it
+  // Stable addresses (write buffers point into it), and no memory while
+  // empty: an idle connection holds no queue.
+  LazyDeque<Outbound> queue_;
   size_t queued_bytes_ = 0;
   size_t in_flight_ = 0;  // messages at the front of queue_ being written
   bool raw_frames_ = false;
