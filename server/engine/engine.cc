@@ -111,6 +111,10 @@ struct Engine::Impl {
   // Committer-thread state.
   uint64_t next_seq = 1;
   SteadyTime next_maintenance;
+  // Topics written since the last EnforceMaxDocs (committer thread only),
+  // tracked only when some retention rule has max_docs.
+  StringSet written_topics;
+  bool has_max_docs = false;
   std::atomic<size_t> live_count{0};
   mutable std::mutex topic_writes_mu;
   StringMap<int64_t> topic_writes;  // guarded by topic_writes_mu
@@ -135,6 +139,15 @@ struct Engine::Impl {
   void RunQuery(QueryTask& t);
   void RunHistory(HistoryTask& t);
   void Maintenance();
+  // Retention (see Maintenance and EnforceMaxDocs).
+  void RetentionOps(const std::string& topic, int64_t count, int64_t now, bool with_age,
+                    std::vector<WriteOp>& ops);
+  void CommitCleanup(TxRequest cleanup);
+  // max_docs right after commits, for the topics they wrote: a topic over
+  // its limit loses its oldest documents at once, one small removal per
+  // batch of writes, rather than a burst of removals once per maintenance
+  // interval (which subscribers would get all at once).
+  void EnforceMaxDocs();
   absl::Status ScanTarget(const std::string& target, bool is_pattern,
                           const std::function<void(const std::string& topic, std::string_view id,
                                                    storage::StoredDoc&& doc)>& fn);
@@ -142,6 +155,7 @@ struct Engine::Impl {
 
 void Engine::Impl::Run() {
   next_maintenance = SteadyClock::now() + options.maintenance_interval;
+  for (const TopicRetention& r : options.retention) has_max_docs |= r.max_docs > 0;
   while (true) {
     std::deque<Task> batch;
     {
@@ -183,6 +197,7 @@ void Engine::Impl::Run() {
           t);
     }
     flush();
+    EnforceMaxDocs();
     if (SteadyClock::now() >= next_maintenance) {
       Maintenance();
       next_maintenance = SteadyClock::now() + options.maintenance_interval;
@@ -277,6 +292,11 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
   stats.groups++;
   live.OnCommit(std::span<const CommittedTx>(committed));
   for (const CommittedTx& c : committed) {
+    if (has_max_docs) {
+      for (const Change& ch : c.changes) {
+        if (ch.after != nullptr && !written_topics.contains(ch.topic)) written_topics.insert(ch.topic);
+      }
+    }
     stats.transactions++;
     stats.documents_written += static_cast<int64_t>(c.changes.size());
     std::lock_guard<std::mutex> lock(topic_writes_mu);
@@ -413,60 +433,85 @@ void Engine::Impl::RunHistory(HistoryTask& t) {
   }
 }
 
+// Retention of one topic: the oldest documents beyond max_docs, and (when
+// `with_age`) those older than max_age, as remove ops.
+void Engine::Impl::RetentionOps(const std::string& topic, int64_t count, int64_t now,
+                                bool with_age, std::vector<WriteOp>& ops) {
+  const TopicRetention* rule = nullptr;
+  for (const TopicRetention& r : options.retention) {
+    if (r.pattern == topic || (IsPattern(r.pattern) && TopicMatches(r.pattern, topic))) {
+      rule = &r;
+      break;
+    }
+  }
+  if (rule == nullptr || count == 0) return;
+  if (!with_age && (rule->max_docs <= 0 || count <= rule->max_docs)) return;
+  int64_t excess = rule->max_docs > 0 ? count - rule->max_docs : 0;
+  std::vector<std::string> victims;
+  absl::Status s = store->ScanOldest(topic, [&](std::string_view id, uint64_t) {
+    if (excess > 0) {
+      victims.emplace_back(id);
+      --excess;
+      return true;
+    }
+    if (with_age && rule->max_age_ms > 0) {
+      absl::StatusOr<std::optional<storage::StoredDoc>> d = store->Get(topic, id);
+      if (d.ok() && d->has_value() && (*d)->written_millis < now - rule->max_age_ms) {
+        victims.emplace_back(id);
+        return true;
+      }
+    }
+    return false;
+  });
+  if (!s.ok()) {
+    spdlog::warn("retention scan of '{}' failed: {}", topic, ToStd(s.message()));
+    return;
+  }
+  for (const std::string& id : victims) {
+    WriteOp op;
+    op.kind = WriteOp::Kind::kRemove;
+    op.topic = topic;
+    op.selector = *query::Selector::Compile(Value(id));
+    ops.push_back(std::move(op));
+  }
+}
+
+void Engine::Impl::CommitCleanup(TxRequest cleanup) {
+  if (cleanup.ops.empty()) return;
+  std::vector<TxTask> group;
+  group.push_back(TxTask{std::move(cleanup), [](absl::StatusOr<TxResult> r) {
+                           if (!r.ok()) {
+                             spdlog::warn("retention cleanup failed: {}",
+                                          ToStd(r.status().message()));
+                           }
+                         }});
+  CommitGroup(group);
+}
+
+void Engine::Impl::EnforceMaxDocs() {
+  if (written_topics.empty()) return;
+  StringSet topics;
+  topics.swap(written_topics);
+  if (!has_max_docs) return;
+  TxRequest cleanup;
+  for (const std::string& topic : topics) {
+    RetentionOps(topic, store->Count(topic), 0, /*with_age=*/false, cleanup.ops);
+  }
+  CommitCleanup(std::move(cleanup));
+  written_topics.clear();  // the cleanup's own removals need no pass
+}
+
 void Engine::Impl::Maintenance() {
   int64_t now = UnixMillis();
   // Document retention: the oldest documents beyond max_docs or older than
   // max_age are removed in an ordinary transaction, so subscribers see the
-  // removals and the change log records them.
+  // removals and the change log records them. (max_docs is also enforced
+  // right after each batch of commits, see EnforceMaxDocs.)
   TxRequest cleanup;
   for (auto& [topic, count] : store->Topics()) {
-    const TopicRetention* rule = nullptr;
-    for (const TopicRetention& r : options.retention) {
-      if (r.pattern == topic || (IsPattern(r.pattern) && TopicMatches(r.pattern, topic))) {
-        rule = &r;
-        break;
-      }
-    }
-    if (rule == nullptr || count == 0) continue;
-    int64_t excess = rule->max_docs > 0 ? count - rule->max_docs : 0;
-    std::vector<std::string> victims;
-    absl::Status s = store->ScanOldest(topic, [&](std::string_view id, uint64_t) {
-      if (excess > 0) {
-        victims.emplace_back(id);
-        --excess;
-        return true;
-      }
-      if (rule->max_age_ms > 0) {
-        absl::StatusOr<std::optional<storage::StoredDoc>> d = store->Get(topic, id);
-        if (d.ok() && d->has_value() && (*d)->written_millis < now - rule->max_age_ms) {
-          victims.emplace_back(id);
-          return true;
-        }
-      }
-      return false;
-    });
-    if (!s.ok()) {
-      spdlog::warn("retention scan of '{}' failed: {}", topic, ToStd(s.message()));
-      continue;
-    }
-    for (const std::string& id : victims) {
-      WriteOp op;
-      op.kind = WriteOp::Kind::kRemove;
-      op.topic = topic;
-      op.selector = *query::Selector::Compile(Value(id));
-      cleanup.ops.push_back(std::move(op));
-    }
+    RetentionOps(topic, count, now, /*with_age=*/true, cleanup.ops);
   }
-  if (!cleanup.ops.empty()) {
-    std::vector<TxTask> group;
-    group.push_back(TxTask{std::move(cleanup), [](absl::StatusOr<TxResult> r) {
-                             if (!r.ok()) {
-                               spdlog::warn("retention cleanup failed: {}",
-                                            ToStd(r.status().message()));
-                             }
-                           }});
-    CommitGroup(group);
-  }
+  CommitCleanup(std::move(cleanup));
   // Change-log retention.
   uint64_t keep_from = 0;
   if (options.log_max_entries > 0 && next_seq > static_cast<uint64_t>(options.log_max_entries)) {
