@@ -22,6 +22,23 @@ MergeBox::Field* MergeBox::Document::FindField(std::string_view key) {
   return nullptr;
 }
 
+void MergeBox::Touch(SubHandle sub, std::string_view collection) {
+  if (StringSet& touched = touched_[sub]; !touched.contains(collection)) touched.emplace(collection);
+}
+
+void MergeBox::Hold(Document& doc, SubHandle sub, std::string_view collection,
+                    const Object& fields, const std::shared_ptr<const Object>& shared) {
+  doc.holders.push_back(sub);
+  Touch(sub, collection);
+  if (shared) {
+    DDP_CHECK(shared.get() == &fields);
+    doc.shared = shared;
+  } else {
+    doc.fields.reserve(fields.size());
+    for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+  }
+}
+
 void MergeBox::Materialize(Document& doc) {
   if (!doc.shared) return;
   DDP_CHECK(doc.holders.size() == 1 && doc.fields.empty());
@@ -91,18 +108,9 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
   if (!inserted && std::find(doc.holders.begin(), doc.holders.end(), sub) != doc.holders.end()) {
     return Misuse("added a document the subscription already published", collection, id);
   }
-  Materialize(doc);  // a second holder: per-field precedence from here on
-  doc.holders.push_back(sub);
-  if (StringSet& touched = touched_[sub]; !touched.contains(collection)) touched.emplace(collection);
   if (inserted) {
     // The common case: the client gets exactly what the subscription sent.
-    if (shared) {
-      DDP_CHECK(shared.get() == &fields);
-      doc.shared = shared;
-    } else {
-      doc.fields.reserve(fields.size());
-      for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
-    }
+    Hold(doc, sub, collection, fields, shared);
     if (encoded) {
       sink.SendEncoded(encoded);
     } else {
@@ -110,6 +118,9 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
     }
     return absl::OkStatus();
   }
+  Materialize(doc);  // a second holder: per-field precedence from here on
+  doc.holders.push_back(sub);
+  Touch(sub, collection);
   Object visible;
   for (const Member& m : fields) {
     if (SetField(doc, sub, m.key, m.value)) visible.Append(m.key, m.value);
@@ -229,16 +240,7 @@ absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
   Collection& coll = collections_[collection];
   auto [it, inserted] = coll.try_emplace(id);
   if (!inserted) return Misuse("added a document the subscription already published", collection, id);
-  Document& doc = it->second;
-  doc.holders.push_back(sub);
-  if (StringSet& touched = touched_[sub]; !touched.contains(collection)) touched.emplace(collection);
-  if (shared) {
-    DDP_CHECK(shared.get() == &fields);
-    doc.shared = shared;
-  } else {
-    doc.fields.reserve(fields.size());
-    for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
-  }
+  Hold(it->second, sub, collection, fields, shared);
   if (encoded) {
     sink.SendEncoded(encoded);
   } else {

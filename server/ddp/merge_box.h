@@ -135,6 +135,12 @@ class MergeBox {
   };
   using Collection = StringMap<Document>;
 
+  // Records that `sub` published to `collection` (for RemoveSubscription).
+  void Touch(SubHandle sub, std::string_view collection);
+  // Makes `sub` the first holder of a new document with `fields` (shared
+  // when `shared` is given).
+  void Hold(Document& doc, SubHandle sub, std::string_view collection, const Object& fields,
+            const std::shared_ptr<const Object>& shared);
   // Turns a shared document into per-field entries (owned by its only
   // holder) before anything edits it.
   static void Materialize(Document& doc);

@@ -348,48 +348,45 @@ void Subscription::Apply(ChangeBatchPtr batch) {
   });
 }
 
-void Subscription::ApplyBatch(Session& s, const ChangeBatch& b) {
-  const ChangeBatch* batch = &b;
+void Subscription::ApplyBatch(Session& s, const ChangeBatch& batch) {
+  static const EncodedChange kNone;
+  static const std::shared_ptr<const Object> kNoDocument;
+  // Keeps this subscription alive if an ordered clash stops it midway.
   const std::shared_ptr<Subscription> self = shared_from_this();
-  {
-    static const EncodedChange kNone;
-    for (size_t i = 0; i < batch->changes.size(); ++i) {
-      if (self->stopped()) return;
-      const DataChange& c = batch->changes[i];
-      const EncodedChange& encoded = i < batch->encoded.size() ? batch->encoded[i] : kNone;
-      // The merge box keeps a reference to these shared fields rather than
-      // a copy per client.
-      static const std::shared_ptr<const Object> kNoDocument;
-      const std::shared_ptr<const Object>& document =
-          i < batch->documents.size() ? batch->documents[i] : kNoDocument;
-      const Object& fields = document ? *document : c.fields;
-      absl::Status st;
-      switch (c.kind) {
-        case DataChange::Kind::kAdded:
-          st = s.merge_box_.Added(self->handle_, c.collection, c.id, fields, s, encoded, document);
-          break;
-        case DataChange::Kind::kChanged:
-          st = s.merge_box_.Changed(self->handle_, c.collection, c.id, c.fields, c.cleared, s,
-                                    encoded);
-          break;
-        case DataChange::Kind::kRemoved:
-          st = s.merge_box_.Removed(self->handle_, c.collection, c.id, s, encoded);
-          break;
-        case DataChange::Kind::kAddedBefore:
-          st = s.merge_box_.AddedBefore(self->handle_, c.collection, c.id, fields, c.before, s,
-                                        encoded, document);
-          break;
-        case DataChange::Kind::kMovedBefore:
-          st = s.merge_box_.MovedBefore(self->handle_, c.collection, c.id, c.before, s, encoded);
-          break;
-      }
-      if (st.code() == absl::StatusCode::kInvalidArgument) {
-        // An ordered collection clash: the subscription cannot be served.
-        s.StopSubscription(self, /*notify=*/true, st);
-        return;
-      }
-      if (!st.ok()) LogMisuse(*self, st);
+  for (size_t i = 0; i < batch.changes.size(); ++i) {
+    if (stopped()) return;
+    const DataChange& c = batch.changes[i];
+    const EncodedChange& encoded = i < batch.encoded.size() ? batch.encoded[i] : kNone;
+    // The merge box keeps a reference to these shared fields rather than a
+    // copy per client.
+    const std::shared_ptr<const Object>& document =
+        i < batch.documents.size() ? batch.documents[i] : kNoDocument;
+    const Object& fields = document ? *document : c.fields;
+    absl::Status st;
+    switch (c.kind) {
+      case DataChange::Kind::kAdded:
+        st = s.merge_box_.Added(handle_, c.collection, c.id, fields, s, encoded, document);
+        break;
+      case DataChange::Kind::kChanged:
+        st = s.merge_box_.Changed(handle_, c.collection, c.id, c.fields, c.cleared, s, encoded);
+        break;
+      case DataChange::Kind::kRemoved:
+        st = s.merge_box_.Removed(handle_, c.collection, c.id, s, encoded);
+        break;
+      case DataChange::Kind::kAddedBefore:
+        st = s.merge_box_.AddedBefore(handle_, c.collection, c.id, fields, c.before, s, encoded,
+                                      document);
+        break;
+      case DataChange::Kind::kMovedBefore:
+        st = s.merge_box_.MovedBefore(handle_, c.collection, c.id, c.before, s, encoded);
+        break;
     }
+    if (st.code() == absl::StatusCode::kInvalidArgument) {
+      // An ordered collection clash: the subscription cannot be served.
+      s.StopSubscription(self, /*notify=*/true, st);
+      return;
+    }
+    if (!st.ok()) LogMisuse(*this, st);
   }
 }
 
