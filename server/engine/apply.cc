@@ -49,12 +49,16 @@ absl::StatusOr<DocState> TxApplier::Get(const std::string& topic, const std::str
 }
 
 void TxApplier::Put(const std::string& topic, const std::string& id,
-                    std::shared_ptr<const Object> doc) {
+                    std::shared_ptr<const Object> doc, const DocState* prior) {
   std::string key = OverlayKey(topic, id);
   if (!before_.contains(key)) {
     // Remember the state before this transaction touched the document.
-    absl::StatusOr<DocState> prior = Get(topic, id);
-    before_.emplace(key, prior.ok() ? *prior : DocState{});
+    if (prior != nullptr) {
+      before_.emplace(key, *prior);
+    } else {
+      absl::StatusOr<DocState> read = Get(topic, id);
+      before_.emplace(key, read.ok() ? *read : DocState{});
+    }
     order_.emplace_back(topic, id);
   }
   mine_.Put(topic, id, DocState{std::move(doc), 0});
@@ -119,7 +123,7 @@ absl::StatusOr<Value> TxApplier::Insert(const WriteOp& op) {
     return absl::AlreadyExistsError(
         StrCat("duplicate key: a document with _id '", id, "' already exists in '", op.topic, "'"));
   }
-  Put(op.topic, id, std::make_shared<const Object>(std::move(doc)));
+  Put(op.topic, id, std::make_shared<const Object>(std::move(doc)), &existing);
   return Value(id);
 }
 
@@ -127,12 +131,17 @@ absl::StatusOr<Value> TxApplier::Publish(const WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
   Array ids;
   ids.reserve(op.docs.size());
+  static const DocState kAbsent;
   for (const Object& given : op.docs) {
     Object doc = given;
     std::string id;
+    // A generated id is new (time-ordered ids are unique across restarts):
+    // there is no prior state to read.
+    const DocState* prior = nullptr;
     if (const Value* v = doc.Find("_id")) {
       id = v->as_string();
     } else {
+      prior = &kAbsent;
       id = DefaultEventIds().Next();
       Object with_id;
       with_id.reserve(doc.size() + 1);
@@ -141,7 +150,7 @@ absl::StatusOr<Value> TxApplier::Publish(const WriteOp& op) {
       doc = std::move(with_id);
     }
     // An event with a known _id replaces the document (publish is a put).
-    Put(op.topic, id, std::make_shared<const Object>(std::move(doc)));
+    Put(op.topic, id, std::make_shared<const Object>(std::move(doc)), prior);
     ids.push_back(Value(std::move(id)));
   }
   return Value(std::move(ids));

@@ -54,7 +54,11 @@ class TxApplier {
 
  private:
   absl::StatusOr<DocState> Get(const std::string& topic, const std::string& id);
-  void Put(const std::string& topic, const std::string& id, std::shared_ptr<const Object> doc);
+  // `prior`, when the caller already knows the document's state before this
+  // transaction (it just read it, or the id was generated here and cannot
+  // exist), saves reading it again.
+  void Put(const std::string& topic, const std::string& id, std::shared_ptr<const Object> doc,
+           const DocState* prior = nullptr);
   // Matching documents in id order (one when the selector names an _id).
   absl::Status Candidates(const std::string& topic, const query::Selector& selector, bool multi,
                           std::vector<std::pair<std::string, DocState>>* out);
