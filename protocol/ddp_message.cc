@@ -469,14 +469,12 @@ std::string EncodeDataChange(const DataChange& c) {
 void ChangeBatch::Encode() {
   encoded.clear();
   encoded.reserve(changes.size());
-  for (const DataChange& c : changes) encoded.push_back(std::make_shared<const std::string>(EncodeDataChange(c)));
   documents.clear();
-  documents.resize(changes.size());
-  for (size_t i = 0; i < changes.size(); ++i) {
-    const DataChange& c = changes[i];
-    if (c.kind == DataChange::Kind::kAdded || c.kind == DataChange::Kind::kAddedBefore) {
-      documents[i] = std::make_shared<const Object>(c.fields);
-    }
+  documents.reserve(changes.size());
+  for (const DataChange& c : changes) {
+    encoded.push_back(std::make_shared<const std::string>(EncodeDataChange(c)));
+    const bool adds = c.kind == DataChange::Kind::kAdded || c.kind == DataChange::Kind::kAddedBefore;
+    documents.push_back(adds ? std::make_shared<const Object>(c.fields) : nullptr);
   }
 }
 

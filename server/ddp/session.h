@@ -31,7 +31,7 @@
 #include "absl/functional/any_invocable.h"
 #include "common/clock.h"
 #include "common/executor.h"
-#include "common/fifo.h"
+#include "common/lazy_deque.h"
 #include "protocol/data_change.h"
 #include "protocol/ddp_message.h"
 #include "server/ddp/merge_box.h"
@@ -249,7 +249,7 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   SteadyTime last_input_;
   std::optional<SteadyTime> ping_sent_at_;
 
-  Fifo<Pending> pending_;
+  LazyDeque<Pending> pending_;
   uint64_t blocker_ = 0;  // the method call holding the queue, 0 when none
   uint64_t call_seq_ = 0;
   bool draining_ = false;

@@ -489,16 +489,16 @@ void Engine::Impl::CommitCleanup(TxRequest cleanup) {
 }
 
 void Engine::Impl::EnforceMaxDocs() {
+  // Filled only when a rule has max_docs, and only by writes that leave a
+  // document behind (the cleanup's own removals add nothing).
   if (written_topics.empty()) return;
   StringSet topics;
   topics.swap(written_topics);
-  if (!has_max_docs) return;
   TxRequest cleanup;
   for (const std::string& topic : topics) {
     RetentionOps(topic, store->Count(topic), 0, /*with_age=*/false, cleanup.ops);
   }
   CommitCleanup(std::move(cleanup));
-  written_topics.clear();  // the cleanup's own removals need no pass
 }
 
 void Engine::Impl::Maintenance() {

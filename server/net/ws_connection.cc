@@ -9,47 +9,14 @@
 // queue is flushed first (a slow consumer's queue is dropped instead), then
 // the close handshake, with a deadline after which the socket is cut.
 #include <array>
-#include <deque>
 
+#include "common/lazy_deque.h"
 #include "server/net/guarded_stream.h"
 #include "server/net/internal.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp::net_internal {
 namespace {
-
-// A std::deque allocated on first use and freed when it drains: an empty
-// std::deque still holds about 600 bytes, which idle connections add up.
-template <typename T>
-class LazyDeque {
- public:
-  bool empty() const { return !items_ || items_->empty(); }
-  size_t size() const { return items_ ? items_->size() : 0; }
-  T& front() { return items_->front(); }
-  T& back() { return items_->back(); }
-  T& emplace_back() {
-    if (!items_) items_ = std::make_unique<std::deque<T>>();
-    return items_->emplace_back();
-  }
-  void pop_front() {
-    items_->pop_front();
-    if (items_->empty()) items_.reset();
-  }
-  void pop_back() {
-    items_->pop_back();
-    if (items_->empty()) items_.reset();
-  }
-  void clear() { items_.reset(); }
-  auto begin() const { return items_ ? items_->cbegin() : Empty().cbegin(); }
-  auto end() const { return items_ ? items_->cend() : Empty().cend(); }
-
- private:
-  static const std::deque<T>& Empty() {
-    static const std::deque<T> empty;
-    return empty;
-  }
-  std::unique_ptr<std::deque<T>> items_;
-};
 
 // One gathered write carries at most this many messages / bytes (the
 // kernel takes at most IOV_MAX = 1024 buffers, two per message).
@@ -291,8 +258,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         beast::error_code ec;
         written = ws_.next_layer().next_layer().socket().write_some(buffers, ec);
         if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-          writing_ = false;
-          Finish();
+          OnWrite(ec, 0);
           return;
         }
         if (written == bytes) {
