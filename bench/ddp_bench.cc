@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "proc_stats.h"
 #include "common/histogram.h"
 #include "boost/asio.hpp"
 #include "boost/beast.hpp"
@@ -47,28 +48,7 @@ int64_t NowNs() {
       .count();
 }
 
-// CPU time (user + system) of a process, in seconds, from /proc; -1 when
-// unknown. Lets a run report the server's CPU cost per operation, which is
-// what matters when client and server share a small machine.
-double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (f == nullptr) return -1;
-  char buf[2048];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = 0;
-  // Fields after the command name (which may hold spaces) start after ')'.
-  const char* p = std::strrchr(buf, ')');
-  if (p == nullptr) return -1;
-  unsigned long utime = 0, stime = 0;
-  // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                  &stime) != 2) {
-    return -1;
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+using bench::ProcessCpuSeconds;
 
 // Finds "key": in `s` and returns the integer after it (or -1).
 int64_t FindInt(std::string_view s, std::string_view key) {

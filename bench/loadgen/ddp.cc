@@ -181,27 +181,11 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
   uint64_t next_id_ = 0;
 };
 
-class DdpDriver : public Driver {
- public:
-  DdpDriver(asio::io_context& ioc, const Endpoint& ep)
-      : ioc_(ioc), ep_(asio::ip::make_address(ep.host), ep.port) {}
-
-  std::shared_ptr<Connection> Open(const std::string& topic, bool subscribe,
-                                   Events events) override {
-    auto c = std::make_shared<DdpConn>(ioc_, topic, subscribe, std::move(events));
-    c->Start(ep_);
-    return c;
-  }
-
- private:
-  asio::io_context& ioc_;
-  tcp::endpoint ep_;
-};
 
 }  // namespace
 
 std::unique_ptr<Driver> MakeDdpDriver(asio::io_context& ioc, const Endpoint& endpoint) {
-  return std::make_unique<DdpDriver>(ioc, endpoint);
+  return std::make_unique<AsioDriver<DdpConn>>(ioc, endpoint);
 }
 
 }  // namespace loadgen

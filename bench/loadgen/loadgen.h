@@ -20,6 +20,8 @@
 #include <string_view>
 
 #include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "proc_stats.h"
 
 namespace loadgen {
 
@@ -28,9 +30,7 @@ namespace asio = boost::asio;
 // Monotonic time in nanoseconds (CLOCK_MONOTONIC, the clock of `ts`).
 int64_t NowNs();
 
-// User + system CPU seconds of a process (from /proc/<pid>/stat); -1 when
-// unknown.
-double ProcessCpuSeconds(int pid);
+using bench::ProcessCpuSeconds;  // proc_stats.h
 // This process's own user + system CPU seconds.
 double SelfCpuSeconds();
 // Busy CPU seconds of the whole machine (all CPUs, everything but idle
@@ -85,6 +85,26 @@ class Driver {
   // else only able to publish to it. Events fire on the loop thread.
   virtual std::shared_ptr<Connection> Open(const std::string& topic, bool subscribe,
                                            Events events) = 0;
+};
+
+// The driver of a system whose connections are asio classes constructed
+// from (ioc, topic, subscribe, events) and started with Start(endpoint).
+template <typename Conn>
+class AsioDriver : public Driver {
+ public:
+  AsioDriver(asio::io_context& ioc, const Endpoint& ep)
+      : ioc_(ioc), ep_(asio::ip::make_address(ep.host), ep.port) {}
+
+  std::shared_ptr<Connection> Open(const std::string& topic, bool subscribe,
+                                   Events events) override {
+    auto c = std::make_shared<Conn>(ioc_, topic, subscribe, std::move(events));
+    c->Start(ep_);
+    return c;
+  }
+
+ private:
+  asio::io_context& ioc_;
+  asio::ip::tcp::endpoint ep_;
 };
 
 // `system` is one of ddp, nats, redis, mqtt-tcp, mqtt-ws. Exits with a

@@ -284,22 +284,6 @@ class MqttWsConn : public Connection, public std::enable_shared_from_this<MqttWs
   bool writing_ = false, closed_ = false;
 };
 
-class MqttWsDriver : public Driver {
- public:
-  MqttWsDriver(asio::io_context& ioc, const Endpoint& ep)
-      : ioc_(ioc), ep_(asio::ip::make_address(ep.host), ep.port) {}
-
-  std::shared_ptr<Connection> Open(const std::string& topic, bool subscribe,
-                                   Events events) override {
-    auto c = std::make_shared<MqttWsConn>(ioc_, topic, subscribe, std::move(events));
-    c->Start(ep_);
-    return c;
-  }
-
- private:
-  asio::io_context& ioc_;
-  tcp::endpoint ep_;
-};
 
 // ---- mqtt-tcp: libmosquitto ----
 
@@ -510,7 +494,7 @@ std::unique_ptr<Driver> MakeMqttTcpDriver(asio::io_context& ioc, const Endpoint&
 }
 
 std::unique_ptr<Driver> MakeMqttWsDriver(asio::io_context& ioc, const Endpoint& endpoint) {
-  return std::make_unique<MqttWsDriver>(ioc, endpoint);
+  return std::make_unique<AsioDriver<MqttWsConn>>(ioc, endpoint);
 }
 
 }  // namespace loadgen

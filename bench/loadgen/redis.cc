@@ -146,27 +146,11 @@ class RedisConn : public Connection, public std::enable_shared_from_this<RedisCo
   bool writing_ = false, closed_ = false;
 };
 
-class RedisDriver : public Driver {
- public:
-  RedisDriver(asio::io_context& ioc, const Endpoint& ep)
-      : ioc_(ioc), ep_(asio::ip::make_address(ep.host), ep.port) {}
-
-  std::shared_ptr<Connection> Open(const std::string& topic, bool subscribe,
-                                   Events events) override {
-    auto c = std::make_shared<RedisConn>(ioc_, topic, subscribe, std::move(events));
-    c->Start(ep_);
-    return c;
-  }
-
- private:
-  asio::io_context& ioc_;
-  tcp::endpoint ep_;
-};
 
 }  // namespace
 
 std::unique_ptr<Driver> MakeRedisDriver(asio::io_context& ioc, const Endpoint& endpoint) {
-  return std::make_unique<RedisDriver>(ioc, endpoint);
+  return std::make_unique<AsioDriver<RedisConn>>(ioc, endpoint);
 }
 
 }  // namespace loadgen

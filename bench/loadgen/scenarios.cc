@@ -82,6 +82,21 @@ struct Meter {
   }
 };
 
+// Warms up, then measures `o.seconds` with `measuring` set (the scenario's
+// callbacks count only then). `at_start` runs when the window opens.
+Meter MeasureWindow(asio::io_context& ioc, const Options& o, bool& measuring,
+                    const std::function<void()>& at_start = nullptr) {
+  RunFor(ioc, Warmup(o));
+  Meter meter{o.server_pid};
+  measuring = true;
+  if (at_start) at_start();
+  meter.Start();
+  RunFor(ioc, o.seconds);
+  meter.Stop();
+  measuring = false;
+  return meter;
+}
+
 void PrintResult(const Meter& m, int64_t done, const Histogram& h, int64_t rss,
                  const std::string& extra) {
   std::printf(
@@ -266,14 +281,8 @@ int RunFanout(const Options& o) {
 
   publishing = true;
   refill();
-  RunFor(ioc, Warmup(o));
-  Meter meter{o.server_pid};
-  measuring = true;
-  int64_t lost0 = lost;
-  meter.Start();
-  RunFor(ioc, o.seconds);
-  meter.Stop();
-  measuring = false;
+  int64_t lost0 = 0;
+  Meter meter = MeasureWindow(ioc, o, measuring, [&] { lost0 = lost; });
   publishing = false;
   int64_t rss = ProcessRssKib(o.server_pid);
   char extra[256];
@@ -440,13 +449,7 @@ int RunConnect(const Options& o) {
     slots[slot] = driver->Open(o.topic, true, std::move(ev));
   };
   for (size_t i = 0; i < slots.size(); ++i) cycle(i);
-  RunFor(ioc, Warmup(o));
-  Meter meter{o.server_pid};
-  measuring = true;
-  meter.Start();
-  RunFor(ioc, o.seconds);
-  meter.Stop();
-  measuring = false;
+  Meter meter = MeasureWindow(ioc, o, measuring);
   running = false;
   int64_t rss = ProcessRssKib(o.server_pid);
   char extra[512];
@@ -497,13 +500,7 @@ int RunMethods(const Options& o) {
   }
   running = true;
   for (size_t i = 0; i < conns.size(); ++i) call(i);
-  RunFor(ioc, Warmup(o));
-  Meter meter{o.server_pid};
-  measuring = true;
-  meter.Start();
-  RunFor(ioc, o.seconds);
-  meter.Stop();
-  measuring = false;
+  Meter meter = MeasureWindow(ioc, o, measuring);
   running = false;
   int64_t rss = ProcessRssKib(o.server_pid);
   char extra[256];
