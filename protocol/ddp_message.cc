@@ -398,15 +398,26 @@ absl::StatusOr<Message> DecodeMessage(Value& v) {
 }
 
 absl::StatusOr<Message> DecodeMessage(std::string_view text, const JsonLimits& limits) {
-  absl::StatusOr<Value> v = ParseJson(text, limits);
-  if (!v.ok()) return DecodeError(kParseError, ToStd(v.status().message()));
-  return DecodeMessage(*v);
+  // The top-level members go into a per-thread object that keeps its
+  // capacity: decoding allocates only for what the message keeps.
+  thread_local Object top;
+  absl::StatusOr<bool> is_object = ParseJsonObject(text, &top, limits);
+  if (!is_object.ok()) return DecodeError(kParseError, ToStd(is_object.status().message()));
+  if (!*is_object) return DecodeError(kBadRequest, "a DDP message must be a JSON object");
+  const Value* name = top.Find("msg");
+  absl::StatusOr<Message> m =
+      name == nullptr || !name->is_string()
+          ? DecodeError(kBadRequest, "a DDP message needs a string msg")
+          : DecodeByName(name->as_string(), top);
+  top.clear();
+  return m;
 }
 
 void AppendMessage(const Message& m, std::string* out) { std::visit(EncodeVisitor{out}, m); }
 
 std::string EncodeMessage(const Message& m) {
   std::string out;
+  out.reserve(256);  // most messages fit: one allocation instead of a doubling series
   AppendMessage(m, &out);
   return out;
 }

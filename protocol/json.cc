@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -28,14 +29,23 @@ bool IsHex24(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isxdigit(c); });
 }
 
-// When `o` is one of the EJSON forms other than `$escape` ($date, $binary,
-// $InfNaN, $type/$value, $regexp/$flags), stores the typed value in *out and
-// returns true; returns false for a plain object; an error for a malformed
-// form. Values inside the form must already be interpreted.
-absl::StatusOr<bool> ConvertForm(Object& o, Value* out) {
+// Linear lookup over a span of members (an Object's, or the builder's
+// scratch before the object exists).
+Value* FindMember(std::span<Member> ms, std::string_view key) {
+  for (Member& m : ms) {
+    if (m.key == key) return &m.value;
+  }
+  return nullptr;
+}
+
+// When the members `o` are one of the EJSON forms other than `$escape`
+// ($date, $binary, $InfNaN, $type/$value, $regexp/$flags), stores the typed
+// value in *out and returns true; returns false for a plain object; an error
+// for a malformed form. Values inside the form must already be interpreted.
+absl::StatusOr<bool> ConvertForm(std::span<Member> o, Value* out) {
   if (o.size() == 1) {
-    const std::string& key = o.at(0).key;
-    Value& x = o.at(0).value;
+    std::string_view key = o[0].key;
+    Value& x = o[0].value;
     if (key == "$date") {
       if (x.is_int()) {
         *out = Value(Date{x.as_int()});
@@ -64,10 +74,11 @@ absl::StatusOr<bool> ConvertForm(Object& o, Value* out) {
       return true;
     }
   } else if (o.size() == 2) {
-    if (Value* type = o.Find("$type"); type != nullptr && o.Contains("$value")) {
+    Value* type = FindMember(o, "$type");
+    Value* value = FindMember(o, "$value");
+    if (type != nullptr && value != nullptr) {
       if (!type->is_string()) return EjsonError("$type needs a string");
-      Value* value = o.Find("$value");
-      if (type->as_string() == "oid") {
+      if (std::string_view(type->as_string()) == "oid") {
         if (!value->is_string() || !IsHex24(value->as_string())) {
           return EjsonError("ObjectID $value needs 24 hex digits");
         }
@@ -77,8 +88,8 @@ absl::StatusOr<bool> ConvertForm(Object& o, Value* out) {
       *out = Value(Custom{std::move(type->as_string()), Box<Value>(std::move(*value))});
       return true;
     }
-    Value* pattern = o.Find("$regexp");
-    Value* flags = o.Find("$flags");
+    Value* pattern = FindMember(o, "$regexp");
+    Value* flags = FindMember(o, "$flags");
     if (pattern != nullptr && flags != nullptr) {
       if (!pattern->is_string() || !flags->is_string()) {
         return EjsonError("$regexp and $flags need strings");
@@ -145,6 +156,22 @@ class Builder {
   bool Double(double) { return false; }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
     const char* end = s + n;
+    // Fast path for the usual short integer: at most 18 digits cannot
+    // overflow int64 (RapidJSON has checked the syntax already).
+    const char* digits = s + (*s == '-' ? 1 : 0);
+    if (end - digits <= 18) {
+      uint64_t acc = 0;
+      const char* p = digits;
+      for (; p < end; ++p) {
+        unsigned d = static_cast<unsigned>(*p - '0');
+        if (d > 9) break;
+        acc = acc * 10 + d;
+      }
+      if (p == end) {
+        int64_t i = static_cast<int64_t>(acc);
+        return Add(Value(digits != s ? -i : i));
+      }
+    }
     bool integral = std::find_if(s, end, [](char c) {
                       return c == '.' || c == 'e' || c == 'E';
                     }) == end;
@@ -171,32 +198,47 @@ class Builder {
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     if (!CheckString(n)) return false;
     if (n == 7 && std::memcmp(s, "$escape", 7) == 0) saw_escape_ = true;
-    pending_key_.assign(s, n);
+    pending_key_ = std::string_view(s, n);
     return true;
   }
   // A member's key waits in pending_key_ until its value is complete; a
-  // nested container parks it on the key stack meanwhile.
+  // nested container parks it on the key stack meanwhile. The key is a view
+  // of the in-situ buffer, which outlives the parse: its std::string is made
+  // once, in its member.
   bool StartObject() { return Push(true); }
   bool EndObject(rapidjson::SizeType n) {
     Pop();
-    Object o;
-    auto first = members_.end() - static_cast<ptrdiff_t>(n);
-    o.members().assign(std::make_move_iterator(first), std::make_move_iterator(members_.end()));
-    members_.erase(first, members_.end());
-    RemoveDuplicateKeys(o);
+    // Duplicates, forms and the root are dealt with while the members still
+    // sit on the scratch stack, so that an object that becomes a typed value
+    // (`{"$date": ...}`) or the root of ParseJsonObject is never allocated.
+    auto first = RemoveDuplicateKeys(members_.end() - static_cast<ptrdiff_t>(n));
+    size_t count = static_cast<size_t>(members_.end() - first);
     // EJSON forms become typed values right away, except directly under an
     // `$escape` key, whose object stays literal (the top-down pass decides,
     // once the enclosing object is complete).
-    if ((n == 1 || n == 2) && !o.at(0).key.empty() && o.at(0).key[0] == '$' &&
-        !(!open_.empty() && open_.back() && pending_key_ == "$escape")) {
+    if ((count == 1 || count == 2) && !first->key.empty() && first->key[0] == '$' &&
+        !(!open_.empty() && open_.back() && pending_key_ == std::string_view("$escape"))) {
       Value converted;
-      absl::StatusOr<bool> is_form = ConvertForm(o, &converted);
+      absl::StatusOr<bool> is_form = ConvertForm(std::span<Member>(&*first, count), &converted);
       if (!is_form.ok()) {
         error_ = std::string(is_form.status().message());
         return false;
       }
-      if (*is_form) return Add(std::move(converted));
+      if (*is_form) {
+        members_.erase(first, members_.end());
+        return Add(std::move(converted));
+      }
     }
+    if (open_.empty() && root_object_ != nullptr) {
+      root_object_->members().assign(std::make_move_iterator(first),
+                                     std::make_move_iterator(members_.end()));
+      members_.erase(first, members_.end());
+      root_is_object_ = true;
+      return true;
+    }
+    Object o;
+    o.members().assign(std::make_move_iterator(first), std::make_move_iterator(members_.end()));
+    members_.erase(first, members_.end());
     return Add(Value(std::move(o)));
   }
   bool StartArray() { return Push(false); }
@@ -208,6 +250,10 @@ class Builder {
     return Add(Value(std::move(a)));
   }
 
+  // Makes a root object land in *out (reusing its capacity) instead of in
+  // the root Value; see ParseJsonObject.
+  void SetRootObject(Object* out) { root_object_ = out; }
+  bool root_is_object() const { return root_is_object_; }
   Value TakeRoot() { return std::move(root_); }
   bool saw_escape() const { return saw_escape_; }
   const std::string& error() const { return error_; }
@@ -226,7 +272,7 @@ class Builder {
       error_ = StrCat("nesting deeper than ", limits_.max_depth, " levels");
       return false;
     }
-    if (!open_.empty() && open_.back()) keys_.push_back(std::move(pending_key_));
+    if (!open_.empty() && open_.back()) keys_.push_back(pending_key_);
     open_.push_back(is_object);
     return true;
   }
@@ -234,7 +280,7 @@ class Builder {
   void Pop() {
     open_.pop_back();
     if (!open_.empty() && open_.back()) {
-      pending_key_ = std::move(keys_.back());
+      pending_key_ = keys_.back();
       keys_.pop_back();
     }
   }
@@ -243,7 +289,7 @@ class Builder {
     if (open_.empty()) {
       root_ = std::move(v);
     } else if (open_.back()) {
-      members_.push_back(Member{std::move(pending_key_), std::move(v)});
+      members_.emplace_back(std::string(pending_key_), std::move(v));
     } else {
       elements_.push_back(std::move(v));
     }
@@ -251,27 +297,29 @@ class Builder {
   }
 
   // JSON allows repeated keys; like JavaScript's JSON.parse, the last value
-  // wins and keeps the position of the first occurrence.
-  static void RemoveDuplicateKeys(Object& o) {
-    auto& m = o.members();
-    if (m.size() < 2) return;
-    for (size_t i = 1; i < m.size(); ++i) {
-      for (size_t j = 0; j < i; ++j) {
-        if (m[j].key == m[i].key) {
-          m[j].value = std::move(m[i].value);
-          m.erase(m.begin() + static_cast<ptrdiff_t>(i));
+  // wins and keeps the position of the first occurrence. Works on the
+  // members from `first` to the end of the scratch stack; returns where they
+  // now begin.
+  std::vector<Member>::iterator RemoveDuplicateKeys(std::vector<Member>::iterator first) {
+    const ptrdiff_t start = first - members_.begin();
+    for (size_t i = static_cast<size_t>(start) + 1; i < members_.size(); ++i) {
+      for (size_t j = static_cast<size_t>(start); j < i; ++j) {
+        if (members_[j].key == members_[i].key) {
+          members_[j].value = std::move(members_[i].value);
+          members_.erase(members_.begin() + static_cast<ptrdiff_t>(i));
           --i;
           break;
         }
       }
     }
+    return members_.begin() + start;
   }
 
   // The scratch stacks live per thread so that their capacity is reused
   // from one parse to the next.
   struct Scratch {
     std::vector<bool> open;  // kinds of the open containers: true = object
-    std::vector<std::string> keys;
+    std::vector<std::string_view> keys;
     std::vector<Member> members;
     std::vector<Value> elements;
   };
@@ -279,11 +327,13 @@ class Builder {
 
   const JsonLimits& limits_;
   std::vector<bool>& open_;
-  std::vector<std::string>& keys_;
-  std::string pending_key_;
+  std::vector<std::string_view>& keys_;
+  std::string_view pending_key_;
   std::vector<Member>& members_;
   std::vector<Value>& elements_;
   Value root_;
+  Object* root_object_ = nullptr;
+  bool root_is_object_ = false;
   bool saw_escape_ = false;
   std::string error_;
 };
@@ -319,7 +369,7 @@ absl::Status Interpret(Value& v) {
     if (!s.ok()) return s;
   }
   Value converted;
-  absl::StatusOr<bool> is_form = ConvertForm(o, &converted);
+  absl::StatusOr<bool> is_form = ConvertForm(std::span<Member>(o.members()), &converted);
   if (!is_form.ok()) return is_form.status();
   if (*is_form) v = std::move(converted);
   return absl::OkStatus();
@@ -479,7 +529,10 @@ bool IsAscii(std::string_view s) {
 
 }  // namespace
 
-absl::StatusOr<Value> ParseJson(std::string_view text, const JsonLimits& limits) {
+namespace {
+
+// Runs the SAX parse of `text` into `builder`.
+absl::Status RunParse(std::string_view text, const JsonLimits& limits, Builder& builder) {
   if (text.size() > limits.max_text_bytes) {
     return absl::InvalidArgumentError(StrCat("text of ", text.size(),
                                                    " bytes exceeds the limit of ",
@@ -497,7 +550,6 @@ absl::StatusOr<Value> ParseJson(std::string_view text, const JsonLimits& limits)
   scratch.append(16, '\0');
   rapidjson::InsituStringStream is(scratch.data());
   rapidjson::Reader reader;
-  Builder builder(limits);
   constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
   rapidjson::ParseResult r =
       IsAscii(text) ? reader.Parse<kFlags>(is, builder)
@@ -515,6 +567,14 @@ absl::StatusOr<Value> ParseJson(std::string_view text, const JsonLimits& limits)
     return absl::InvalidArgumentError(
         StrCat("invalid JSON: unexpected NUL byte at offset ", is.Tell()));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Value> ParseJson(std::string_view text, const JsonLimits& limits) {
+  Builder builder(limits);
+  if (absl::Status s = RunParse(text, limits, builder); !s.ok()) return s;
   Value v = builder.TakeRoot();
   if (builder.saw_escape()) {
     absl::Status s = Interpret(v);
@@ -523,16 +583,66 @@ absl::StatusOr<Value> ParseJson(std::string_view text, const JsonLimits& limits)
   return v;
 }
 
+absl::StatusOr<bool> ParseJsonObject(std::string_view text, Object* out,
+                                     const JsonLimits& limits) {
+  out->clear();
+  Builder builder(limits);
+  builder.SetRootObject(out);
+  if (absl::Status s = RunParse(text, limits, builder); !s.ok()) {
+    out->clear();
+    return s;
+  }
+  if (!builder.root_is_object()) return false;
+  if (builder.saw_escape()) {
+    // Rare: interpret the whole object the slow way, which may even turn
+    // the root into something else (`{"$escape": ...}` stays an object).
+    Value v(std::move(*out));
+    absl::Status s = Interpret(v);
+    out->clear();
+    if (!s.ok()) return s;
+    if (!v.is_object()) return false;
+    *out = std::move(v.as_object());
+  }
+  return true;
+}
+
+namespace {
+
+// Whether any of the eight bytes of `w` is a control character, '"' or '\\'.
+// Classic SWAR tests: such a byte sets its top bit in the result; bytes
+// above a true hit may be flagged too, never a block without one.
+bool BlockNeedsEscape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  uint64_t q = w ^ (kOnes * '"');
+  uint64_t b = w ^ (kOnes * '\\');
+  return ((((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh) != 0;
+}
+
+bool ByteNeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+}  // namespace
+
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
+  const size_t n = s.size();
   size_t run = 0;  // start of the pending run of bytes that need no escape
-  for (size_t i = 0; i < s.size(); ++i) {
+  size_t i = 0;
+  for (;;) {
+    // Eight bytes at a time over the usual case (keys, ids, text), then
+    // byte by byte to the one that needs an escape.
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (BlockNeedsEscape(w)) break;
+    }
+    while (i < n && !ByteNeedsEscape(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == n) break;
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + run, i - run);
-    run = i + 1;
+    run = ++i;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -561,7 +671,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
       }
     }
   }
-  out->append(s.data() + run, s.size() - run);
+  out->append(s.data() + run, n - run);
   out->push_back('"');
 }
 

@@ -39,6 +39,15 @@ struct JsonLimits {
 // larger ones become doubles.
 absl::StatusOr<Value> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
+// ParseJson for texts whose top level should be an object (DDP messages):
+// the members land in *out, whose capacity is reused from call to call, and
+// the top-level object is never allocated on its own. Returns false, with
+// *out empty, when the text is valid but its top level is not an object
+// (after EJSON interpretation: `{"$date": 1}` is a date). Same errors as
+// ParseJson.
+absl::StatusOr<bool> ParseJsonObject(std::string_view text, Object* out,
+                                     const JsonLimits& limits = {});
+
 // Appends the EJSON text of `v` (members in their order) to `out`.
 void AppendJson(const Value& v, std::string* out);
 std::string ToJson(const Value& v);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "gtest/gtest.h"
 
@@ -91,6 +92,13 @@ TEST(JsonTest, NumbersKeepTheirKind) {
   auto big = ParseJson("18446744073709551615");
   ASSERT_TRUE(big.ok());
   EXPECT_TRUE(big->is_double());
+  // Integers on both sides of the 18-digit fast path convert exactly.
+  EXPECT_EQ(ParseJson("123456789012345678")->as_int(), 123456789012345678);
+  EXPECT_EQ(ParseJson("-123456789012345678")->as_int(), -123456789012345678);
+  EXPECT_EQ(ParseJson("999999999999999999")->as_int(), 999999999999999999);
+  EXPECT_EQ(ParseJson("9223372036854775807")->as_int(), INT64_MAX);
+  EXPECT_EQ(ParseJson("-0")->as_int(), 0);
+  EXPECT_EQ(ParseJson("[0,-7,42]")->as_array()[1].as_int(), -7);
   auto bigger = ParseJson("123456789012345678901234567890");
   ASSERT_TRUE(bigger.ok());
   EXPECT_TRUE(bigger->is_double());
@@ -213,6 +221,60 @@ TEST(JsonTest, StringEscapingIsValidJson) {
   std::string with_nul("a\0b", 3);
   EXPECT_EQ(ToJson(Value(with_nul)), R"("a\u0000b")");
   EXPECT_EQ(ParseJson(R"("a\u0000b")")->as_string(), with_nul);
+}
+
+// The writer skips eight bytes at a time: escapes at every position of a
+// block, next to multi-byte UTF-8, must still come out right.
+TEST(JsonTest, StringEscapingAtEveryPosition) {
+  const std::vector<std::string> pieces = {"a", "Z", " ", "\"", "\\", "\n", "\x01", "\x1f",
+                                           "\x7f", "\xc3\xa9", "\xe2\x82\xac", std::string(1, '\0')};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 5000; ++round) {
+    std::string s;
+    int len = static_cast<int>(rng() % 40);
+    for (int k = 0; k < len; ++k) s += pieces[rng() % pieces.size()];
+    std::string text;
+    AppendJsonString(s, &text);
+    for (char c : text) ASSERT_GE(static_cast<unsigned char>(c), 0x20) << text;
+    auto back = ParseJson(text);
+    ASSERT_TRUE(back.ok()) << text;
+    ASSERT_EQ(back->as_string(), s);
+  }
+}
+
+TEST(JsonTest, ParseJsonObjectReusesTheTarget) {
+  Object top;
+  auto r = ParseJsonObject(R"({"a":1,"b":{"$date":5},"a":2})", &top);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(*r);
+  EXPECT_EQ(ToJson(Value(top)), R"({"a":2,"b":{"$date":5}})");
+  EXPECT_TRUE(top.Find("b")->is_date());
+  // Valid JSON that is not an object at the top: false, and the target
+  // holds nothing of the previous parse.
+  for (const char* text : {"[1,2]", "7", "\"x\"", R"({"$date":5})", R"({"$escape":{"$date":1}, "$x":1})"}) {
+    auto not_object = ParseJsonObject(text, &top);
+    ASSERT_TRUE(not_object.ok()) << text;
+    if (std::string_view(text).find("$x") != std::string_view::npos) {
+      EXPECT_TRUE(*not_object) << text;  // two keys: a plain object
+      continue;
+    }
+    EXPECT_FALSE(*not_object) << text;
+    EXPECT_TRUE(top.empty()) << text;
+  }
+  // `$escape` at the top stays an object with literal keys.
+  r = ParseJsonObject(R"({"$escape":{"$date":1}})", &top);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(*r);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top.at(0).key, "$date");
+  EXPECT_TRUE(top.at(0).value.is_int());
+  // Errors are ParseJson's, and leave the target empty.
+  auto bad = ParseJsonObject(R"({"a":1,"b":)", &top);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_TRUE(top.empty());
+  bad = ParseJsonObject(R"({"a":{"$date":"x"}})", &top);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("$date"), std::string::npos);
 }
 
 }  // namespace
