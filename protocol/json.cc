@@ -289,7 +289,7 @@ class Builder {
     if (open_.empty()) {
       root_ = std::move(v);
     } else if (open_.back()) {
-      members_.emplace_back(std::string(pending_key_), std::move(v));
+      members_.push_back(Member{std::string(pending_key_), std::move(v)});
     } else {
       elements_.push_back(std::move(v));
     }
