@@ -11,16 +11,26 @@ namespace ddp {
 
 Object::Object(std::initializer_list<Member> members) : members_(members) {}
 
+namespace {
+
+// Key equality for the linear lookups: most keys of an object differ in
+// length or first byte, which is checked before calling memcmp.
+inline bool SameKey(const std::string& a, std::string_view b) {
+  return a.size() == b.size() && (b.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), b.size()) == 0));
+}
+
+}  // namespace
+
 const Value* Object::Find(std::string_view key) const {
   for (const Member& m : members_) {
-    if (m.key == key) return &m.value;
+    if (SameKey(m.key, key)) return &m.value;
   }
   return nullptr;
 }
 
 Value* Object::Find(std::string_view key) {
   for (Member& m : members_) {
-    if (m.key == key) return &m.value;
+    if (SameKey(m.key, key)) return &m.value;
   }
   return nullptr;
 }

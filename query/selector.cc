@@ -49,6 +49,11 @@ class ElementMatcher : public BranchedMatcher {
       }
       return false;
     }
+    // The usual case, one branch that is not an array, needs no expansion.
+    if (branches.size() == 1 &&
+        (branches[0].value == nullptr || !branches[0].value->is_array())) {
+      return fn_(branches[0].value);
+    }
     Branches expanded;
     ExpandArrays(branches, mode_ == Expand::kElementsOnly, &expanded);
     for (const Branch& b : expanded) {

@@ -42,11 +42,14 @@ void Diff(const Object& before, const Object& after, Object* fields,
 }  // namespace
 
 struct LiveEvaluation::Impl {
+  // Kept small (96-byte slots with the key): with many results, the one
+  // random access per change to this map is a cache miss, and a smaller
+  // table keeps more of it in cache.
   struct Result {
-    std::string collection;
+    const std::string* collection;  // interned in `collections`
     std::string id;
     DocPtr doc;  // before `fields` projection
-    Sort::Key sort_key;
+    std::unique_ptr<Sort::Key> sort_key;  // ordered results only
   };
   struct OrderLess {
     const Sort* sort;
@@ -59,8 +62,10 @@ struct LiveEvaluation::Impl {
 
   std::vector<std::unique_ptr<Operator>> ops;
   std::vector<std::pair<size_t, LookupOperator*>> lookups;  // stage index, operator
+  std::set<std::string, std::less<>> collections;  // output collection names
   StringMap<Result> results;  // by key
   std::set<std::pair<Sort::Key, std::string>, OrderLess> order;  // ordered results only
+  DocDeltas scratch[2];  // operator outputs of one batch (see Run)
   bool failed = false;
 };
 
@@ -97,17 +102,19 @@ LiveEvaluation::~LiveEvaluation() = default;
 
 namespace {
 
-// Runs `in` through ops[from..] and returns the last output.
-absl::Status Run(std::vector<std::unique_ptr<Operator>>& ops, size_t from, DocDeltas in,
-                 DocDeltas* out) {
-  DocDeltas cur = std::move(in);
-  for (size_t i = from; i < ops.size() && !cur.empty(); ++i) {
-    DocDeltas next;
-    RETURN_IF_ERROR(ops[i]->Apply(cur, &next));
-    cur = std::move(next);
+// Runs `in` through ops[from..]; returns the last output, which is `in`
+// itself when no operator ran, else one of the two scratch vectors (their
+// capacity is kept from batch to batch).
+absl::StatusOr<const DocDeltas*> Run(std::vector<std::unique_ptr<Operator>>& ops, size_t from,
+                                     const DocDeltas& in, DocDeltas (&scratch)[2]) {
+  const DocDeltas* cur = &in;
+  for (size_t i = from; i < ops.size() && !cur->empty(); ++i) {
+    DocDeltas& next = cur == &scratch[0] ? scratch[1] : scratch[0];
+    next.clear();
+    RETURN_IF_ERROR(ops[i]->Apply(*cur, &next));
+    cur = &next;
   }
-  *out = std::move(cur);
-  return absl::OkStatus();
+  return cur;
 }
 
 }  // namespace
@@ -115,46 +122,70 @@ absl::Status Run(std::vector<std::unique_ptr<Operator>>& ops, size_t from, DocDe
 absl::Status LiveEvaluation::ApplySource(std::string_view topic,
                                          const std::vector<DocDelta>& changes, LiveDeltas* out) {
   if (impl_->failed) return absl::FailedPreconditionError("the evaluation stopped after an error");
-  DocDeltas in;
-  in.reserve(changes.size());
-  for (const DocDelta& c : changes) {
-    DocDelta d = c;
-    d.topic = std::string(topic);
-    // Documents of different topics may share an id under a pattern.
-    d.key = plan_->is_pattern ? StrCat(topic, "\x1f", c.id) : c.id;
-    in.push_back(std::move(d));
+  // Operators key documents by `key` and name their topic; the engine's
+  // changes usually carry both already (then they are used as they are).
+  bool as_is = !plan_->is_pattern;
+  for (size_t i = 0; as_is && i < changes.size(); ++i) {
+    as_is = changes[i].topic == topic && changes[i].key == changes[i].id;
   }
-  DocDeltas final_changes;
-  absl::Status s = Run(impl_->ops, 0, std::move(in), &final_changes);
-  if (!s.ok()) {
+  DocDeltas keyed;
+  if (!as_is) {
+    keyed.reserve(changes.size());
+    for (const DocDelta& c : changes) {
+      DocDelta d = c;
+      d.topic = std::string(topic);
+      // Documents of different topics may share an id under a pattern.
+      d.key = plan_->is_pattern ? StrCat(topic, "\x1f", c.id) : c.id;
+      keyed.push_back(std::move(d));
+    }
+  }
+  absl::StatusOr<const DocDeltas*> final_changes =
+      Run(impl_->ops, 0, as_is ? changes : keyed, impl_->scratch);
+  if (!final_changes.ok()) {
     impl_->failed = true;
-    return s;
+    ReleaseScratch();
+    return final_changes.status();
   }
-  return EmitFinal(std::move(final_changes), out);
+  absl::Status s = EmitFinal(**final_changes, out);
+  ReleaseScratch();
+  return s;
 }
 
-absl::Status LiveEvaluation::EmitFinal(std::vector<DocDelta> final_changes, LiveDeltas* out) {
+void LiveEvaluation::ReleaseScratch() {
+  // The scratch must not keep documents alive between batches, nor the
+  // capacity of a large batch (the initial load) for the evaluation's life.
+  constexpr size_t kKeptCapacity = 64;
+  for (DocDeltas& d : impl_->scratch) {
+    if (d.capacity() > kKeptCapacity) {
+      DocDeltas().swap(d);
+    } else {
+      d.clear();
+    }
+  }
+}
+
+absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_changes, LiveDeltas* out) {
   const bool ordered = plan_->ordered;
   std::vector<std::string> old_order;
   if (ordered) {
     old_order.reserve(impl_->order.size());
     for (const auto& [k, key] : impl_->order) old_order.push_back(key);
   }
-  StringMap<DocPtr> changed_before;  // ordered: keys changed in place
   for (const DocDelta& d : final_changes) {
     auto it = impl_->results.find(d.key);
     if (d.after == nullptr) {
       if (it == impl_->results.end()) continue;
-      if (ordered) impl_->order.erase({it->second.sort_key, d.key});
-      out->push_back(LiveDelta{LiveDelta::Kind::kRemoved, it->second.collection, it->second.id, {}, {}, {}});
+      if (ordered) impl_->order.erase({*it->second.sort_key, d.key});
+      out->push_back(LiveDelta{LiveDelta::Kind::kRemoved, *it->second.collection, it->second.id, {}, {}, {}});
       impl_->results.erase(it);
       continue;
     }
     Sort::Key key = ordered ? plan_->order.KeyFor(*d.after) : Sort::Key();
     if (it == impl_->results.end()) {
-      Impl::Result r{CollectionFor(*plan_, d.topic), d.id, d.after, key};
+      Impl::Result r{&*impl_->collections.insert(CollectionFor(*plan_, d.topic)).first, d.id,
+                     d.after, ordered ? std::make_unique<Sort::Key>(key) : nullptr};
       if (!ordered) {
-        out->push_back(LiveDelta{LiveDelta::Kind::kAdded, r.collection, r.id,
+        out->push_back(LiveDelta{LiveDelta::Kind::kAdded, *r.collection, r.id,
                                  WithoutId(plan_->fields.Apply(*d.after), r.id), {}, {}});
       } else {
         impl_->order.insert({key, d.key});
@@ -162,7 +193,7 @@ absl::Status LiveEvaluation::EmitFinal(std::vector<DocDelta> final_changes, Live
       impl_->results.emplace(d.key, std::move(r));
     } else {
       Impl::Result& r = it->second;
-      LiveDelta c{LiveDelta::Kind::kChanged, r.collection, r.id, {}, {}, {}};
+      LiveDelta c{LiveDelta::Kind::kChanged, *r.collection, r.id, {}, {}, {}};
       if (plan_->fields.keeps_all()) {
         Diff(*r.doc, *d.after, &c.fields, &c.cleared);
       } else {
@@ -170,9 +201,9 @@ absl::Status LiveEvaluation::EmitFinal(std::vector<DocDelta> final_changes, Live
       }
       if (!c.fields.empty() || !c.cleared.empty()) out->push_back(std::move(c));
       if (ordered) {
-        impl_->order.erase({r.sort_key, d.key});
+        impl_->order.erase({*r.sort_key, d.key});
         impl_->order.insert({key, d.key});
-        r.sort_key = std::move(key);
+        *r.sort_key = std::move(key);
       }
       r.doc = d.after;
     }
@@ -200,14 +231,14 @@ absl::Status LiveEvaluation::EmitFinal(std::vector<DocDelta> final_changes, Live
       return impl_->results.at(client[pos]).id;
     };
     if (!in_client.contains(key)) {
-      out->push_back(LiveDelta{LiveDelta::Kind::kAddedBefore, r.collection, r.id,
+      out->push_back(LiveDelta{LiveDelta::Kind::kAddedBefore, *r.collection, r.id,
                                WithoutId(plan_->fields.Apply(*r.doc), r.id), {}, before_id(i)});
       client.insert(client.begin() + static_cast<ptrdiff_t>(i), key);
       in_client.insert(key);
     } else if (client[i] != key) {
       auto at = std::find(client.begin() + static_cast<ptrdiff_t>(i), client.end(), key);
       client.erase(at);
-      out->push_back(LiveDelta{LiveDelta::Kind::kMovedBefore, r.collection, r.id, {}, {}, before_id(i)});
+      out->push_back(LiveDelta{LiveDelta::Kind::kMovedBefore, *r.collection, r.id, {}, {}, before_id(i)});
       client.insert(client.begin() + static_cast<ptrdiff_t>(i), key);
     }
     ++i;
@@ -232,13 +263,15 @@ absl::Status LiveEvaluation::ApplyForeign(std::string_view topic,
     if (emitted.empty()) continue;
     // Re-enter the pipeline after the lookup: reuse ApplySource's emission
     // by running the tail here.
-    DocDeltas tail;
-    s = Run(impl_->ops, index + 1, std::move(emitted), &tail);
-    if (!s.ok()) {
+    absl::StatusOr<const DocDeltas*> tail = Run(impl_->ops, index + 1, emitted, impl_->scratch);
+    if (!tail.ok()) {
       impl_->failed = true;
-      return s;
+      ReleaseScratch();
+      return tail.status();
     }
-    RETURN_IF_ERROR(EmitFinal(std::move(tail), out));
+    s = EmitFinal(**tail, out);
+    ReleaseScratch();
+    RETURN_IF_ERROR(s);
   }
   return absl::OkStatus();
 }
@@ -260,7 +293,7 @@ std::vector<LiveEvaluation::ResultDoc> LiveEvaluation::Documents() const {
   std::vector<ResultDoc> out;
   out.reserve(impl_->results.size());
   auto emit = [&](const Impl::Result& r) {
-    out.push_back(ResultDoc{r.collection, r.id, plan_->fields.Apply(*r.doc)});
+    out.push_back(ResultDoc{*r.collection, r.id, plan_->fields.Apply(*r.doc)});
   };
   if (plan_->ordered) {
     for (const auto& [k, key] : impl_->order) emit(impl_->results.at(key));

@@ -26,6 +26,22 @@ class LookupOp : public LookupOperator {
   absl::Status Apply(const DocDeltas& in, DocDeltas* out) override {
     for (const DocDelta& d : in) {
       auto it = local_.find(d.key);
+      if (it != local_.end() && d.after != nullptr) {
+        // An update: the index changes only when the join values do (the
+        // usual update leaves them alone).
+        Local& l = it->second;
+        std::vector<std::string> keys = JoinKeys(*d.after, local_path_);
+        if (keys != l.keys) {
+          Unindex(local_index_, l.keys, d.key);
+          for (const std::string& k : keys) local_index_[k].insert(d.key);
+          l.keys = std::move(keys);
+        }
+        DocPtr before_out = std::move(l.output);
+        l.input = d.after;
+        l.output = Join(*d.after, l.keys);
+        EmitChange(out, d, std::move(before_out), l.output);
+        continue;
+      }
       DocPtr before_out;
       if (it != local_.end()) {
         before_out = it->second.output;

@@ -78,7 +78,8 @@ class LiveEvaluation {
 
  private:
   struct Impl;
-  absl::Status EmitFinal(std::vector<DocDelta> final_changes, LiveDeltas* out);
+  absl::Status EmitFinal(const std::vector<DocDelta>& final_changes, LiveDeltas* out);
+  void ReleaseScratch();
   std::shared_ptr<const LivePlan> plan_;
   std::unique_ptr<Impl> impl_;
 };
