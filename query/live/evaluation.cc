@@ -63,6 +63,15 @@ struct LiveEvaluation::Impl {
   std::vector<std::unique_ptr<Operator>> ops;
   std::vector<std::pair<size_t, LookupOperator*>> lookups;  // stage index, operator
   std::set<std::string, std::less<>> collections;  // output collection names
+  std::string last_topic;                          // CollectionOf's one-entry cache
+  const std::string* last_collection = nullptr;
+  const std::string* CollectionOf(const LivePlan& plan, const std::string& topic) {
+    if (last_collection == nullptr || topic != last_topic) {
+      last_topic = topic;
+      last_collection = &*collections.insert(CollectionFor(plan, topic)).first;
+    }
+    return last_collection;
+  }
   StringMap<Result> results;  // by key
   std::set<std::pair<Sort::Key, std::string>, OrderLess> order;  // ordered results only
   DocDeltas scratch[2];  // operator outputs of one batch (see Run)
@@ -182,7 +191,7 @@ absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_change
     }
     Sort::Key key = ordered ? plan_->order.KeyFor(*d.after) : Sort::Key();
     if (it == impl_->results.end()) {
-      Impl::Result r{&*impl_->collections.insert(CollectionFor(*plan_, d.topic)).first, d.id,
+      Impl::Result r{impl_->CollectionOf(*plan_, d.topic), d.id,
                      d.after, ordered ? std::make_unique<Sort::Key>(key) : nullptr};
       if (!ordered) {
         out->push_back(LiveDelta{LiveDelta::Kind::kAdded, *r.collection, r.id,

@@ -5,7 +5,9 @@
 // the local side recomputes that document's `as` array; a change in `from`
 // recomputes every local document joined to its old or new values. The
 // `as` array holds the matching `from` documents in _id order.
-#include <map>
+#include <algorithm>
+
+#include "absl/container/inlined_vector.h"
 
 #include "common/string_map.h"
 #include "query/live/operator.h"
@@ -91,8 +93,13 @@ class LookupOp : public LookupOperator {
     }
     for (const std::string& key : touched) {
       Local& l = local_.at(key);
-      DocPtr now = Join(*l.input, l.keys);
-      EmitChange(out, l.meta, l.output, now);
+      // Only the `as` array can differ from the held output: compare it
+      // alone, and build a new document only when it changed.
+      Array joined = Joined(l.keys);
+      const Value* old = l.output->Find(s_.as);
+      if (old != nullptr && old->is_array() && old->as_array() == joined) continue;
+      DocPtr now = WithJoined(*l.input, std::move(joined));
+      out->push_back(DocDelta{l.meta.key, l.meta.id, l.meta.topic, l.output, now});
       l.output = std::move(now);
     }
     return absl::OkStatus();
@@ -117,15 +124,31 @@ class LookupOp : public LookupOperator {
   }
 
   DocPtr Join(const Object& doc, const std::vector<std::string>& keys) const {
-    std::map<std::string, const DocPtr*> matches;  // by foreign _id
+    return WithJoined(doc, Joined(keys));
+  }
+
+  // The `from` documents joined to `keys`, in _id order.
+  Array Joined(const std::vector<std::string>& keys) const {
+    // By foreign _id, each once (a foreign document can match through two
+    // keys). Usually one or two: a small sorted vector, no tree.
+    absl::InlinedVector<std::pair<std::string_view, const DocPtr*>, 4> matches;
     for (const std::string& k : keys) {
       auto it = foreign_index_.find(k);
       if (it == foreign_index_.end()) continue;
-      for (const std::string& fid : it->second) matches.emplace(fid, &foreign_docs_.at(fid));
+      for (const std::string& fid : it->second) matches.emplace_back(fid, &foreign_docs_.at(fid));
     }
+    std::sort(matches.begin(), matches.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    matches.erase(std::unique(matches.begin(), matches.end(),
+                              [](const auto& a, const auto& b) { return a.first == b.first; }),
+                  matches.end());
     Array joined;
     joined.reserve(matches.size());
     for (const auto& [fid, d] : matches) joined.push_back(Value(**d));
+    return joined;
+  }
+
+  DocPtr WithJoined(const Object& doc, Array joined) const {
     Object o = doc;
     o.Set(s_.as, Value(std::move(joined)));
     return std::make_shared<const Object>(std::move(o));
