@@ -37,6 +37,9 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
     websocket::stream_base::timeout t{std::chrono::seconds(10), websocket::stream_base::none(),
                                       false};
     ws_.set_option(t);
+    // Frame masks need no cryptographic randomness against our own server;
+    // Beast's default secure generator costs the load generator CPU time.
+    ws_.secure_prng(false);
     ws_.next_layer().async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->Fail("connect: " + ec.message());
       self->ws_.next_layer().set_option(tcp::no_delay(true));
