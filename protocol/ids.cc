@@ -79,7 +79,7 @@ std::string EventIdGenerator::NextAt(uint64_t unix_millis) {
     if (unix_millis > last_millis_) {
       last_millis_ = unix_millis;
       unsigned char r[10];
-      FillRandom(r, sizeof r);
+      for (unsigned char& b : r) b = pool.Byte();  // the pool, not a syscall per millisecond
       rand_hi_ = (uint64_t{r[0]} << 8) | r[1];
       std::memcpy(&rand_lo_, r + 2, 8);
       // Leave headroom so increments within one millisecond cannot overflow
