@@ -180,6 +180,80 @@ TEST(LiveTest, LookupFollowsBothSides) {
   EXPECT_EQ(ToJson(Value(out[0].fields)), R"({"c":[]})");
 }
 
+// Changes as the engine passes them (key and topic filled in) go through the
+// operators without a copy; either way the evaluation keeps no document
+// alive beyond its result.
+TEST(LiveTest, EvaluationHoldsOnlyItsResult) {
+  auto plan = LivePlan::Parse("t", J(R"({"filter":{"n":{"$gte":1}}})"), LiveLimits());
+  ASSERT_TRUE(plan.ok());
+  LiveEvaluation eval(*plan);
+  auto doc = [](std::string_view json) { return std::make_shared<const Object>(J(json).as_object()); };
+  DocPtr a1 = doc(R"({"_id":"a","n":1})"), a2 = doc(R"({"_id":"a","n":2})"), b = doc(R"({"_id":"b","n":0})");
+  LiveDeltas out;
+  // As the engine sends them (key == id, topic set) ...
+  ASSERT_TRUE(eval.ApplySource("t", {DocDelta{"a", "a", "t", nullptr, a1}, DocDelta{"b", "b", "t", nullptr, b}}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, LiveDelta::Kind::kAdded);
+  EXPECT_EQ(a1.use_count(), 2);  // the result holds it
+  EXPECT_EQ(b.use_count(), 1);   // filtered out: nothing holds it
+  // ... and without key and topic: the same messages.
+  out.clear();
+  ASSERT_TRUE(eval.ApplySource("t", {DocDelta{"", "a", "", a1, a2}}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, LiveDelta::Kind::kChanged);
+  EXPECT_EQ(ToJson(Value(out[0].fields)), R"({"n":2})");
+  EXPECT_EQ(a1.use_count(), 1);
+  EXPECT_EQ(a2.use_count(), 2);
+  out.clear();
+  ASSERT_TRUE(eval.ApplySource("t", {DocDelta{"a", "a", "t", a2, nullptr}}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, LiveDelta::Kind::kRemoved);
+  EXPECT_EQ(a2.use_count(), 1);
+  EXPECT_EQ(eval.size(), 0u);
+}
+
+// A local update that keeps its join value keeps its place in the join
+// index; one that changes it moves.
+TEST(LiveTest, LookupLocalUpdatesKeepOrMoveTheirJoin) {
+  auto plan = LivePlan::Parse(
+      "orders",
+      J(R"({"pipeline":[{"$lookup":{"from":"customers","localField":"cust","foreignField":"_id","as":"c"}}]})"),
+      LiveLimits());
+  ASSERT_TRUE(plan.ok());
+  LiveEvaluation eval(*plan);
+  LiveDeltas out;
+  auto doc = [](std::string_view json) { return std::make_shared<const Object>(J(json).as_object()); };
+  ASSERT_TRUE(eval.ApplyForeign("customers", {DocDelta{"k", "k", "customers", nullptr, doc(R"({"_id":"k","name":"Kim"})")},
+                                              DocDelta{"m", "m", "customers", nullptr, doc(R"({"_id":"m","name":"Max"})")}}, &out).ok());
+  ASSERT_TRUE(eval.ApplySource("orders", {DocDelta{"o1", "o1", "orders", nullptr, doc(R"({"_id":"o1","cust":"k","q":1})")}}, &out).ok());
+  out.clear();
+  // Same customer, other quantity: only q changes.
+  ASSERT_TRUE(eval.ApplySource("orders", {DocDelta{"o1", "o1", "orders", doc(R"({"_id":"o1","cust":"k","q":1})"),
+                                                   doc(R"({"_id":"o1","cust":"k","q":2})")}}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ToJson(Value(out[0].fields)), R"({"q":2})");
+  out.clear();
+  // The join still follows k ...
+  ASSERT_TRUE(eval.ApplyForeign("customers", {DocDelta{"k", "k", "customers", doc(R"({"_id":"k","name":"Kim"})"),
+                                                       doc(R"({"_id":"k","name":"Kit"})")}}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ToJson(Value(out[0].fields)), R"({"c":[{"_id":"k","name":"Kit"}]})");
+  out.clear();
+  // ... until the order moves to m; then k's changes no longer reach it.
+  ASSERT_TRUE(eval.ApplySource("orders", {DocDelta{"o1", "o1", "orders", doc(R"({"_id":"o1","cust":"k","q":2})"),
+                                                   doc(R"({"_id":"o1","cust":"m","q":2})")}}, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ToJson(Value(out[0].fields)), R"({"cust":"m","c":[{"_id":"m","name":"Max"}]})");
+  out.clear();
+  ASSERT_TRUE(eval.ApplyForeign("customers", {DocDelta{"k", "k", "customers", doc(R"({"_id":"k","name":"Kit"})"),
+                                                       doc(R"({"_id":"k","name":"Kai"})")}}, &out).ok());
+  EXPECT_TRUE(out.empty());
+  // A change on the joined side that leaves the join as it was says nothing.
+  ASSERT_TRUE(eval.ApplyForeign("customers", {DocDelta{"m", "m", "customers", doc(R"({"_id":"m","name":"Max"})"),
+                                                       doc(R"({"_id":"m","name":"Max"})")}}, &out).ok());
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(LiveTest, InvalidQueriesNameTheProblem) {
   struct Case {
     const char* query;
