@@ -18,11 +18,12 @@
 // Not thread-safe: everything runs on the connection's strand.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/lazy_deque.h"
 
 #include "absl/functional/any_invocable.h"
 #include "boost/asio.hpp"
@@ -92,7 +93,7 @@ class GuardedStream {
   };
   struct Queue {
     bool writing = false;
-    std::deque<Write> waiting;
+    LazyDeque<Write> waiting;  // holds no memory while empty (idle connections)
   };
   // The write on the wire. It belongs to the in-flight operation's handler,
   // not to this stream: a `done` usually holds the connection that owns
@@ -107,8 +108,7 @@ class GuardedStream {
       if (completed) return;
       // Destroyed without completing (io_context shutdown): drop the
       // waiting writes first, then (members) this one.
-      std::deque<Write> dropped;
-      dropped.swap(queue->waiting);
+      LazyDeque<Write> dropped = std::move(queue->waiting);
       queue->writing = false;
     }
   };
