@@ -33,14 +33,17 @@ namespace ddp::net_internal {
 
 class GuardedStream {
  public:
-  using executor_type = boost::beast::tcp_stream::executor_type;
+  using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using WriteDone = absl::AnyInvocable<void(boost::beast::error_code, size_t) &&>;
 
-  explicit GuardedStream(boost::beast::tcp_stream stream) : stream_(std::move(stream)) {}
+  // Keeps only the socket of the HTTP connection's stream: Beast's
+  // tcp_stream (timers, rate policy; ~0.5 KiB) serves the HTTP phase, and
+  // an upgraded connection's timeouts are the session's heartbeats.
+  explicit GuardedStream(boost::beast::tcp_stream stream) : stream_(stream.release_socket()) {}
 
   executor_type get_executor() noexcept { return stream_.get_executor(); }
-  boost::beast::tcp_stream& next_layer() noexcept { return stream_; }
-  const boost::beast::tcp_stream& next_layer() const noexcept { return stream_; }
+  boost::asio::ip::tcp::socket& next_layer() noexcept { return stream_; }
+  const boost::asio::ip::tcp::socket& next_layer() const noexcept { return stream_; }
 
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
@@ -144,7 +147,7 @@ class GuardedStream {
             }));
   }
 
-  boost::beast::tcp_stream stream_;
+  boost::asio::ip::tcp::socket stream_;
   std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
 };
 
@@ -153,13 +156,13 @@ class GuardedStream {
 inline void teardown(boost::beast::role_type role, GuardedStream& s,
                      boost::beast::error_code& ec) {
   using boost::beast::websocket::teardown;
-  teardown(role, s.next_layer().socket(), ec);
+  teardown(role, s.next_layer(), ec);
 }
 
 template <class TeardownHandler>
 void async_teardown(boost::beast::role_type role, GuardedStream& s, TeardownHandler&& handler) {
   using boost::beast::websocket::async_teardown;
-  async_teardown(role, s.next_layer().socket(), std::forward<TeardownHandler>(handler));
+  async_teardown(role, s.next_layer(), std::forward<TeardownHandler>(handler));
 }
 
 }  // namespace ddp::net_internal

@@ -158,7 +158,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (raw_frames_) {
       // DoWrite's direct writes must never block the strand's thread.
       beast::error_code ignored;
-      ws_.next_layer().next_layer().socket().non_blocking(true, ignored);
+      ws_.next_layer().next_layer().non_blocking(true, ignored);
     }
     registered_ = shared_->Register(&id_, weak_from_this());
     shared_->stats.connections_open++;
@@ -256,7 +256,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       size_t written = 0;
       if (!ws_.next_layer().busy()) {
         beast::error_code ec;
-        written = ws_.next_layer().next_layer().socket().write_some(buffers, ec);
+        written = ws_.next_layer().next_layer().write_some(buffers, ec);
         if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
           OnWrite(ec, 0);
           return;
@@ -357,7 +357,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       if (self->closing_) {
         // The close did not complete in time: cut the connection.
         beast::error_code ignored;
-        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        beast::get_lowest_layer(self->ws_).close(ignored);
         self->Finish();
         return;
       }
@@ -373,7 +373,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (session_) session_->OnClosed();
     if (!close_sent_) {
       beast::error_code ignored;
-      beast::get_lowest_layer(ws_).socket().close(ignored);
+      beast::get_lowest_layer(ws_).close(ignored);
     }
     if (id_ != 0) shared_->Unregister(id_);
     if (session_) shared_->stats.connections_open--;
