@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/strings.h"
+#include "server/engine/topic_name.h"
 
 namespace ddp {
 namespace {
@@ -107,6 +108,13 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--topic-retention", retention,
                  "PATTERN:max_docs=N,max_age_ms=M (repeatable): oldest documents beyond N or "
                  "older than M are removed")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::vector<std::string> strategies;
+  app.add_option("--publication-strategy", strategies,
+                 "PATTERN=STRATEGY (repeatable): how subscriptions to matching topics reach "
+                 "clients: server_merge (default; merge box, retraction on unsub) or "
+                 "no_merge_no_history (sent as they are, nothing remembered per client, no "
+                 "removed on unsub; for event streams)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--log-max-entries", o.engine.log_max_entries,
                  "Keep at most this many change-log entries (0: all)")
@@ -250,6 +258,28 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
       return result;
     }
     o.engine.retention.push_back(std::move(r));
+  }
+  for (const std::string& rule : strategies) {
+    std::pair<std::string, std::string> p = absl::StrSplit(rule, absl::MaxSplits('=', 1));
+    PublicationStrategyRule r;
+    r.pattern = p.first;
+    bool ok = engine::IsPattern(r.pattern) ? engine::ValidateTopicPattern(r.pattern).ok()
+                                             : engine::ValidateTopicName(r.pattern).ok();
+    if (p.second == "server_merge") {
+      r.strategy = PublicationStrategy::kServerMerge;
+    } else if (p.second == "no_merge_no_history") {
+      r.strategy = PublicationStrategy::kNoMergeNoHistory;
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      result.exit = true;
+      result.exit_code = 2;
+      result.message = StrCat("--publication-strategy '", rule,
+                              "': expected PATTERN=server_merge or PATTERN=no_merge_no_history");
+      return result;
+    }
+    o.api.strategies.push_back(std::move(r));
   }
   session.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
   session.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);

@@ -14,7 +14,7 @@ absl::Status Server::Start() {
   absl::StatusOr<std::unique_ptr<engine::Engine>> engine = engine::Engine::Open(options_.engine);
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
-  RegisterEngineApi(*registry_, engine_);
+  RegisterEngineApi(*registry_, engine_, options_.api);
   http_ = std::make_shared<HttpApi>(std::string(kDdpdVersion), engine_);
   std::shared_ptr<HttpApi> http = http_;
   net_ = std::make_unique<NetServer>(

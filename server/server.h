@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "server/api/engine_api.h"
 #include "server/ddp/registry.h"
 #include "server/engine/engine.h"
 #include "server/http/http_api.h"
@@ -24,6 +25,8 @@ struct ServerOptions {
   // Storage, writes and live queries; engine.store.path is the data dir
   // (default "./data").
   engine::EngineOptions engine;
+  // Publication strategies of topic subscriptions (--publication-strategy).
+  EngineApiOptions api;
   // Log level name. Default: "info".
   std::string log_level = "info";
 };

@@ -74,7 +74,18 @@ absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Ar
   return engine::ParsePlan(target, params.empty() ? Value() : params[0], limits);
 }
 
-void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine) {
+PublicationStrategy StrategyFor(const EngineApiOptions& options, std::string_view name) {
+  for (const PublicationStrategyRule& r : options.strategies) {
+    if (r.pattern == name ||
+        (engine::IsPattern(r.pattern) && !engine::IsPattern(name) && engine::TopicMatches(r.pattern, name))) {
+      return r.strategy;
+    }
+  }
+  return PublicationStrategy::kServerMerge;
+}
+
+void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
+                       EngineApiOptions options) {
   auto handlers = std::make_shared<Handlers>();
   handlers->insert = [engine](MethodCall call, MethodReply reply) {
     auto parts = SplitCollectionMethod(call.name);
@@ -88,7 +99,8 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine) {
     auto parts = SplitCollectionMethod(call.name);
     SubmitTx(engine, engine::ParseRemove(parts->first, call.params), reply);
   };
-  handlers->topic = [engine](std::shared_ptr<Subscription> sub) {
+  handlers->topic = [engine, options = std::move(options)](std::shared_ptr<Subscription> sub) {
+    sub->SetStrategy(StrategyFor(options, sub->name()));
     absl::StatusOr<engine::PlanPtr> q =
         ParseLiveQuery(sub->name(), sub->params(), engine->options().live_limits);
     if (!q.ok()) {

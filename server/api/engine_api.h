@@ -11,15 +11,35 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "server/ddp/registry.h"
+#include "server/ddp/session.h"
 #include "server/engine/engine.h"
 
 namespace ddp {
 
+// The publication strategy of topic subscriptions whose name (a topic or a
+// pattern) matches `pattern` (a topic name, or a pattern that matches the
+// topic subscribed to).
+struct PublicationStrategyRule {
+  std::string pattern;
+  PublicationStrategy strategy = PublicationStrategy::kServerMerge;
+};
+
+struct EngineApiOptions {
+  // The first matching rule applies; none: kServerMerge. Default: none.
+  std::vector<PublicationStrategyRule> strategies;
+};
+
+// The strategy `options` give a subscription to `name`.
+PublicationStrategy StrategyFor(const EngineApiOptions& options, std::string_view name);
+
 // Registers the engine's methods and the topic publication resolver.
 // `engine` must outlive every session.
-void RegisterEngineApi(Registry& registry, std::shared_ptr<engine::Engine> engine);
+void RegisterEngineApi(Registry& registry, std::shared_ptr<engine::Engine> engine,
+                       EngineApiOptions options = {});
 
 // A subscription's query (params[0]: {filter, fields, sort, ..., pipeline})
 // over a topic or pattern. Errors name the offending part (400).

@@ -302,6 +302,10 @@ void Subscription::Added(std::string collection, std::string id, Object fields) 
   OnStrand([self = shared_from_this(), collection = std::move(collection), id = std::move(id),
             fields = std::move(fields)](Session& s) mutable {
     if (self->stopped()) return;
+    if (self->forwards()) {
+      static_cast<MergeSink&>(s).SendAdded(collection, id, fields);
+      return;
+    }
     absl::Status st = s.merge_box_.Added(self->handle_, collection, id, std::move(fields), s);
     if (!st.ok()) LogMisuse(*self, st);
   });
@@ -312,6 +316,13 @@ void Subscription::Changed(std::string collection, std::string id, Object fields
   OnStrand([self = shared_from_this(), collection = std::move(collection), id = std::move(id),
             fields = std::move(fields), cleared = std::move(cleared)](Session& s) mutable {
     if (self->stopped()) return;
+    if (self->forwards()) {
+      // Never an empty `changed` (the merge box's rule, kept here).
+      if (!fields.empty() || !cleared.empty()) {
+        static_cast<MergeSink&>(s).SendChanged(collection, id, fields, cleared);
+      }
+      return;
+    }
     absl::Status st =
         s.merge_box_.Changed(self->handle_, collection, id, std::move(fields), cleared, s);
     if (!st.ok()) LogMisuse(*self, st);
@@ -322,6 +333,10 @@ void Subscription::Removed(std::string collection, std::string id) {
   OnStrand([self = shared_from_this(), collection = std::move(collection),
             id = std::move(id)](Session& s) mutable {
     if (self->stopped()) return;
+    if (self->forwards()) {
+      static_cast<MergeSink&>(s).SendRemoved(collection, id);
+      return;
+    }
     absl::Status st = s.merge_box_.Removed(self->handle_, collection, id, s);
     if (!st.ok()) LogMisuse(*self, st);
   });
@@ -348,7 +363,42 @@ void Subscription::Apply(ChangeBatchPtr batch) {
   });
 }
 
+void Subscription::ForwardBatch(Session& s, const ChangeBatch& batch) {
+  MergeSink& sink = s;
+  for (size_t i = 0; i < batch.changes.size(); ++i) {
+    if (stopped()) return;
+    if (i < batch.encoded.size() && batch.encoded[i]) {
+      sink.SendEncoded(batch.encoded[i]);
+      continue;
+    }
+    const DataChange& c = batch.changes[i];
+    switch (c.kind) {
+      case DataChange::Kind::kAdded:
+        sink.SendAdded(c.collection, c.id, c.fields);
+        break;
+      case DataChange::Kind::kChanged:
+        if (!c.fields.empty() || !c.cleared.empty()) {
+          sink.SendChanged(c.collection, c.id, c.fields, c.cleared);
+        }
+        break;
+      case DataChange::Kind::kRemoved:
+        sink.SendRemoved(c.collection, c.id);
+        break;
+      case DataChange::Kind::kAddedBefore:
+        sink.SendAddedBefore(c.collection, c.id, c.fields, c.before);
+        break;
+      case DataChange::Kind::kMovedBefore:
+        sink.SendMovedBefore(c.collection, c.id, c.before);
+        break;
+    }
+  }
+}
+
 void Subscription::ApplyBatch(Session& s, const ChangeBatch& batch) {
+  if (forwards()) {
+    ForwardBatch(s, batch);
+    return;
+  }
   static const EncodedChange kNone;
   static const std::shared_ptr<const Object> kNoDocument;
   // Keeps this subscription alive if an ordered clash stops it midway.

@@ -81,6 +81,23 @@ struct SessionOptions {
 
 class Session;
 
+// How a subscription's documents reach the client: Meteor's publication
+// strategies (DDPServer.publicationStrategies).
+enum class PublicationStrategy : uint8_t {
+  // The default: through the session's merge box, which remembers what the
+  // client holds, merges subscriptions that publish the same document, and
+  // retracts a subscription's documents (`removed`) when it stops.
+  kServerMerge,
+  // Every message goes to the client as it is and nothing is remembered:
+  // no per-client index of the documents (its memory and most of the
+  // merge box's CPU per delivery), but no `removed` when the subscription
+  // stops and no merging with another subscription that publishes the same
+  // documents (the client would get a second `added`). For send-and-forget
+  // streams (events, chat lines, telemetry), like Meteor's
+  // NO_MERGE_NO_HISTORY.
+  kNoMergeNoHistory,
+};
+
 // The context a publication publishes through (Meteor's `this` in
 // `Meteor.publish`). Thread-safe: every call may come from any thread and
 // is applied on the session's strand in call order. Calls after the
@@ -108,6 +125,13 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   // Runs on the session's strand when the subscription stops for any reason
   // (unsub, Error, Stop, disconnect). Registered callbacks run once.
   void OnStop(absl::AnyInvocable<void() &&> fn);
+  // Chooses how documents reach the client (default kServerMerge). Call it
+  // in the publication handler, before publishing anything: documents
+  // published under one strategy are not retracted under the other.
+  void SetStrategy(PublicationStrategy strategy) {
+    strategy_.store(strategy, std::memory_order_relaxed);
+  }
+  PublicationStrategy strategy() const { return strategy_.load(std::memory_order_relaxed); }
 
   const std::string& id() const { return id_; }  // empty for universal publications
   const std::string& name() const { return name_; }
@@ -127,6 +151,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void OnStrand(absl::AnyInvocable<void(Session&) &&> fn);
   // Applies a batch on the strand.
   void ApplyBatch(Session& s, const ChangeBatch& batch);
+  // kNoMergeNoHistory: sends the batch's messages as they are.
+  void ForwardBatch(Session& s, const ChangeBatch& batch);
+  bool forwards() const { return strategy() == PublicationStrategy::kNoMergeNoHistory; }
 
   std::weak_ptr<Session> session_;
   std::shared_ptr<Executor> executor_;
@@ -136,6 +163,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   const Array params_;
   const ConnectionInfo connection_;
   std::atomic<bool> stopped_{false};
+  std::atomic<PublicationStrategy> strategy_{PublicationStrategy::kServerMerge};
   // The session's count of queued batches (Session::pending_batches()); set
   // by the session before the subscription is handed out.
   std::shared_ptr<std::atomic<int>> pending_;

@@ -60,6 +60,28 @@ TEST_F(ConfigTest, LiveQueryLimits) {
   EXPECT_NE(c.message.find("--max-live-result"), std::string::npos) << c.message;
 }
 
+TEST_F(ConfigTest, PublicationStrategies) {
+  ParsedConfig c = Parse({});
+  EXPECT_TRUE(c.options.api.strategies.empty());
+  c = Parse({"--publication-strategy", "events.>=no_merge_no_history", "--publication-strategy",
+             "chat.r1=server_merge"});
+  ASSERT_FALSE(c.exit) << c.message;
+  ASSERT_EQ(c.options.api.strategies.size(), 2u);
+  EXPECT_EQ(c.options.api.strategies[0].pattern, "events.>");
+  EXPECT_EQ(c.options.api.strategies[0].strategy, PublicationStrategy::kNoMergeNoHistory);
+  EXPECT_EQ(c.options.api.strategies[1].strategy, PublicationStrategy::kServerMerge);
+  EXPECT_EQ(StrategyFor(c.options.api, "events.login"), PublicationStrategy::kNoMergeNoHistory);
+  EXPECT_EQ(StrategyFor(c.options.api, "events.>"), PublicationStrategy::kNoMergeNoHistory);
+  EXPECT_EQ(StrategyFor(c.options.api, "events"), PublicationStrategy::kServerMerge);
+  EXPECT_EQ(StrategyFor(c.options.api, "chat.r2"), PublicationStrategy::kServerMerge);
+  for (const char* bad : {"events.>", "events.>=fast", "=no_merge_no_history", "a..b=server_merge"}) {
+    c = Parse({"--publication-strategy", bad});
+    EXPECT_TRUE(c.exit) << bad;
+    EXPECT_EQ(c.exit_code, 2) << bad;
+    EXPECT_NE(c.message.find("--publication-strategy"), std::string::npos) << c.message;
+  }
+}
+
 TEST_F(ConfigTest, FlagsBeatEnvironmentBeatsFile) {
   std::string file = WriteFile("# comment\n[server]\nport = 1111\nlog_level = \"debug\"\nthreads = 3\n");
   ParsedConfig c = Parse({"--config", file});

@@ -110,6 +110,53 @@ TEST_F(EngineDdpTest, TopicSubscriptionSeesSnapshotThenChangesInOrder) {
   EXPECT_EQ(ToJson(*m), R"({"msg":"changed","collection":"chat.r1","id":"m1","fields":{"n":3,"extra":true}})");
 }
 
+// --publication-strategy 'events.>=no_merge_no_history': events reach the
+// client as they are and nothing is retracted on unsub; other topics keep
+// the merge box.
+TEST_F(EngineDdpTest, NoMergeNoHistoryTopicsAreForwardedAndNotRetracted) {
+  server_->Shutdown();
+  ServerOptions o;
+  o.net.bind = "127.0.0.1";
+  o.net.port = 0;
+  o.net.threads = 2;
+  o.engine.store.path = dir_;
+  o.api.strategies.push_back({"events.>", PublicationStrategy::kNoMergeNoHistory});
+  server_ = std::make_unique<Server>(o);
+  ASSERT_TRUE(server_->Start().ok());
+  auto writer = Client();
+  ASSERT_EQ(Result(writer->Call("/events.a/insert", R"([{"_id":"e1","kind":"login"}])")), R"("e1")");
+  auto reader = Client();
+  std::vector<Value> data;
+  auto ready = reader->Subscribe("ev", "events.a", "[]", &data);
+  ASSERT_EQ(MsgOf(*ready), "ready");
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(ToJson(data[0]), R"({"msg":"added","collection":"events.a","id":"e1","fields":{"kind":"login"}})");
+  data.clear();
+  ready = reader->Subscribe("chat", "chat.r1", "[]", &data);
+  ASSERT_EQ(MsgOf(*ready), "ready");
+  // Live changes are forwarded as they are.
+  ASSERT_EQ(Result(writer->Call("publish", R"(["events.a",{"_id":"e2","kind":"logout"}])")),
+            R"({"ids":["e2"],"seq":2})");
+  auto m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"added","collection":"events.a","id":"e2","fields":{"kind":"logout"}})");
+  ASSERT_EQ(Result(writer->Call("/events.a/update", R"([{"_id":"e2"},{"$set":{"kind":"timeout"}}])")), "1");
+  m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"changed","collection":"events.a","id":"e2","fields":{"kind":"timeout"}})");
+  // Unsub: `nosub`, and no `removed` for e1 or e2 (nothing was remembered).
+  ASSERT_TRUE(reader->Send(R"({"msg":"unsub","id":"ev"})").ok());
+  m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"nosub","id":"ev"})");
+  ASSERT_EQ(Result(writer->Call("/chat.r1/insert", R"([{"_id":"c1","text":"hi"}])")), R"("c1")");
+  m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"added","collection":"chat.r1","id":"c1","fields":{"text":"hi"}})");
+  // The merged topic still retracts on unsub.
+  ASSERT_TRUE(reader->Send(R"({"msg":"unsub","id":"chat"})").ok());
+  m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"removed","collection":"chat.r1","id":"c1"})");
+  m = reader->ReadJson();
+  EXPECT_EQ(ToJson(*m), R"({"msg":"nosub","id":"chat"})");
+}
+
 TEST_F(EngineDdpTest, AWritersOwnUpdatedFollowsItsData) {
   auto c = Client();
   ASSERT_EQ(MsgOf(*c->Subscribe("s", "feed")), "ready");

@@ -2,6 +2,7 @@
 // a manual executor plays the strand, time is passed in explicitly.
 #include "server/ddp/session.h"
 
+#include <algorithm>
 #include <deque>
 
 #include "gtest/gtest.h"
@@ -67,6 +68,18 @@ class SessionTest : public ::testing::Test {
                                      [](std::shared_ptr<Subscription> sub) {
                                        sub->Added("items", "a", Object{{"n", Value(1)}});
                                        sub->Added("items", "b", Object{{"n", Value(2)}});
+                                       sub->Ready();
+                                     })
+                    .ok());
+    EXPECT_TRUE(registry_
+                    ->AddPublication("stream",
+                                     [](std::shared_ptr<Subscription> sub) {
+                                       sub->SetStrategy(PublicationStrategy::kNoMergeNoHistory);
+                                       sub->Added("items", "a", Object{{"n", Value(1)}});
+                                       sub->Changed("items", "a", Object{});  // nothing: dropped
+                                       sub->Changed("items", "a", Object{{"n", Value(2)}});
+                                       sub->Removed("items", "a");
+                                       sub->Added("items", "b", Object{{"n", Value(3)}});
                                        sub->Ready();
                                      })
                     .ok());
@@ -269,6 +282,35 @@ TEST_F(SessionTest, SubscriptionLifecycle) {
   EXPECT_EQ(Take(), std::vector<std::string>{R"({"msg":"nosub","id":"never"})"});
   EXPECT_EQ(session_->merge_box().document_count(), 0u);
   EXPECT_EQ(session_->subscription_count(), 0u);
+}
+
+// kNoMergeNoHistory: messages go out as published, the merge box holds
+// nothing, and stopping retracts nothing; a merged subscription of the same
+// session is unaffected.
+TEST_F(SessionTest, NoMergeNoHistorySubscriptionsForwardAndForget) {
+  Connect();
+  Send(R"({"msg":"sub","id":"s1","name":"stream","params":[]})");
+  EXPECT_EQ(Take(), (std::vector<std::string>{
+                        R"({"msg":"added","collection":"items","id":"a","fields":{"n":1}})",
+                        R"({"msg":"changed","collection":"items","id":"a","fields":{"n":2}})",
+                        R"({"msg":"removed","collection":"items","id":"a"})",
+                        R"({"msg":"added","collection":"items","id":"b","fields":{"n":3}})",
+                        R"({"msg":"ready","subs":["s1"]})"}));
+  EXPECT_EQ(session_->merge_box().document_count(), 0u);
+  // A merged subscription to the same collection: its own documents only.
+  Send(R"({"msg":"sub","id":"s2","name":"two","params":[]})");
+  auto frames = Take();
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(session_->merge_box().document_count(), 2u);
+  Send(R"({"msg":"unsub","id":"s1"})");
+  EXPECT_EQ(Take(), std::vector<std::string>{R"({"msg":"nosub","id":"s1"})"});  // no removed
+  Send(R"({"msg":"unsub","id":"s2"})");
+  frames = Take();
+  ASSERT_EQ(frames.size(), 3u);
+  std::sort(frames.begin(), frames.begin() + 2);  // retraction order is the box's
+  EXPECT_EQ(frames, (std::vector<std::string>{R"({"msg":"removed","collection":"items","id":"a"})",
+                                               R"({"msg":"removed","collection":"items","id":"b"})",
+                                               R"({"msg":"nosub","id":"s2"})"}));
 }
 
 TEST_F(SessionTest, UnknownFailingAndThrowingPublications) {
