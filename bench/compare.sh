@@ -11,7 +11,10 @@
 # --durability none (the peers do not persist either), an outbound queue
 # large enough that benchmark subscribers are never cut off, and no limit on
 # a live result (the bench topic keeps every event it gets: a subscriber's
-# result grows by one document per publish); Redis
+# result grows by one document per publish). "ddpd-stream" is the same
+# ddpd with --publication-strategy 'bench.>=no_merge_no_history' (Meteor's
+# NO_MERGE_NO_HISTORY: the bench topics are event streams, sent as they
+# are, with no per-client document index and no retraction on unsub); Redis
 # without persistence and without pub/sub output-buffer limits; mosquitto
 # with TCP_NODELAY and no queue limit. Nothing is retried silently: a server
 # that does not start or a run that fails is reported and skipped, and the
@@ -21,7 +24,7 @@
 # losses, parameters), compare.md and PNG plots.
 #
 # Environment (defaults): BENCH_SECONDS (10) measured seconds per run;
-# SYSTEMS ("ddpd nats redis mqtt-tcp mqtt-ws"); SCENARIOS ("S1 S2 S4 S5 S8");
+# SYSTEMS ("ddpd ddpd-stream nats redis mqtt-tcp mqtt-ws"); SCENARIOS ("S1 S2 S4 S5 S8");
 # S1_SUBSCRIBERS ("1 10 100 1000"); S1_PAYLOADS ("128 1024");
 # S2_LOADS ("10 50 80", percent of the system's own S1 maximum at 100
 # subscribers, 128 B); S4_CONNECTIONS (10000); S5_CONCURRENCY (16);
@@ -32,7 +35,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
-SYSTEMS=${SYSTEMS:-"ddpd nats redis mqtt-tcp mqtt-ws"}
+SYSTEMS=${SYSTEMS:-"ddpd ddpd-stream nats redis mqtt-tcp mqtt-ws"}
 SCENARIOS=${SCENARIOS:-"S1 S2 S4 S5 S8"}
 S1_SUBSCRIBERS=${S1_SUBSCRIBERS:-"1 10 100 1000"}
 S1_PAYLOADS=${S1_PAYLOADS:-"128 1024"}
@@ -49,7 +52,7 @@ LOADGEN=$BIN/loadgen
 die() { echo "compare: $*" >&2; exit 1; }
 [[ "$BENCH_SECONDS" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_SECONDS must be a number of seconds"
 for s in $SYSTEMS; do
-  case $s in ddpd | nats | redis | mqtt-tcp | mqtt-ws) ;; *) die "unknown system '$s' in SYSTEMS" ;; esac
+  case $s in ddpd | ddpd-stream | nats | redis | mqtt-tcp | mqtt-ws) ;; *) die "unknown system '$s' in SYSTEMS" ;; esac
 done
 for b in "$BIN/ddpd" "$LOADGEN"; do
   [ -x "$b" ] || die "$b is missing: run 'make bench-compare' (or build the ddpd and loadgen targets)"
@@ -117,14 +120,17 @@ start_server() {
   dir=$(mktemp -d "$WORK/server.XXXX")
   SERVER_PORT=$(free_port)
   case $sys in
-    ddpd)
+    ddpd | ddpd-stream)
+      local strategy=()
+      [ "$sys" = ddpd-stream ] && strategy=(--publication-strategy 'bench.>=no_merge_no_history')
       if [ "$variant" = test ]; then
         taskset -c "$SERVER_CPU" "$BIN/test_server" --port "$SERVER_PORT" --bind 127.0.0.1 \
           --threads 1 --log-level warn --outbound-queue-bytes 4294967296 >"$dir/log" 2>&1 &
       else
         taskset -c "$SERVER_CPU" "$BIN/ddpd" --port "$SERVER_PORT" --bind 127.0.0.1 \
           --data-dir "$dir/data" --durability none --threads 1 --log-level warn \
-          --outbound-queue-bytes 4294967296 --max-live-result 1000000000 >"$dir/log" 2>&1 &
+          --outbound-queue-bytes 4294967296 --max-live-result 1000000000 "${strategy[@]}" \
+          >"$dir/log" 2>&1 &
       fi
       ;;
     nats)
@@ -175,7 +181,7 @@ stop_server() {
 
 # ---- runs ----
 
-loadgen_system() { [ "$1" = ddpd ] && echo ddp || echo "$1"; }
+loadgen_system() { case $1 in ddpd | ddpd-stream) echo ddp ;; *) echo "$1" ;; esac; }
 
 # Value of key $1 in the RESULT line $2.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
