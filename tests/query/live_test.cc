@@ -158,15 +158,21 @@ TEST(LiveTest, SessionWindowsMergeAndSplit) {
   EXPECT_EQ(total, 4);
 }
 
-TEST(LiveTest, LookupFollowsBothSides) {
+// orders $lookup customers (cust -> _id) as c.
+std::shared_ptr<const LivePlan> OrdersJoinCustomers() {
   auto plan = LivePlan::Parse(
       "orders",
       J(R"({"pipeline":[{"$lookup":{"from":"customers","localField":"cust","foreignField":"_id","as":"c"}}]})"),
       LiveLimits());
-  ASSERT_TRUE(plan.ok());
-  LiveEvaluation eval(*plan);
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  return *plan;
+}
+
+DocPtr doc(std::string_view json) { return std::make_shared<const Object>(J(json).as_object()); }
+
+TEST(LiveTest, LookupFollowsBothSides) {
+  LiveEvaluation eval(OrdersJoinCustomers());
   LiveDeltas out;
-  auto doc = [](std::string_view json) { return std::make_shared<const Object>(J(json).as_object()); };
   ASSERT_TRUE(eval.ApplySource("orders", {DocDelta{"o1", "o1", "", nullptr, doc(R"({"_id":"o1","cust":"k"})")}}, &out).ok());
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(ToJson(Value(out[0].fields)), R"({"cust":"k","c":[]})");
@@ -187,7 +193,6 @@ TEST(LiveTest, EvaluationHoldsOnlyItsResult) {
   auto plan = LivePlan::Parse("t", J(R"({"filter":{"n":{"$gte":1}}})"), LiveLimits());
   ASSERT_TRUE(plan.ok());
   LiveEvaluation eval(*plan);
-  auto doc = [](std::string_view json) { return std::make_shared<const Object>(J(json).as_object()); };
   DocPtr a1 = doc(R"({"_id":"a","n":1})"), a2 = doc(R"({"_id":"a","n":2})"), b = doc(R"({"_id":"b","n":0})");
   LiveDeltas out;
   // As the engine sends them (key == id, topic set) ...
@@ -215,14 +220,8 @@ TEST(LiveTest, EvaluationHoldsOnlyItsResult) {
 // A local update that keeps its join value keeps its place in the join
 // index; one that changes it moves.
 TEST(LiveTest, LookupLocalUpdatesKeepOrMoveTheirJoin) {
-  auto plan = LivePlan::Parse(
-      "orders",
-      J(R"({"pipeline":[{"$lookup":{"from":"customers","localField":"cust","foreignField":"_id","as":"c"}}]})"),
-      LiveLimits());
-  ASSERT_TRUE(plan.ok());
-  LiveEvaluation eval(*plan);
+  LiveEvaluation eval(OrdersJoinCustomers());
   LiveDeltas out;
-  auto doc = [](std::string_view json) { return std::make_shared<const Object>(J(json).as_object()); };
   ASSERT_TRUE(eval.ApplyForeign("customers", {DocDelta{"k", "k", "customers", nullptr, doc(R"({"_id":"k","name":"Kim"})")},
                                               DocDelta{"m", "m", "customers", nullptr, doc(R"({"_id":"m","name":"Max"})")}}, &out).ok());
   ASSERT_TRUE(eval.ApplySource("orders", {DocDelta{"o1", "o1", "orders", nullptr, doc(R"({"_id":"o1","cust":"k","q":1})")}}, &out).ok());
