@@ -40,6 +40,7 @@ class GuardedStream {
   // tcp_stream (timers, rate policy; ~0.5 KiB) serves the HTTP phase, and
   // an upgraded connection's timeouts are the session's heartbeats.
   explicit GuardedStream(boost::beast::tcp_stream stream) : stream_(stream.release_socket()) {}
+  explicit GuardedStream(boost::asio::ip::tcp::socket socket) : stream_(std::move(socket)) {}
 
   executor_type get_executor() noexcept { return stream_.get_executor(); }
   boost::asio::ip::tcp::socket& next_layer() noexcept { return stream_; }

@@ -1,6 +1,12 @@
 // One DDP-over-WebSocket connection: the Beast stream below, the Session
 // above. Everything here runs on the connection's strand.
 //
+// Inbound: Beast does the handshake. Without permessage-deflate the
+// connection then keeps only the socket and reads frames itself
+// (ws_frame_reader.h) into a small buffer of its own, so that an idle
+// connection holds no WebSocket stream state; with it, Beast reads (and
+// inflates) every message.
+//
 // Outbound: a queue of shared messages bounded in bytes. Without
 // permessage-deflate (the fast path) the connection frames messages itself
 // and writes everything queued in one gathered write (see
@@ -13,6 +19,7 @@
 #include "common/lazy_deque.h"
 #include "server/net/guarded_stream.h"
 #include "server/net/internal.h"
+#include "server/net/ws_frame_reader.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp::net_internal {
@@ -36,25 +43,6 @@ bool OffersDeflate(const http::request<http::string_body>& request) {
   return false;
 }
 
-// An unmasked final text frame header (RFC 6455 5.2) for `n` payload bytes.
-// Returns its length.
-size_t TextFrameHeader(size_t n, std::array<char, 10>& h) {
-  h[0] = static_cast<char>(0x81);
-  if (n < 126) {
-    h[1] = static_cast<char>(n);
-    return 2;
-  }
-  if (n <= 0xFFFF) {
-    h[1] = 126;
-    h[2] = static_cast<char>(n >> 8);
-    h[3] = static_cast<char>(n);
-    return 4;
-  }
-  h[1] = 127;
-  for (int i = 0; i < 8; ++i) h[2 + i] = static_cast<char>(static_cast<uint64_t>(n) >> (56 - 8 * i));
-  return 10;
-}
-
 class WsConnection : public std::enable_shared_from_this<WsConnection>,
                      public Transport,
                      public Closable {
@@ -62,7 +50,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   WsConnection(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
                std::string remote_address)
       : shared_(std::move(shared)),
-        ws_(std::move(stream)),
+        ws_(std::make_unique<websocket::stream<GuardedStream>>(std::move(stream))),
         strand_(std::move(strand)),
         executor_(std::make_shared<StrandExecutor>(strand_)),
         timer_(strand_),
@@ -73,20 +61,20 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void Start(http::request<http::string_body> request) {
     const NetOptions& o = shared_->options;
     raw_frames_ = !o.permessage_deflate || !OffersDeflate(request);
-    ws_.read_message_max(o.max_message_bytes);
+    ws_->read_message_max(o.max_message_bytes);
     websocket::permessage_deflate pmd;
     pmd.server_enable = o.permessage_deflate;
     // Tiny frames cost more to compress than they save.
     pmd.msg_size_threshold = 256;
-    ws_.set_option(pmd);
+    ws_->set_option(pmd);
     websocket::stream_base::timeout timeouts;
     timeouts.handshake_timeout = std::chrono::seconds(30);
     timeouts.idle_timeout = websocket::stream_base::none();  // DDP heartbeats do this
     timeouts.keep_alive_pings = false;
-    ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator(
+    ws_->set_option(timeouts);
+    ws_->set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "ddpd"); }));
-    ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
+    ws_->async_accept(request, [self = shared_from_this()](beast::error_code ec) {
       self->OnAccept(ec);
     });
   }
@@ -101,10 +89,16 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     }
     queued_bytes_ += message->size();
     Outbound& out = queue_.emplace_back();
-    if (raw_frames_) out.header_size = static_cast<uint8_t>(TextFrameHeader(message->size(), out.header));
+    if (raw_frames_) {
+      out.header_size = static_cast<uint8_t>(ServerFrameHeader(kOpText, message->size(), out.header));
+    }
     out.message = std::move(message);
-    // Flush at the end of this strand turn, so that everything sent in it
-    // goes out in one write.
+    Flush();
+  }
+
+  // Flush at the end of this strand turn, so that everything sent in it
+  // goes out in one write.
+  void Flush() {
     if (!writing_ && !flush_posted_) {
       flush_posted_ = true;
       PostFlush(kMaxFlushDeferrals);
@@ -156,9 +150,15 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       return;
     }
     if (raw_frames_) {
-      // DoWrite's direct writes must never block the strand's thread.
+      // From here on the connection reads and writes frames itself: keep
+      // the socket, let Beast's stream go.
+      raw_.emplace(std::move(ws_->next_layer().next_layer()));
+      ws_.reset();
+      reader_.emplace(shared_->options.max_message_bytes);
+      // Direct writes and the reads that drain the socket must never block
+      // the strand's thread.
       beast::error_code ignored;
-      ws_.next_layer().next_layer().non_blocking(true, ignored);
+      Socket().non_blocking(true, ignored);
     }
     registered_ = shared_->Register(&id_, weak_from_this());
     shared_->stats.connections_open++;
@@ -180,10 +180,132 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void DoRead() {
     if (done_ || reading_ || read_paused_) return;
     reading_ = true;
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (raw_) {
+      Socket().async_read_some(asio::buffer(read_buf_),
+                               [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                 self->OnRawRead(ec, n);
+                               });
+      return;
+    }
+    ws_->async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->OnRead(ec);
     });
   }
+
+  // Raw path --------------------------------------------------------------
+
+  void OnRawRead(beast::error_code ec, size_t n) {
+    reading_ = false;
+    if (ec) {
+      // The peer went away (or our own Finish closed the socket).
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
+        spdlog::debug("websocket {} read: {}", remote_address_, ec.message());
+      }
+      Finish();
+      return;
+    }
+    Process(std::string_view(read_buf_.data(), n));
+    // A full buffer: more may be waiting. Drain it now, without another
+    // operation (the socket is non-blocking).
+    bool more = n == read_buf_.size();
+    while (more && !done_) {
+      char chunk[16 * 1024];
+      size_t got = Socket().read_some(asio::buffer(chunk), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) {
+        Finish();
+        return;
+      }
+      Process(std::string_view(chunk, got));
+      more = got == sizeof chunk;
+    }
+    DoRead();
+  }
+
+  void Process(std::string_view bytes) {
+    if (done_) return;
+    WsError error = reader_->Feed(bytes, [this](const WsEvent& ev) { OnFrame(ev); });
+    if (error.code != 0 && !done_ && !peer_closed_) {
+      // Fail the connection (RFC 6455 7.1.7): our close frame, then the
+      // socket; the reader accepts nothing more, so no answer is awaited.
+      spdlog::debug("websocket {}: {} (closing with {})", remote_address_, error.reason, error.code);
+      peer_closed_ = true;
+      if (session_) session_->OnClosed();
+      if (closing_) {
+        if (!writing_ && queue_.empty()) DoClose();
+      } else {
+        BeginClose(error.code, std::move(error.reason), shared_->options.close_timeout);
+      }
+    }
+  }
+
+  void OnFrame(const WsEvent& ev) {
+    if (done_) return;
+    switch (ev.kind) {
+      case WsEvent::Kind::kText:
+        if (closing_) return;  // keep reading until the peer answers the close
+        shared_->stats.messages_in++;
+        OnText(ev.payload);
+        return;
+      case WsEvent::Kind::kBinary:
+        if (closing_) return;
+        shared_->stats.messages_in++;
+        if (session_) session_->OnClosed();
+        BeginClose(kCloseUnsupportedData, "binary frames are not supported",
+                   shared_->options.close_timeout);
+        return;
+      case WsEvent::Kind::kPing:
+        if (close_sent_) return;
+        QueueControl(kOpPong, std::string(ev.payload));
+        Flush();
+        return;
+      case WsEvent::Kind::kPong:
+        return;
+      case WsEvent::Kind::kClose:
+        peer_closed_ = true;
+        if (close_sent_) {
+          Finish();  // the answer to our close
+          return;
+        }
+        // The peer closes: answer with its code, drop what waits unsent.
+        if (session_) session_->OnClosed();
+        closing_ = true;
+        close_reason_ = websocket::close_reason(
+            static_cast<websocket::close_code>(ev.close_code == 1005 ? 1000 : ev.close_code));
+        DropUnsent();
+        ArmTimer(SteadyClock::now() + shared_->options.close_timeout);
+        if (!writing_) DoClose();
+        return;
+    }
+  }
+
+  // A control frame goes in the same queue as messages (frames never
+  // interleave on the wire), outside the outbound byte limit.
+  void QueueControl(uint8_t opcode, std::string payload) {
+    Outbound& out = queue_.emplace_back();
+    out.header_size = static_cast<uint8_t>(ServerFrameHeader(opcode, payload.size(), out.header));
+    out.message = std::make_shared<const std::string>(std::move(payload));
+    queued_bytes_ += out.message->size();
+  }
+
+  // Drops the queued messages that are not being written.
+  void DropUnsent() {
+    while (queue_.size() > (writing_ ? in_flight_ : 0u)) {
+      queued_bytes_ -= queue_.back().message->size();
+      queue_.pop_back();
+    }
+  }
+
+  // A text message from the client, on either path.
+  void OnText(std::string_view text) {
+    session_->OnMessage(text, SteadyClock::now());
+    if (!closing_ && !done_ && session_->NextDeadline() < timer_at_) {
+      ArmTimer(session_->NextDeadline());
+    }
+  }
+
+  GuardedStream& Out() { return raw_ ? *raw_ : ws_->next_layer(); }
+  asio::ip::tcp::socket& Socket() { return Out().next_layer(); }
 
   void OnRead(beast::error_code ec) {
     reading_ = false;
@@ -202,7 +324,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       return;
     }
     shared_->stats.messages_in++;
-    if (!ws_.got_text()) {
+    if (!ws_->got_text()) {
       buffer_.consume(buffer_.size());
       if (session_) session_->OnClosed();
       BeginClose(kCloseUnsupportedData, "binary frames are not supported",
@@ -211,11 +333,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       return;
     }
     auto data = buffer_.data();
-    std::string_view text(static_cast<const char*>(data.data()), data.size());
-    session_->OnMessage(text, SteadyClock::now());
-    if (!closing_ && !done_ && session_->NextDeadline() < timer_at_) {
-      ArmTimer(session_->NextDeadline());
-    }
+    OnText(std::string_view(static_cast<const char*>(data.data()), data.size()));
     buffer_.consume(buffer_.size());
     // Most connections are idle most of the time: between messages they
     // hold no read buffer (one allocation per incoming message instead).
@@ -228,8 +346,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (!raw_frames_) {
       // Beast frames (and compresses) one message per write.
       in_flight_ = 1;
-      ws_.text(true);
-      ws_.async_write(asio::buffer(*queue_.front().message),
+      ws_->text(true);
+      ws_->async_write(asio::buffer(*queue_.front().message),
                       [self = shared_from_this()](beast::error_code ec, size_t n) {
                         self->OnWrite(ec, n);
                       });
@@ -244,7 +362,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
             (in_flight_ > 0 && bytes + out.message->size() > kMaxBytesPerWrite)) {
           break;
         }
-        buffers.emplace_back(out.header.data(), out.header_size);
+        buffers.emplace_back(out.header, out.header_size);
         buffers.emplace_back(out.message->data(), out.message->size());
         bytes += out.header_size + out.message->size();
         ++in_flight_;
@@ -254,9 +372,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       // usually does, the write is over without an operation, a handler
       // or a post; the rest of a partial write goes the asynchronous way.
       size_t written = 0;
-      if (!ws_.next_layer().busy()) {
+      if (!Out().busy()) {
         beast::error_code ec;
-        written = ws_.next_layer().next_layer().write_some(buffers, ec);
+        written = Socket().write_some(buffers, ec);
         if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
           OnWrite(ec, 0);
           return;
@@ -272,7 +390,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         }
       }
       ConsumeBuffers(buffers, written);
-      ws_.next_layer().WriteGathered(
+      Out().WriteGathered(
           std::move(buffers), [self = shared_from_this(), written](beast::error_code ec, size_t n) {
             self->OnWrite(ec, written + n);
           });
@@ -320,10 +438,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
                  remote_address_, session_ ? session_->session_id() : "",
                  shared_->options.outbound_queue_bytes);
     // Drop what waits; a write in flight must finish first.
-    while (queue_.size() > (writing_ ? in_flight_ : 0u)) {
-      queued_bytes_ -= queue_.back().message->size();
-      queue_.pop_back();
-    }
+    DropUnsent();
     if (session_) session_->OnClosed();
     BeginClose(kCloseSlowConsumer, "slow consumer", shared_->options.close_timeout);
   }
@@ -339,9 +454,24 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   }
 
   void DoClose() {
-    if (close_sent_ || done_) return;
+    if (done_) return;
+    if (close_sent_) {
+      // Raw path, our close frame is written: done if the peer's came too.
+      if (raw_ && peer_closed_ && !writing_ && queue_.empty()) Finish();
+      return;
+    }
     close_sent_ = true;
-    ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
+    if (raw_) {
+      std::string payload;
+      const auto code = static_cast<uint16_t>(close_reason_.code);
+      payload.push_back(static_cast<char>(code >> 8));
+      payload.push_back(static_cast<char>(code & 0xFF));
+      payload.append(close_reason_.reason.data(), std::min<size_t>(close_reason_.reason.size(), 123));
+      QueueControl(kOpClose, std::move(payload));
+      DoWrite();
+      return;
+    }
+    ws_->async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
       if (ec && ec != asio::error::operation_aborted) {
         spdlog::debug("websocket {} close: {}", self->remote_address_, ec.message());
       }
@@ -357,7 +487,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       if (self->closing_) {
         // The close did not complete in time: cut the connection.
         beast::error_code ignored;
-        beast::get_lowest_layer(self->ws_).close(ignored);
+        self->Socket().close(ignored);
         self->Finish();
         return;
       }
@@ -371,9 +501,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     done_ = true;
     timer_.cancel();
     if (session_) session_->OnClosed();
-    if (!close_sent_) {
+    if (raw_ || !close_sent_) {
       beast::error_code ignored;
-      beast::get_lowest_layer(ws_).close(ignored);
+      Socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      Socket().close(ignored);
     }
     if (id_ != 0) shared_->Unregister(id_);
     if (session_) shared_->stats.connections_open--;
@@ -384,12 +515,18 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // A message waiting to be written, with its frame header on the fast path.
   struct Outbound {
     std::shared_ptr<const std::string> message;
-    std::array<char, 10> header;
+    char header[10];
     uint8_t header_size = 0;
   };
+  static constexpr uint8_t kOpText = 0x1, kOpClose = 0x8, kOpPong = 0xA;
 
   std::shared_ptr<Shared> shared_;
-  websocket::stream<GuardedStream> ws_;
+  // Beast's stream: the handshake, and every read and write of a connection
+  // with permessage-deflate. Released after the handshake otherwise.
+  std::unique_ptr<websocket::stream<GuardedStream>> ws_;
+  std::optional<GuardedStream> raw_;       // the socket, once Beast's stream is gone
+  std::optional<WsFrameReader> reader_;    // with raw_
+  std::array<char, 256> read_buf_;         // raw reads (more is drained at once)
   Strand strand_;
   std::shared_ptr<StrandExecutor> executor_;
   asio::steady_timer timer_;
@@ -412,6 +549,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   bool read_paused_ = false;
   bool closing_ = false;
   bool close_sent_ = false;
+  bool peer_closed_ = false;  // raw path: the peer's close frame arrived
   bool done_ = false;
   bool registered_ = false;
   uint64_t id_ = 0;
