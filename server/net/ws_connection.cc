@@ -206,9 +206,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     }
     Process(std::string_view(read_buf_.data(), n));
     // A full buffer: more may be waiting. Drain it now, without another
-    // operation (the socket is non-blocking).
+    // operation (the socket is non-blocking) — unless the session asked to
+    // pause reading (then the rest waits in the kernel, pushing back on the
+    // client; at most one chunk more was taken).
     bool more = n == read_buf_.size();
-    while (more && !done_) {
+    while (more && !done_ && !read_paused_) {
       char chunk[16 * 1024];
       size_t got = Socket().read_some(asio::buffer(chunk), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
