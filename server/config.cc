@@ -68,6 +68,14 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadConfigFile(
 
 ParsedConfig ParseConfig(int argc, const char* const* argv) {
   ParsedConfig result;
+  // A bad value or config file: the message, exit status 2 (as CLI11's own
+  // parse errors).
+  auto usage_error = [&result](std::string message) {
+    result.exit = true;
+    result.exit_code = 2;
+    result.message = std::move(message);
+    return result;
+  };
   ServerOptions& o = result.options;
   NetOptions& net = o.net;
   SessionOptions& session = net.session;
@@ -184,19 +192,11 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   std::vector<std::string> args;
   if (!config_file.empty()) {
     auto entries = ReadConfigFile(config_file);
-    if (!entries.ok()) {
-      result.exit = true;
-      result.exit_code = 2;
-      result.message = std::string(entries.status().message());
-      return result;
-    }
+    if (!entries.ok()) return usage_error(std::string(entries.status().message()));
     for (auto& [key, value] : *entries) {
       if (key == "config") continue;
       if (app.get_option_no_throw("--" + key) == nullptr) {
-        result.exit = true;
-        result.exit_code = 2;
-        result.message = StrCat(config_file, ": unknown option '", key, "'");
-        return result;
+        return usage_error(StrCat(config_file, ": unknown option '", key, "'"));
       }
       args.push_back("--" + key);
       args.push_back(value);
@@ -251,11 +251,8 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
       }
     }
     if (!ok) {
-      result.exit = true;
-      result.exit_code = 2;
-      result.message = StrCat("--topic-retention '", rule,
-                              "': expected PATTERN:max_docs=N,max_age_ms=M");
-      return result;
+      return usage_error(
+          StrCat("--topic-retention '", rule, "': expected PATTERN:max_docs=N,max_age_ms=M"));
     }
     o.engine.retention.push_back(std::move(r));
   }
@@ -263,8 +260,7 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
     std::pair<std::string, std::string> p = absl::StrSplit(rule, absl::MaxSplits('=', 1));
     PublicationStrategyRule r;
     r.pattern = p.first;
-    bool ok = engine::IsPattern(r.pattern) ? engine::ValidateTopicPattern(r.pattern).ok()
-                                             : engine::ValidateTopicName(r.pattern).ok();
+    bool ok = engine::ValidateTopicPattern(r.pattern).ok();  // a plain name is a pattern too
     if (p.second == "server_merge") {
       r.strategy = PublicationStrategy::kServerMerge;
     } else if (p.second == "no_merge_no_history") {
@@ -273,11 +269,8 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
       ok = false;
     }
     if (!ok) {
-      result.exit = true;
-      result.exit_code = 2;
-      result.message = StrCat("--publication-strategy '", rule,
-                              "': expected PATTERN=server_merge or PATTERN=no_merge_no_history");
-      return result;
+      return usage_error(StrCat("--publication-strategy '", rule,
+                                "': expected PATTERN=server_merge or PATTERN=no_merge_no_history"));
     }
     o.api.strategies.push_back(std::move(r));
   }
