@@ -372,25 +372,9 @@ void Subscription::ForwardBatch(Session& s, const ChangeBatch& batch) {
       continue;
     }
     const DataChange& c = batch.changes[i];
-    switch (c.kind) {
-      case DataChange::Kind::kAdded:
-        sink.SendAdded(c.collection, c.id, c.fields);
-        break;
-      case DataChange::Kind::kChanged:
-        if (!c.fields.empty() || !c.cleared.empty()) {
-          sink.SendChanged(c.collection, c.id, c.fields, c.cleared);
-        }
-        break;
-      case DataChange::Kind::kRemoved:
-        sink.SendRemoved(c.collection, c.id);
-        break;
-      case DataChange::Kind::kAddedBefore:
-        sink.SendAddedBefore(c.collection, c.id, c.fields, c.before);
-        break;
-      case DataChange::Kind::kMovedBefore:
-        sink.SendMovedBefore(c.collection, c.id, c.before);
-        break;
-    }
+    // Never an empty `changed` (the merge box's rule, kept here).
+    if (c.kind == DataChange::Kind::kChanged && c.fields.empty() && c.cleared.empty()) continue;
+    sink.SendEncoded(std::make_shared<const std::string>(EncodeDataChange(c)));
   }
 }
 

@@ -80,6 +80,16 @@ class SessionTest : public ::testing::Test {
                                        sub->Changed("items", "a", Object{{"n", Value(2)}});
                                        sub->Removed("items", "a");
                                        sub->Added("items", "b", Object{{"n", Value(3)}});
+                                       // A batch (not encoded by the caller) goes out
+                                       // the same way; its empty `changed` does not.
+                                       DataChange c;
+                                       c.collection = "items";
+                                       c.id = "c";
+                                       c.fields = Object{{"n", Value(4)}};
+                                       DataChange empty = c;
+                                       empty.kind = DataChange::Kind::kChanged;
+                                       empty.fields = Object{};
+                                       sub->Apply(std::vector<DataChange>{c, empty});
                                        sub->Ready();
                                      })
                     .ok());
@@ -295,6 +305,7 @@ TEST_F(SessionTest, NoMergeNoHistorySubscriptionsForwardAndForget) {
                         R"({"msg":"changed","collection":"items","id":"a","fields":{"n":2}})",
                         R"({"msg":"removed","collection":"items","id":"a"})",
                         R"({"msg":"added","collection":"items","id":"b","fields":{"n":3}})",
+                        R"({"msg":"added","collection":"items","id":"c","fields":{"n":4}})",
                         R"({"msg":"ready","subs":["s1"]})"}));
   EXPECT_EQ(session_->merge_box().document_count(), 0u);
   // A merged subscription to the same collection: its own documents only.
