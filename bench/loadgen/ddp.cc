@@ -1,24 +1,19 @@
-// DDP driver: ddpd over a raw Boost.Beast WebSocket (no permessage-deflate:
-// Beast's client does not offer it unless asked, and the peers do not
-// compress either).
+// DDP driver: ddpd over WebSocket (ws_channel.h: Beast's handshake, then
+// frames read and written directly; no permessage-deflate, which the peers
+// do not use either).
 //
 // Messages are recognized by prefix scans, never parsed: ddpd writes "msg"
 // first, and the receivers only need `ts`, which FindTs scans for. Parsing
 // JSON here would make the load generator the bottleneck long before ddpd.
 #include <cstdio>
-#include <deque>
 #include <string>
 
-#include "boost/asio.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/websocket.hpp"
 #include "loadgen.h"
+#include "ws_channel.h"
 
 namespace loadgen {
 namespace {
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -28,28 +23,26 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> {
  public:
   DdpConn(asio::io_context& ioc, std::string topic, bool subscribe, Events events)
-      : ws_(ioc), topic_(std::move(topic)), subscribe_(subscribe), events_(std::move(events)) {}
+      : ws_(std::make_shared<WsChannel>(ioc)),
+        topic_(std::move(topic)),
+        subscribe_(subscribe),
+        events_(std::move(events)) {}
 
   void Start(const tcp::endpoint& ep) {
-    // Handshakes time out (a server that accepts but never answers must not
-    // hang a run); an established connection has no idle timeout because
-    // ddpd's own heartbeats keep it alive.
-    websocket::stream_base::timeout t{std::chrono::seconds(10), websocket::stream_base::none(),
-                                      false};
-    ws_.set_option(t);
-    // Frame masks need no cryptographic randomness against our own server;
-    // Beast's default secure generator costs the load generator CPU time.
-    ws_.secure_prng(false);
-    ws_.next_layer().async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->Fail("connect: " + ec.message());
-      self->ws_.next_layer().set_option(tcp::no_delay(true));
-      self->ws_.async_handshake("127.0.0.1", "/websocket", [self](beast::error_code ec) {
-        if (ec) return self->Fail("websocket handshake: " + ec.message());
-        self->ws_.text(true);
-        self->Send(R"({"msg":"connect","version":"1","support":["1"]})");
-        self->Read();
-      });
-    });
+    // The channel's callbacks do not keep the connection alive: the
+    // scenario owns it.
+    std::weak_ptr<DdpConn> weak = shared_from_this();
+    WsChannel::Callbacks callbacks;
+    callbacks.on_open = [weak] {
+      if (auto self = weak.lock()) self->Send(R"({"msg":"connect","version":"1","support":["1"]})");
+    };
+    callbacks.on_message = [weak](std::string_view m) {
+      if (auto self = weak.lock()) self->Handle(m);
+    };
+    callbacks.on_error = [weak](const std::string& what) {
+      if (auto self = weak.lock()) self->Fail(what);
+    };
+    ws_->Open(ep, "/websocket", "", /*binary=*/false, std::move(callbacks));
   }
 
   void Publish(std::string_view payload) override {
@@ -62,7 +55,7 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
         .append(R"(",)")
         .append(payload)
         .append("]}");
-    Send(std::move(m));
+    Send(m);
   }
 
   void Call(std::string_view method, std::string_view params_json) override {
@@ -76,16 +69,13 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
         .append(R"(","params":)")
         .append(params_json)
         .append("}");
-    Send(std::move(m));
+    Send(m);
   }
 
   void Close() override {
     if (closed_) return;
     closed_ = true;
-    // The close handshake is what a polite client does; the socket goes
-    // with the stream once the last handler lets go of it.
-    ws_.async_close(websocket::close_code::normal,
-                    [self = shared_from_this()](beast::error_code) {});
+    ws_->Close();  // the close handshake, as a polite client does
   }
 
  private:
@@ -95,31 +85,8 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
     if (events_.on_error) events_.on_error("ddp: " + what);
   }
 
-  void Send(std::string m) {
-    if (closed_) return;
-    out_.push_back(std::move(m));
-    if (!writing_) Write();
-  }
-
-  void Write() {
-    writing_ = true;
-    ws_.async_write(asio::buffer(out_.front()),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->writing_ = false;
-                      if (ec) return self->Fail("write: " + ec.message());
-                      self->out_.pop_front();
-                      if (!self->out_.empty() && !self->closed_) self->Write();
-                    });
-  }
-
-  void Read() {
-    ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->Fail("read: " + ec.message());
-      auto d = self->buf_.data();
-      self->Handle(std::string_view(static_cast<const char*>(d.data()), d.size()));
-      self->buf_.consume(self->buf_.size());
-      if (!self->closed_) self->Read();
-    });
+  void Send(std::string_view m) {
+    if (!closed_) ws_->Send(m);
   }
 
   void Handle(std::string_view m) {
@@ -172,13 +139,10 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
     }
   }
 
-  websocket::stream<tcp::socket> ws_;
-  beast::flat_buffer buf_;
-  std::deque<std::string> out_;
+  std::shared_ptr<WsChannel> ws_;
   std::string topic_;
   bool subscribe_;
   Events events_;
-  bool writing_ = false;
   bool closed_ = false;
   bool got_result_ = false, got_updated_ = false, call_ok_ = true, reported_error_ = false;
   uint64_t next_id_ = 0;

@@ -1,5 +1,5 @@
 // MQTT 3.1.1 drivers, QoS 0: mqtt-tcp on libmosquitto, mqtt-ws on our own
-// small codec over a Boost.Beast WebSocket.
+// small codec over the load generator's WebSocket channel (ws_channel.h).
 //
 // Why two implementations: libmosquitto 2.0.11 (Debian 12) has no client
 // WebSocket transport (mosquitto.h has only MOSQ_LOG_WEBSOCKETS, for the
@@ -23,15 +23,13 @@
 #include "boost/asio.hpp"
 #include "boost/asio/posix/stream_descriptor.hpp"
 #include "boost/beast/core.hpp"
-#include "boost/beast/http/field.hpp"
-#include "boost/beast/websocket.hpp"
 #include "loadgen.h"
+#include "ws_channel.h"
 
 namespace loadgen {
 namespace {
 
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 // Keepalive announced to the broker; each client pings at half of it.
@@ -152,53 +150,52 @@ std::string_view PublishPayload(unsigned char first, std::string_view body) {
 class MqttWsConn : public Connection, public std::enable_shared_from_this<MqttWsConn> {
  public:
   MqttWsConn(asio::io_context& ioc, std::string topic, bool subscribe, Events events)
-      : ws_(ioc),
+      : ws_(std::make_shared<WsChannel>(ioc)),
         ping_timer_(ioc),
         topic_(std::move(topic)),
         subscribe_(subscribe),
         events_(std::move(events)) {}
 
   void Start(const tcp::endpoint& ep) {
-    websocket::stream_base::timeout t{std::chrono::seconds(10), websocket::stream_base::none(),
-                                      false};
-    ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(beast::http::field::sec_websocket_protocol, "mqtt");
-    }));
-    ws_.next_layer().async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->Fail("connect: " + ec.message());
-      self->ws_.next_layer().set_option(tcp::no_delay(true));
-      self->ws_.async_handshake("127.0.0.1", "/mqtt", [self](beast::error_code ec) {
-        if (ec) return self->Fail("websocket handshake: " + ec.message());
-        self->ws_.binary(true);
+    // The channel's callbacks do not keep the connection alive: the
+    // scenario owns it.
+    std::weak_ptr<MqttWsConn> weak = shared_from_this();
+    WsChannel::Callbacks callbacks;
+    callbacks.on_open = [weak] {
+      if (auto self = weak.lock()) {
         self->Send(EncodeConnect(NextClientId(), kKeepaliveSeconds));
-        self->Read();
         self->SchedulePing();
-      });
-    });
+      }
+    };
+    callbacks.on_message = [weak](std::string_view data) {
+      if (auto self = weak.lock()) {
+        bool ok = self->parser_.Feed(
+            data, [&](unsigned char first, std::string_view body) { self->Handle(first, body); });
+        if (!ok) self->Fail("malformed packet");
+      }
+    };
+    callbacks.on_error = [weak](const std::string& what) {
+      if (auto self = weak.lock()) self->Fail(what);
+    };
+    // mosquitto's websockets listener requires the `mqtt` subprotocol.
+    ws_->Open(ep, "/mqtt", "mqtt", /*binary=*/true, std::move(callbacks));
   }
 
   void Publish(std::string_view payload) override {
-    std::string m;
-    m.reserve(payload.size() + topic_.size() + 8);
-    EncodePublish(m, topic_, payload);
-    Send(std::move(m));
+    out_.clear();
+    EncodePublish(out_, topic_, payload);
+    Send(out_);
   }
 
   void Close() override {
     if (closed_) return;
-    Send(std::string("\xe0\x00", 2));  // DISCONNECT
+    Send(std::string_view("\xe0\x00", 2));  // DISCONNECT
     closed_ = true;
     ping_timer_.cancel();
-    if (!writing_) CloseSocket();  // else after the DISCONNECT is written
+    ws_->Close();  // after the DISCONNECT, which is queued before it
   }
 
  private:
-  void CloseSocket() {
-    ws_.async_close(websocket::close_code::normal,
-                    [self = shared_from_this()](beast::error_code) {});
-  }
-
   void Fail(const std::string& what) {
     if (closed_) return;
     closed_ = true;
@@ -208,42 +205,17 @@ class MqttWsConn : public Connection, public std::enable_shared_from_this<MqttWs
 
   void SchedulePing() {
     ping_timer_.expires_after(std::chrono::seconds(kKeepaliveSeconds / 2));
-    ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->closed_) return;
-      self->Send(std::string("\xc0\x00", 2));  // PINGREQ
+    std::weak_ptr<MqttWsConn> weak = shared_from_this();
+    ping_timer_.async_wait([weak](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed_) return;
+      self->Send(std::string_view("\xc0\x00", 2));  // PINGREQ
       self->SchedulePing();
     });
   }
 
-  void Send(std::string m) {
-    if (closed_) return;
-    out_.push_back(std::move(m));
-    if (!writing_) Write();
-  }
-
-  void Write() {
-    writing_ = true;
-    ws_.async_write(asio::buffer(out_.front()),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->writing_ = false;
-                      if (ec) return self->Fail("write: " + ec.message());
-                      self->out_.pop_front();
-                      if (!self->out_.empty()) return self->Write();
-                      if (self->closed_) self->CloseSocket();
-                    });
-  }
-
-  void Read() {
-    ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->Fail("read: " + ec.message());
-      auto d = self->buf_.data();
-      bool ok = self->parser_.Feed(
-          std::string_view(static_cast<const char*>(d.data()), d.size()),
-          [&](unsigned char first, std::string_view body) { self->Handle(first, body); });
-      self->buf_.consume(self->buf_.size());
-      if (!ok) return self->Fail("malformed packet");
-      if (!self->closed_) self->Read();
-    });
+  void Send(std::string_view m) {
+    if (!closed_) ws_->Send(m);
   }
 
   void Handle(unsigned char first, std::string_view body) {
@@ -273,17 +245,15 @@ class MqttWsConn : public Connection, public std::enable_shared_from_this<MqttWs
     }
   }
 
-  websocket::stream<tcp::socket> ws_;
+  std::shared_ptr<WsChannel> ws_;
   asio::steady_timer ping_timer_;
-  beast::flat_buffer buf_;
   MqttParser parser_;
-  std::deque<std::string> out_;
+  std::string out_;  // the PUBLISH being encoded
   std::string topic_;
   bool subscribe_;
   Events events_;
-  bool writing_ = false, closed_ = false;
+  bool closed_ = false;
 };
-
 
 // ---- mqtt-tcp: libmosquitto ----
 

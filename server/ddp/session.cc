@@ -198,7 +198,6 @@ void Session::StartSubscription(const PublicationHandler& handler, std::string i
                                 std::string name, Array params) {
   auto sub = std::make_shared<Subscription>(weak_from_this(), strand_, next_handle_++, id,
                                             std::move(name), std::move(params), connection_);
-  sub->pending_ = pending_batches_;
   if (id.empty()) {
     universal_subs_.push_back(sub);
   } else {
@@ -354,11 +353,7 @@ void Subscription::Apply(ChangeBatchPtr batch) {
     if (auto s = session_.lock()) ApplyBatch(*s, *batch);
     return;
   }
-  // Counted while queued, so that the connection holds its write until the
-  // batches already waiting for the strand are in (see pending_batches()).
-  pending_->fetch_add(1, std::memory_order_relaxed);
   executor_->Post([weak = session_, self = shared_from_this(), batch = std::move(batch)] {
-    self->pending_->fetch_sub(1, std::memory_order_relaxed);
     if (auto s = weak.lock()) self->ApplyBatch(*s, *batch);
   });
 }

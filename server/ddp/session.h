@@ -164,9 +164,6 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   const ConnectionInfo connection_;
   std::atomic<bool> stopped_{false};
   std::atomic<PublicationStrategy> strategy_{PublicationStrategy::kServerMerge};
-  // The session's count of queued batches (Session::pending_batches()); set
-  // by the session before the subscription is handed out.
-  std::shared_ptr<std::atomic<int>> pending_;
   // Strand-only state.
   bool ready_sent_ = false;
   std::vector<absl::AnyInvocable<void() &&>> on_stop_;
@@ -212,10 +209,6 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   const std::string& version() const { return version_; }
   size_t subscription_count() const { return subs_.size(); }
   const MergeBox& merge_box() const { return merge_box_; }
-  // Change batches posted to this session's strand and not applied yet.
-  // Any thread. A connection about to write may wait for them (they run
-  // before anything posted later) and send everything in one write.
-  int pending_batches() const { return pending_batches_->load(std::memory_order_relaxed); }
 
  private:
   friend class Subscription;
@@ -284,8 +277,6 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   bool reading_paused_ = false;
 
   MergeBox merge_box_;
-  // Shared with the subscriptions, which count on other threads.
-  std::shared_ptr<std::atomic<int>> pending_batches_ = std::make_shared<std::atomic<int>>(0);
   SubHandle next_handle_ = 1;
   StringMap<std::shared_ptr<Subscription>> subs_;
   std::vector<std::shared_ptr<Subscription>> universal_subs_;

@@ -1,5 +1,7 @@
 #include "server/engine/engine.h"
 
+#include <sched.h>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -560,7 +562,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   ASSIGN_OR_RETURN(impl->store, storage::Store::Open(impl->options.store));
   impl->next_seq = impl->store->last_seq() + 1;
   Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->Run(); });
+  impl->thread = std::thread([raw] {
+    if (getenv("DDP_BATCH")) { sched_param sp{}; sched_setscheduler(0, SCHED_BATCH, &sp); }
+    raw->Run();
+  });
   spdlog::info("storage at '{}' recovered: last seq {}", raw->options.store.path,
                raw->store->last_seq());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

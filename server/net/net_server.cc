@@ -6,6 +6,7 @@
 
 #include "common/strings.h"
 #include "server/net/internal.h"
+#include "server/net/io_loop.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp {
@@ -236,7 +237,7 @@ absl::Status NetServer::Start() {
                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   impl_->work.emplace(impl_->ioc.get_executor());
   for (int i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([ioc = &impl_->ioc] { ioc->run(); });
+    impl_->threads.emplace_back([ioc = &impl_->ioc] { net_internal::RunIoLoop(*ioc); });
   }
   impl_->running = true;
   return absl::OkStatus();

@@ -11,14 +11,20 @@
 // permessage-deflate (the fast path) the connection frames messages itself
 // and writes everything queued in one gathered write (see
 // guarded_stream.h); with it, Beast compresses and writes one message at a
-// time. Sends within one strand turn are flushed together. Closing: the
+// time. Sends within one turn of the I/O loop (io_loop.h) are flushed
+// together. Closing: the
 // queue is flushed first (a slow consumer's queue is dropped instead), then
 // the close handshake, with a deadline after which the socket is cut.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <array>
+#include <cerrno>
 
 #include "common/lazy_deque.h"
 #include "server/net/guarded_stream.h"
 #include "server/net/internal.h"
+#include "server/net/io_loop.h"
 #include "server/net/ws_frame_reader.h"
 #include "spdlog/spdlog.h"
 
@@ -45,7 +51,8 @@ bool OffersDeflate(const http::request<http::string_body>& request) {
 
 class WsConnection : public std::enable_shared_from_this<WsConnection>,
                      public Transport,
-                     public Closable {
+                     public Closable,
+                     public TurnFlushable {
  public:
   WsConnection(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
                std::string remote_address)
@@ -96,29 +103,24 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     Flush();
   }
 
-  // Flush at the end of this strand turn, so that everything sent in it
-  // goes out in one write.
+  // Flush at the end of the I/O thread's turn (io_loop.h), so that
+  // everything sent until then goes out in one write.
   void Flush() {
-    if (!writing_ && !flush_posted_) {
-      flush_posted_ = true;
-      PostFlush(kMaxFlushDeferrals);
+    if (writing_ || flush_posted_) return;
+    flush_posted_ = true;
+    if (!FlushAtEndOfTurn(shared_from_this())) {
+      // Not on a loop thread: the end of this strand turn will do.
+      asio::post(strand_, [self = shared_from_this()] { self->FlushNow(); });
     }
   }
 
-  // Under load, change batches for this session wait in the strand's queue
-  // ahead of the flush's next turn: the flush steps behind them (a few
-  // times at most, to bound the delay) so that one write carries them all.
-  // A syscall per batch per subscriber is what fan-out spends most on.
-  void PostFlush(int deferrals_left) {
-    asio::post(strand_, [self = shared_from_this(), deferrals_left] {
-      if (deferrals_left > 0 && self->session_ && self->session_->pending_batches() > 0 &&
-          !self->done_) {
-        self->PostFlush(deferrals_left - 1);
-        return;
-      }
-      self->flush_posted_ = false;
-      if (!self->writing_ && !self->queue_.empty() && !self->done_) self->DoWrite();
-    });
+  void FlushAtTurnEnd() override {
+    asio::dispatch(strand_, [self = shared_from_this()] { self->FlushNow(); });
+  }
+
+  void FlushNow() {
+    flush_posted_ = false;
+    if (!writing_ && !queue_.empty() && !done_) DoWrite();
   }
 
   void Close(uint16_t code, std::string_view reason) override {
@@ -356,16 +358,18 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       return;
     }
     while (true) {
-      std::vector<asio::const_buffer> buffers;
-      size_t bytes = 0;
+      // Two iovecs per frame (header, shared message), every frame in one
+      // call: asio's write_some would pass at most 64 buffers per sendmsg.
+      std::array<iovec, 2 * kMaxFramesPerWrite> iov;
+      size_t count = 0, bytes = 0;
       in_flight_ = 0;
       for (const Outbound& out : queue_) {
         if (in_flight_ == kMaxFramesPerWrite ||
             (in_flight_ > 0 && bytes + out.message->size() > kMaxBytesPerWrite)) {
           break;
         }
-        buffers.emplace_back(out.header, out.header_size);
-        buffers.emplace_back(out.message->data(), out.message->size());
+        iov[count++] = {const_cast<char*>(out.header), out.header_size};
+        iov[count++] = {const_cast<char*>(out.message->data()), out.message->size()};
         bytes += out.header_size + out.message->size();
         ++in_flight_;
       }
@@ -375,12 +379,15 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       // or a post; the rest of a partial write goes the asynchronous way.
       size_t written = 0;
       if (!Out().busy()) {
-        beast::error_code ec;
-        written = Socket().write_some(buffers, ec);
-        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-          OnWrite(ec, 0);
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = count;
+        ssize_t n = ::sendmsg(Socket().native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          OnWrite(beast::error_code(errno, boost::system::system_category()), 0);
           return;
         }
+        written = n < 0 ? 0 : static_cast<size_t>(n);
         if (written == bytes) {
           Written(bytes);
           if (queue_.empty()) {
@@ -391,6 +398,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
           continue;
         }
       }
+      std::vector<asio::const_buffer> buffers;
+      buffers.reserve(count);
+      for (size_t i = 0; i < count; ++i) buffers.emplace_back(iov[i].iov_base, iov[i].iov_len);
       ConsumeBuffers(buffers, written);
       Out().WriteGathered(
           std::move(buffers), [self = shared_from_this(), written](beast::error_code ec, size_t n) {
@@ -545,8 +555,6 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   bool raw_frames_ = false;
   bool flush_posted_ = false;
   bool writing_ = false;
-  // How often a flush lets queued change batches go first.
-  static constexpr int kMaxFlushDeferrals = 4;
   bool reading_ = false;
   bool read_paused_ = false;
   bool closing_ = false;

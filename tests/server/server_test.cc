@@ -337,6 +337,35 @@ TEST_F(ServerTest, PingsDuringGatheredWritesKeepTheStreamIntact) {
   }
 }
 
+// Many small messages queued at once go out in gathered writes of hundreds
+// of frames (one sendmsg, beyond asio's 64 buffers per call) that the
+// kernel takes in part when the client is slow: every message arrives
+// whole, once, in order — read at once, and after the client stopped
+// reading long enough for the socket to fill.
+TEST_F(ServerTest, GatheredWritesKeepEveryMessageInOrder) {
+  for (bool pause : {false, true}) {
+    auto c = Client();
+    if (pause) c->set_reading(false);
+    ASSERT_TRUE(c->Send(R"({"msg":"sub","id":"f","name":"flood","params":[30000,37]})").ok());
+    if (pause) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      c->set_reading(true);
+    }
+    int next = 0;
+    while (true) {
+      auto m = c->ReadJson(std::chrono::milliseconds(10000));
+      ASSERT_TRUE(m.ok()) << m.status() << " after " << next << " (pause " << pause << ")";
+      std::string msg = MsgOf(*m);
+      if (msg == "ready") break;
+      ASSERT_EQ(msg, "added");
+      ASSERT_EQ(m->Find("id")->as_string(), StrCat("f", next)) << "pause " << pause;
+      ASSERT_EQ(m->FindPath("fields.p")->as_string(), std::string(37, 'x'));
+      ++next;
+    }
+    EXPECT_EQ(next, 30000);
+  }
+}
+
 // Shutdown while a connection's gathered write is stuck (the client stopped
 // reading) and Beast's pong waits behind it: destroying the io_context must
 // release the connection, its session and through them the engine, so the
