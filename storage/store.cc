@@ -294,11 +294,12 @@ absl::Status Store::Commit(const CommitBatch& batch) {
   for (const DocWrite& w : batch.writes) {
     std::string key = DocKey(w.topic, w.id);
     if (w.prev_version != 0) wb.Delete(impl_->cf[kBySeq], BySeqKey(w.topic, w.prev_version, w.id));
-    if (w.doc) {
+    if (w.json) {
       value.clear();
+      value.reserve(16 + w.json->size());
       PutBe64(&value, w.version);
       PutBe64(&value, static_cast<uint64_t>(batch.time_millis));
-      AppendJsonObject(*w.doc, &value);
+      value.append(*w.json);
       wb.Put(impl_->cf[kDocs], key, value);
       wb.Put(impl_->cf[kBySeq], BySeqKey(w.topic, w.version, w.id), rocksdb::Slice());
       if (w.prev_version == 0) deltas[w.topic] += 1;

@@ -75,7 +75,9 @@ struct StoredDoc {
 struct DocWrite {
   std::string topic;
   std::string id;
-  std::optional<Object> doc;  // nullopt: delete
+  // The document (with its `_id`) as JSON, encoded once by the caller, which
+  // also puts it in the transaction's log record; nullopt: delete.
+  std::optional<std::string> json;
   uint64_t version = 0;       // the seq writing it
   uint64_t prev_version = 0;  // the version it replaces, 0 when new
 };

