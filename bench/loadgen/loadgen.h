@@ -47,6 +47,14 @@ void MakePayload(std::string& out, int64_t ts, size_t bytes);
 // A scan, not a JSON parse: the hot path of every receiver.
 int64_t FindTs(std::string_view text);
 
+// Makes every other thread of this process SCHED_BATCH, so that none of
+// them preempts the loop thread when woken on the load generator's one
+// core. The client libraries have threads of their own: nats.c hands every
+// received message to its garbage-collector thread and wakes it, which on
+// a shared core preempted the loop once per message (half of the load
+// generator's CPU went to those context switches).
+void YieldHelperThreads();
+
 struct Endpoint {
   std::string host = "127.0.0.1";
   uint16_t port = 0;

@@ -86,6 +86,7 @@ struct Meter {
 // callbacks count only then). `at_start` runs when the window opens.
 Meter MeasureWindow(asio::io_context& ioc, const Options& o, bool& measuring,
                     const std::function<void()>& at_start = nullptr) {
+  YieldHelperThreads();
   RunFor(ioc, Warmup(o));
   Meter meter{o.server_pid};
   measuring = true;

@@ -1,5 +1,8 @@
 // Clock, /proc readers, payloads and the driver factory.
+#include <dirent.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +82,18 @@ int64_t FindTs(std::string_view text) {
     any = true;
   }
   return any ? v : -1;
+}
+
+void YieldHelperThreads() {
+  pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return;
+  sched_param none{};
+  while (dirent* e = readdir(dir)) {
+    pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (tid > 0 && tid != self) (void)sched_setscheduler(tid, SCHED_BATCH, &none);
+  }
+  closedir(dir);
 }
 
 void Connection::Call(std::string_view, std::string_view) {
