@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Durable commits (issue 4): inserts through ddpd in sync mode with 1, 16
 # and 64 concurrent writers, 128 B and 1 KB documents, next to RocksDB's
-# own WriteBatch+sync rate measured in the same run.
+# own WriteBatch+sync rate measured in the same run; and 64 writers that
+# publish 10 documents per call (one transaction each).
 #
 #   bench/commit_bench.sh            (after `make build`)
 #   BENCH_SECONDS=2 bench/commit_bench.sh
@@ -20,8 +21,11 @@ for payload in 128 1024; do
     $BIN/rocksdb_raw_bench --dir "$WORK/raw" --batch $batch --payload-bytes $payload --seconds "$SECONDS_PER_RUN"
   done
 done
+# writers:docs per call (one transaction); 64:10 shows what batching gives.
 for payload in 128 1024; do
-  for writers in 1 16 64; do
+  for config in 1:1 16:1 64:1 64:10; do
+    writers=${config%%:*}
+    docs=${config##*:}
     rm -rf "$WORK/data"
     log="$WORK/ddpd.log"
     taskset -c "$SERVER_CPUS" $BIN/ddpd --port 0 --bind 127.0.0.1 --threads 1 --data-dir "$WORK/data" \
@@ -29,9 +33,10 @@ for payload in 128 1024; do
     server=$!
     for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
     port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
-    echo -n "{\"payload_bytes\":$payload,\"writers\":$writers,\"result\":"
+    echo -n "{\"payload_bytes\":$payload,\"writers\":$writers,\"docs_per_call\":$docs,\"result\":"
     taskset -c "$CLIENT_CPUS" $BIN/ddp_bench methods --port "$port" --clients $writers \
-      --insert-topic bench --payload-bytes $payload --seconds "$SECONDS_PER_RUN" --server-pid $server
+      --insert-topic bench --payload-bytes $payload --docs-per-call $docs \
+      --seconds "$SECONDS_PER_RUN" --server-pid $server
     echo "}"
     kill $server; wait $server 2>/dev/null || true
   done

@@ -1,10 +1,12 @@
 // ddp_bench: a DDP load client for the server benchmarks.
 //
 //   ddp_bench methods --port P [--clients 64] [--seconds 5] [--method add] [--params '[1,2]']
-//                     [--insert-topic T --payload-bytes 128]
+//                     [--insert-topic T --payload-bytes 128 [--docs-per-call N]]
 //     Closed loop: each client calls, waits for `result` and `updated`,
 //     calls again. Prints calls/s and latency percentiles. With an insert
-//     topic each call inserts a new document (durable writes).
+//     topic each call inserts a new document (durable writes); with
+//     --docs-per-call N > 1 it publishes N new documents in one call (one
+//     transaction), and records/s counts documents.
 //
 //   ddp_bench fanout --port P [--subscribers 100] [--seconds 5] [--window 4]
 //     Every subscriber subscribes to the test server's `ticker`; one
@@ -132,7 +134,7 @@ tcp::endpoint Endpoint(const std::string& host, uint16_t port) {
 
 int RunMethods(const std::string& host, uint16_t port, int clients, double seconds,
                const std::string& method, const std::string& params, int server_pid,
-               const std::string& insert_topic, int payload_bytes) {
+               const std::string& insert_topic, int payload_bytes, int docs_per_call) {
   // With an insert topic, every call inserts a new document of about
   // payload_bytes (a unique _id per client and call).
   std::string payload(static_cast<size_t>(std::max(0, payload_bytes - 40)), 'x');
@@ -154,6 +156,17 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
     c.seq++;
     c.got_result = c.got_updated = false;
     c.sent_ns = NowNs();
+    if (!insert_topic.empty() && docs_per_call > 1) {
+      std::string docs;
+      for (int k = 0; k < docs_per_call; ++k) {
+        if (k > 0) docs.push_back(',');
+        docs += R"({"_id":")" + std::to_string(c.index) + "-" + std::to_string(c.seq) + "-" +
+                std::to_string(k) + R"(","p":")" + payload + R"("})";
+      }
+      c.conn->Send(R"({"msg":"method","method":"publish","params":[")" + insert_topic + R"(",[)" +
+                   docs + R"(]],"id":")" + std::to_string(c.seq) + R"("})");
+      return;
+    }
     if (!insert_topic.empty()) {
       c.conn->Send(R"({"msg":"method","method":"/)" + insert_topic + R"(/insert","params":[{"_id":")" +
                    std::to_string(c.index) + "-" + std::to_string(c.seq) + R"(","p":")" + payload +
@@ -202,10 +215,12 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
   measuring = false;
   std::printf(
       "{\"mode\":\"methods\",\"clients\":%d,\"calls\":%lld,\"seconds\":%.2f,\"calls_per_s\":%.0f,"
-      "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"server_cpu_us_per_call\":%.2f}\n",
+      "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"server_cpu_us_per_call\":%.2f,"
+      "\"records_per_call\":%d,\"records_per_s\":%.0f}\n",
       clients, static_cast<long long>(completed), elapsed,
       static_cast<double>(completed) / elapsed, latency.Percentile(50) / 1000.0, latency.Percentile(99) / 1000.0,
-      latency.Percentile(99.9) / 1000.0, server_pid > 0 ? cpu * 1e6 / static_cast<double>(completed) : -1.0);
+      latency.Percentile(99.9) / 1000.0, server_pid > 0 ? cpu * 1e6 / static_cast<double>(completed) : -1.0,
+      std::max(1, docs_per_call), static_cast<double>(completed) * std::max(1, docs_per_call) / elapsed);
   return completed > 0 ? 0 : 1;
 }
 
@@ -289,7 +304,8 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   uint16_t port = 3000;
   double seconds = 5;
-  int clients = 64, subscribers = 100, window = 4, server_pid = 0, payload_bytes = 128;
+  int clients = 64, subscribers = 100, window = 4, server_pid = 0, payload_bytes = 128,
+      docs_per_call = 1;
   std::string method = "add", params = "[1,2]", insert_topic;
   auto* methods = app.add_subcommand("methods", "closed-loop method calls");
   methods->add_option("--clients", clients);
@@ -298,6 +314,9 @@ int main(int argc, char** argv) {
   methods->add_option("--insert-topic", insert_topic,
                       "call /<topic>/insert with a new document each time instead");
   methods->add_option("--payload-bytes", payload_bytes, "approximate document size for inserts");
+  methods->add_option("--docs-per-call", docs_per_call,
+                      "with --insert-topic: publish this many new documents per call (one transaction)")
+      ->check(CLI::Range(1, 10000));
   auto* fanout = app.add_subcommand("fanout", "one publisher, many subscribers");
   fanout->add_option("--subscribers", subscribers);
   fanout->add_option("--window", window);
@@ -309,8 +328,10 @@ int main(int argc, char** argv) {
   }
   CLI11_PARSE(app, argc, argv);
   try {
-    if (methods->parsed()) return RunMethods(host, port, clients, seconds, method, params, server_pid, insert_topic,
-                        payload_bytes);
+    if (methods->parsed()) {
+      return RunMethods(host, port, clients, seconds, method, params, server_pid, insert_topic,
+                        payload_bytes, docs_per_call);
+    }
     return RunFanout(host, port, subscribers, seconds, window, server_pid);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ddp_bench: %s\n", e.what());
