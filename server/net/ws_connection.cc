@@ -12,9 +12,9 @@
 // and writes everything queued in one gathered write (see
 // guarded_stream.h); with it, Beast compresses and writes one message at a
 // time. Sends within one turn of the I/O loop (io_loop.h) are flushed
-// together. Closing: the
-// queue is flushed first (a slow consumer's queue is dropped instead), then
-// the close handshake, with a deadline after which the socket is cut.
+// together. Closing: the queue is flushed first (a slow consumer's queue is
+// dropped instead), then the close handshake, with a deadline after which
+// the socket is cut.
 #include <sys/socket.h>
 #include <sys/uio.h>
 
