@@ -1,4 +1,5 @@
 // ddpctl: command-line client for ddpd (and any DDP server).
+#include <algorithm>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
@@ -91,8 +92,18 @@ int main(int argc, char** argv) {
   b->add_option("--window", bench.window, "Calls in flight per publisher, at most")->capture_default_str();
   b->add_option("--threads", bench.threads, "I/O threads for all connections")->capture_default_str();
 
+  // CLI11 reads an argument of a multi-value option written "[a,b]" as a
+  // list and splits it at its commas, which breaks JSON array parameters
+  // (`ddpctl call publish '"t"' '[{"a":1},{"b":2}]'`). A trailing space
+  // keeps it whole; JSON ignores it.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::string& a : args) {
+    if (a.size() >= 2 && a.front() == '[' && a.back() == ']') a.push_back(' ');
+  }
+  std::reverse(args.begin(), args.end());  // CLI11's order for a vector of arguments
+  app.name(argv[0]);  // as parse(argc, argv) would, for the usage line
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

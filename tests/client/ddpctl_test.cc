@@ -108,6 +108,10 @@ TEST_F(DdpctlTest, PublishQueryCallTx) {
   // The same key again: the first result, nothing applied twice.
   r = Ctl({"--json", "tx", R"([{"op":"insert","topic":"acct","doc":{"_id":"a","bal":10}}])", "--key", "k1"});
   EXPECT_EQ(r.out, "{\"seq\":4,\"results\":[\"a\"]}\n");
+  // A JSON array parameter stays whole (CLI11 would split "[a,b]" at commas).
+  r = Ctl({"call", "publish", R"("chat.r2")", R"([{"_id":"p1","n":[1,2]},{"_id":"p2"}])", "--json"});
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "{\"ids\":[\"p1\",\"p2\"],\"seq\":5}\n");
 }
 
 TEST_F(DdpctlTest, PublishFromStdinAndTxFromStdin) {
