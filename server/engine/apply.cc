@@ -8,6 +8,27 @@
 #include "server/engine/topic_name.h"
 
 namespace ddp::engine {
+namespace {
+
+// The prior state of a document with a newly generated id: none.
+const DocState kAbsent;
+
+// `fields` with `id` as `_id` in front, as Meteor and MongoDB store
+// documents.
+Object WithLeadingId(const std::string& id, Object fields) {
+  Object doc;
+  doc.reserve(fields.size() + 1);
+  doc.Append("_id", Value(id));
+  for (Member& m : fields) doc.Append(std::move(m.key), std::move(m.value));
+  return doc;
+}
+
+absl::Status DuplicateKey(std::string_view topic, std::string_view id) {
+  return absl::AlreadyExistsError(
+      StrCat("duplicate key: a document with _id '", id, "' already exists in '", topic, "'"));
+}
+
+}  // namespace
 
 std::string OverlayKey(std::string_view topic, std::string_view id) {
   std::string k;
@@ -109,10 +130,7 @@ absl::StatusOr<Value> TxApplier::Insert(const WriteOp& op) {
   if (const Value* given_id = given.Find("_id")) {
     std::string id = given_id->as_string();
     ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
-    if (existing.doc != nullptr) {
-      return absl::AlreadyExistsError(StrCat("duplicate key: a document with _id '", id,
-                                             "' already exists in '", op.topic, "'"));
-    }
+    if (existing.doc != nullptr) return DuplicateKey(op.topic, id);
     Put(op.topic, id, std::make_shared<const Object>(given), &existing);
     return Value(std::move(id));
   }
@@ -120,14 +138,8 @@ absl::StatusOr<Value> TxApplier::Insert(const WriteOp& op) {
   // random bits (Meteor's Random.id()), a collision less likely than one
   // between two UUIDv4s. So no read of the prior state (that store read
   // was 7% of a durable insert's server CPU).
-  static const DocState kAbsent;
   std::string id = RandomId();
-  // _id leads, as Meteor and MongoDB store it.
-  Object doc;
-  doc.reserve(given.size() + 1);
-  doc.Append("_id", Value(id));
-  for (const Member& m : given) doc.Append(m.key, m.value);
-  Put(op.topic, id, std::make_shared<const Object>(std::move(doc)), &kAbsent);
+  Put(op.topic, id, std::make_shared<const Object>(WithLeadingId(id, given)), &kAbsent);
   return Value(std::move(id));
 }
 
@@ -135,7 +147,6 @@ absl::StatusOr<Value> TxApplier::Publish(const WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
   Array ids;
   ids.reserve(op.docs.size());
-  static const DocState kAbsent;
   for (const Object& given : op.docs) {
     Object doc = given;
     std::string id;
@@ -147,11 +158,7 @@ absl::StatusOr<Value> TxApplier::Publish(const WriteOp& op) {
     } else {
       prior = &kAbsent;
       id = DefaultEventIds().Next();
-      Object with_id;
-      with_id.reserve(doc.size() + 1);
-      with_id.Append("_id", Value(id));
-      for (Member& m : doc) with_id.Append(std::move(m.key), std::move(m.value));
-      doc = std::move(with_id);
+      doc = WithLeadingId(id, std::move(doc));
     }
     // An event with a known _id replaces the document (publish is a put).
     Put(op.topic, id, std::make_shared<const Object>(std::move(doc)), prior);
@@ -181,9 +188,7 @@ absl::StatusOr<Value> TxApplier::Update(const WriteOp& op) {
       RETURN_IF_ERROR(query::SetPath(seed, path, value));
     }
     if (id.empty()) id = RandomId();
-    Object with_id;
-    with_id.Append("_id", Value(id));
-    for (Member& m : seed.as_object()) with_id.Append(std::move(m.key), std::move(m.value));
+    Object with_id = WithLeadingId(id, std::move(seed.as_object()));
     ASSIGN_OR_RETURN(Object doc, op.modifier.ApplyForInsert(with_id, now_millis_));
     // A replacement or $set may have supplied the _id.
     if (const Value* final_id = doc.Find("_id"); final_id != nullptr && final_id->is_string()) {
@@ -191,10 +196,7 @@ absl::StatusOr<Value> TxApplier::Update(const WriteOp& op) {
     }
     RETURN_IF_ERROR(query::ValidateDocument(Value(doc)));
     ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
-    if (existing.doc != nullptr) {
-      return absl::AlreadyExistsError(StrCat("duplicate key: a document with _id '", id,
-                                             "' already exists in '", op.topic, "'"));
-    }
+    if (existing.doc != nullptr) return DuplicateKey(op.topic, id);
     Put(op.topic, id, std::make_shared<const Object>(std::move(doc)));
     affected = 1;
     inserted_id = id;
