@@ -29,20 +29,16 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
         events_(std::move(events)) {}
 
   void Start(const tcp::endpoint& ep) {
-    // The channel's callbacks do not keep the connection alive: the
-    // scenario owns it.
-    std::weak_ptr<DdpConn> weak = shared_from_this();
-    WsChannel::Callbacks callbacks;
-    callbacks.on_open = [weak] {
-      if (auto self = weak.lock()) self->Send(R"({"msg":"connect","version":"1","support":["1"]})");
-    };
-    callbacks.on_message = [weak](std::string_view m) {
-      if (auto self = weak.lock()) self->Handle(m);
-    };
-    callbacks.on_error = [weak](const std::string& what) {
-      if (auto self = weak.lock()) self->Fail(what);
-    };
-    ws_->Open(ep, "/websocket", "", /*binary=*/false, std::move(callbacks));
+    ws_->Open(ep, "/websocket", "", /*binary=*/false, ForwardTo(shared_from_this()));
+  }
+
+  // The channel's events (ForwardTo).
+  void OnOpen() { Send(R"({"msg":"connect","version":"1","support":["1"]})"); }
+  void OnMessage(std::string_view m) { Handle(m); }
+  void Fail(const std::string& what) {
+    if (closed_) return;
+    closed_ = true;
+    if (events_.on_error) events_.on_error("ddp: " + what);
   }
 
   void Publish(std::string_view payload) override {
@@ -79,12 +75,6 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
   }
 
  private:
-  void Fail(const std::string& what) {
-    if (closed_) return;
-    closed_ = true;
-    if (events_.on_error) events_.on_error("ddp: " + what);
-  }
-
   void Send(std::string_view m) {
     if (!closed_) ws_->Send(m);
   }

@@ -157,28 +157,26 @@ class MqttWsConn : public Connection, public std::enable_shared_from_this<MqttWs
         events_(std::move(events)) {}
 
   void Start(const tcp::endpoint& ep) {
-    // The channel's callbacks do not keep the connection alive: the
-    // scenario owns it.
-    std::weak_ptr<MqttWsConn> weak = shared_from_this();
-    WsChannel::Callbacks callbacks;
-    callbacks.on_open = [weak] {
-      if (auto self = weak.lock()) {
-        self->Send(EncodeConnect(NextClientId(), kKeepaliveSeconds));
-        self->SchedulePing();
-      }
-    };
-    callbacks.on_message = [weak](std::string_view data) {
-      if (auto self = weak.lock()) {
-        bool ok = self->parser_.Feed(
-            data, [&](unsigned char first, std::string_view body) { self->Handle(first, body); });
-        if (!ok) self->Fail("malformed packet");
-      }
-    };
-    callbacks.on_error = [weak](const std::string& what) {
-      if (auto self = weak.lock()) self->Fail(what);
-    };
     // mosquitto's websockets listener requires the `mqtt` subprotocol.
-    ws_->Open(ep, "/mqtt", "mqtt", /*binary=*/true, std::move(callbacks));
+    ws_->Open(ep, "/mqtt", "mqtt", /*binary=*/true, ForwardTo(shared_from_this()));
+  }
+
+  // The channel's events (ForwardTo).
+  void OnOpen() {
+    Send(EncodeConnect(NextClientId(), kKeepaliveSeconds));
+    SchedulePing();
+  }
+  void OnMessage(std::string_view data) {
+    bool ok = parser_.Feed(data, [&](unsigned char first, std::string_view body) {
+      Handle(first, body);
+    });
+    if (!ok) Fail("malformed packet");
+  }
+  void Fail(const std::string& what) {
+    if (closed_) return;
+    closed_ = true;
+    ping_timer_.cancel();
+    if (events_.on_error) events_.on_error("mqtt-ws: " + what);
   }
 
   void Publish(std::string_view payload) override {
@@ -196,13 +194,6 @@ class MqttWsConn : public Connection, public std::enable_shared_from_this<MqttWs
   }
 
  private:
-  void Fail(const std::string& what) {
-    if (closed_) return;
-    closed_ = true;
-    ping_timer_.cancel();
-    if (events_.on_error) events_.on_error("mqtt-ws: " + what);
-  }
-
   void SchedulePing() {
     ping_timer_.expires_after(std::chrono::seconds(kKeepaliveSeconds / 2));
     std::weak_ptr<MqttWsConn> weak = shared_from_this();

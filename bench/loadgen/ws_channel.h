@@ -87,4 +87,24 @@ class WsChannel : public std::enable_shared_from_this<WsChannel> {
   uint64_t prng_;
 };
 
+// Callbacks that forward to `conn`'s OnOpen(), OnMessage(std::string_view)
+// and Fail(const std::string&) while it lives. They do not keep it alive:
+// the scenario owns its connections, and a callback after it let one go
+// does nothing.
+template <typename Conn>
+WsChannel::Callbacks ForwardTo(const std::shared_ptr<Conn>& conn) {
+  std::weak_ptr<Conn> weak = conn;
+  WsChannel::Callbacks callbacks;
+  callbacks.on_open = [weak] {
+    if (auto self = weak.lock()) self->OnOpen();
+  };
+  callbacks.on_message = [weak](std::string_view m) {
+    if (auto self = weak.lock()) self->OnMessage(m);
+  };
+  callbacks.on_error = [weak](const std::string& what) {
+    if (auto self = weak.lock()) self->Fail(what);
+  };
+  return callbacks;
+}
+
 }  // namespace loadgen
