@@ -45,7 +45,7 @@ constexpr std::string_view kCollection = "bench.S1.4242";
 
 struct Event {
   std::string id;
-  std::shared_ptr<const Object> fields;
+  SharedDocumentRef doc;
   std::shared_ptr<const std::string> encoded;
 };
 
@@ -60,11 +60,11 @@ std::vector<Event> MakeEvents() {
     f.Append("_id", Value(e.id));
     f.Append("ts", Value(int64_t{1700000000000} + i));
     f.Append("p", Value(std::string(100, 'x')));
-    e.fields = std::make_shared<const Object>(std::move(f));
+    e.doc = SharedDocumentRef::Make(e.id, std::move(f));
     DataChange added;
     added.collection = std::string(kCollection);
     added.id = e.id;
-    added.fields = *e.fields;
+    added.fields = e.doc->fields();
     e.encoded = std::make_shared<const std::string>(EncodeDataChange(added));
     events.push_back(std::move(e));
   }
@@ -91,13 +91,65 @@ void BM_MergeBoxFanOut(benchmark::State& state) {
     }
     const Event& e = events[next++];
     for (auto& box : boxes) {
-      absl::Status s = box->Added(1, kCollection, e.id, *e.fields, sink, e.encoded, e.fields);
+      absl::Status s = box->Added(1, kCollection, e.id, e.doc->fields(), sink, e.encoded, e.doc);
       benchmark::DoNotOptimize(s);
     }
   }
   state.SetItemsProcessed(state.iterations() * clients);
 }
 BENCHMARK(BM_MergeBoxFanOut)->Arg(100)->Iterations(200000)->Unit(benchmark::kMicrosecond);
+
+// The same with the events arriving in batches of `range(1)` per client (a
+// commit group's changes, as S1's closed loop produces them), each client
+// prefetching its index slots kPrefetch changes ahead as
+// Subscription::ApplyBatch does (range(2) = 0 turns that off).
+void BM_MergeBoxFanOutBatched(benchmark::State& state) {
+  const int clients = static_cast<int>(state.range(0));
+  const size_t batch = static_cast<size_t>(state.range(1));
+  const bool prefetch = state.range(2) != 0;
+  constexpr size_t kPrefetch = 8;
+  static const std::vector<Event> events = MakeEvents();
+  CountingSink sink;
+  std::vector<std::unique_ptr<MergeBox>> boxes;
+  auto fresh = [&] {
+    boxes.clear();
+    for (int c = 0; c < clients; ++c) boxes.push_back(std::make_unique<MergeBox>());
+  };
+  fresh();
+  size_t next = 0;
+  for (auto _ : state) {
+    if (next + batch > events.size()) {
+      state.PauseTiming();
+      fresh();
+      next = 0;
+      state.ResumeTiming();
+    }
+    for (auto& box : boxes) {
+      if (prefetch) {
+        for (size_t i = 0; i < kPrefetch && i < batch; ++i) {
+          const Event& e = events[next + i];
+          box->Prefetch(kCollection, e.id, e.doc->id_hash());
+        }
+      }
+      for (size_t i = 0; i < batch; ++i) {
+        if (prefetch && i + kPrefetch < batch) {
+          const Event& ahead = events[next + i + kPrefetch];
+          box->Prefetch(kCollection, ahead.id, ahead.doc->id_hash());
+        }
+        const Event& e = events[next + i];
+        absl::Status s = box->Added(1, kCollection, e.id, e.doc->fields(), sink, e.encoded, e.doc);
+        benchmark::DoNotOptimize(s);
+      }
+    }
+    next += batch;
+  }
+  state.SetItemsProcessed(state.iterations() * clients * static_cast<int64_t>(batch));
+}
+BENCHMARK(BM_MergeBoxFanOutBatched)
+    ->Args({100, 32, 0})
+    ->Args({100, 32, 1})
+    ->Iterations(6000)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace ddp

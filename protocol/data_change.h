@@ -5,8 +5,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/ref_counted.h"
 #include "protocol/value.h"
 
 namespace ddp {
@@ -24,6 +26,30 @@ struct DataChange {
 // The DDP message of `c` (added, changed, removed, addedBefore, movedBefore).
 std::string EncodeDataChange(const DataChange& c);
 
+// A document as a subscription published it (its id, the id's hash and its
+// fields), immutable once made. A client's merge box keeps a reference to
+// it instead of a copy, so N clients holding the same unchanged document
+// cost one copy of it; the reference is 8 bytes and the hash is computed
+// once for all of them.
+class SharedDocument : public RefCounted<SharedDocument> {
+ public:
+  // The hash every merge box indexes ids by.
+  static uint32_t HashId(std::string_view id);
+
+  SharedDocument(std::string id, Object fields)
+      : id_(std::move(id)), hash_(HashId(id_)), fields_(std::move(fields)) {}
+
+  const std::string& id() const { return id_; }
+  uint32_t id_hash() const { return hash_; }
+  const Object& fields() const { return fields_; }
+
+ private:
+  const std::string id_;
+  const uint32_t hash_;
+  const Object fields_;
+};
+using SharedDocumentRef = RefPtr<const SharedDocument>;
+
 // One transaction's changes for one live query, built once, read-only, and
 // shared by all of its subscribers, with each change's message encoded once
 // (`encoded[i]` for `changes[i]`; empty when not encoded). A session whose
@@ -32,13 +58,13 @@ std::string EncodeDataChange(const DataChange& c);
 // once, not N times.
 //
 // `documents[i]`, for an added / addedBefore change, is a separately owned
-// immutable copy of its fields: a client's merge box keeps a reference to
-// it instead of a copy per client, and it outlives the batch without
-// keeping the rest of the batch in memory.
+// immutable copy of its id and fields: a client's merge box keeps a
+// reference to it instead of a copy per client, and it outlives the batch
+// without keeping the rest of the batch in memory.
 struct ChangeBatch {
   std::vector<DataChange> changes;
   std::vector<std::shared_ptr<const std::string>> encoded;
-  std::vector<std::shared_ptr<const Object>> documents;
+  std::vector<SharedDocumentRef> documents;
 
   // Fills `encoded` and `documents`.
   void Encode();

@@ -2,7 +2,9 @@
 
 #include "protocol/data_change.h"
 
+#include "absl/hash/hash.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
 #include "common/strings.h"
 
 namespace ddp {
@@ -477,6 +479,12 @@ std::string EncodeDataChange(const DataChange& c) {
   return {};
 }
 
+uint32_t SharedDocument::HashId(std::string_view id) {
+  // The low 32 bits of absl's hash: merge-box tables stay far below the
+  // 2^25 slots where their probe index would run out of bits.
+  return static_cast<uint32_t>(absl::Hash<absl::string_view>{}(absl::string_view(id.data(), id.size())));
+}
+
 void ChangeBatch::Encode() {
   encoded.clear();
   encoded.reserve(changes.size());
@@ -485,7 +493,7 @@ void ChangeBatch::Encode() {
   for (const DataChange& c : changes) {
     encoded.push_back(std::make_shared<const std::string>(EncodeDataChange(c)));
     const bool adds = c.kind == DataChange::Kind::kAdded || c.kind == DataChange::Kind::kAddedBefore;
-    documents.push_back(adds ? std::make_shared<const Object>(c.fields) : nullptr);
+    documents.push_back(adds ? SharedDocumentRef::Make(c.id, c.fields) : nullptr);
   }
 }
 

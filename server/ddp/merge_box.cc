@@ -1,6 +1,8 @@
 #include "server/ddp/merge_box.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "common/check.h"
 #include "common/strings.h"
@@ -15,40 +17,136 @@ absl::Status Misuse(std::string_view what, std::string_view collection, std::str
 
 }  // namespace
 
-MergeBox::Field* MergeBox::Document::FindField(std::string_view key) {
+MergeBox::Field* MergeBox::Merged::FindField(std::string_view key) {
   for (Field& f : fields) {
     if (f.key == key) return &f;
   }
   return nullptr;
 }
 
-void MergeBox::Touch(SubHandle sub, std::string_view collection) {
-  if (StringSet& touched = touched_[sub]; !touched.contains(collection)) touched.emplace(collection);
+// ---------------------------------------------------------------- Entry
+
+MergeBox::Entry::Entry(SharedDocumentRef doc, SubHandle holder)
+    : bits_(reinterpret_cast<uintptr_t>(doc.Release())), hash_(0), holder_(holder) {
+  static_assert(alignof(SharedDocument) >= 2 && alignof(Merged) >= 2, "the tag bit is free");
+  hash_ = shared()->id_hash();
 }
 
-void MergeBox::Hold(Document& doc, SubHandle sub, std::string_view collection,
-                    const Object& fields, const std::shared_ptr<const Object>& shared) {
-  doc.holders.push_back(sub);
-  Touch(sub, collection);
-  if (shared) {
-    DDP_CHECK(shared.get() == &fields);
-    doc.shared = shared;
-  } else {
-    doc.fields.reserve(fields.size());
-    for (const Member& m : fields) doc.fields.push_back(Field{m.key, sub, m.value, {}});
+MergeBox::Entry::Entry(Entry&& other) noexcept
+    : bits_(std::exchange(other.bits_, 0)), hash_(other.hash_), holder_(other.holder_) {}
+
+MergeBox::Entry& MergeBox::Entry::operator=(Entry&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    bits_ = std::exchange(other.bits_, 0);
+    hash_ = other.hash_;
+    holder_ = other.holder_;
   }
+  return *this;
 }
 
-void MergeBox::Materialize(Document& doc) {
-  if (!doc.shared) return;
-  DDP_CHECK(doc.holders.size() == 1 && doc.fields.empty());
-  const SubHandle owner = doc.holders.front();
-  doc.fields.reserve(doc.shared->size());
-  for (const Member& m : *doc.shared) doc.fields.push_back(Field{m.key, owner, m.value, {}});
-  doc.shared.reset();
+MergeBox::Entry::~Entry() { Reset(); }
+
+void MergeBox::Entry::Reset() {
+  if (bits_ & 1) {
+    delete reinterpret_cast<Merged*>(bits_ & ~uintptr_t{1});
+  } else {
+    // Drops the reference the entry held.
+    SharedDocumentRef::FromReleased(reinterpret_cast<const SharedDocument*>(bits_));
+  }
+  bits_ = 0;
 }
 
-bool MergeBox::SetField(Document& doc, SubHandle sub, std::string key, Value value) {
+const SharedDocument* MergeBox::Entry::shared() const {
+  return (bits_ & 1) ? nullptr : reinterpret_cast<const SharedDocument*>(bits_);
+}
+
+std::string_view MergeBox::Entry::id() const {
+  if (const SharedDocument* d = shared()) return d->id();
+  return reinterpret_cast<const Merged*>(bits_ & ~uintptr_t{1})->id;
+}
+
+bool MergeBox::Entry::HeldBy(SubHandle sub) const {
+  if (shared() != nullptr) return holder_ == sub;
+  const auto& holders = reinterpret_cast<const Merged*>(bits_ & ~uintptr_t{1})->holders;
+  return std::find(holders.begin(), holders.end(), sub) != holders.end();
+}
+
+MergeBox::Merged& MergeBox::Entry::Materialize() const {
+  if (const SharedDocument* d = shared()) {
+    auto m = std::make_unique<Merged>();
+    m->id = d->id();
+    m->holders.push_back(holder_);
+    m->fields.reserve(d->fields().size());
+    for (const Member& f : d->fields()) m->fields.push_back(Field{f.key, holder_, f.value, {}});
+    SharedDocumentRef::FromReleased(d);  // drops the shared reference
+    bits_ = reinterpret_cast<uintptr_t>(m.release()) | 1;
+  }
+  return *reinterpret_cast<Merged*>(bits_ & ~uintptr_t{1});
+}
+
+// ---------------------------------------------------------------- MergeBox
+
+MergeBox::Collection* MergeBox::FindCollection(std::string_view name) const {
+  if (cached_ != nullptr && cached_name_ == name) return cached_;
+  auto it = collections_.find(name);
+  if (it == collections_.end()) return nullptr;
+  cached_name_ = it->first;
+  cached_ = const_cast<Collection*>(&it->second);
+  return cached_;
+}
+
+MergeBox::Collection& MergeBox::GetCollection(std::string_view name) {
+  if (Collection* c = FindCollection(name)) return *c;
+  auto it = collections_.try_emplace(name).first;
+  cached_name_ = it->first;
+  cached_ = &it->second;
+  return *cached_;
+}
+
+void MergeBox::EraseCollection(std::string_view name) {
+  cached_ = nullptr;
+  touched_coll_ = nullptr;
+  collections_.erase(std::string(name));
+}
+
+const MergeBox::Entry* MergeBox::Find(std::string_view collection, std::string_view id) const {
+  const Collection* coll = FindCollection(collection);
+  if (coll == nullptr) return nullptr;
+  auto it = coll->find(Key(id));
+  return it == coll->end() ? nullptr : &*it;
+}
+
+void MergeBox::Prefetch(std::string_view collection, std::string_view id,
+                        uint32_t id_hash) const {
+  if (const Collection* coll = FindCollection(collection)) coll->prefetch(IdKey{id, id_hash});
+}
+
+void MergeBox::Touch(SubHandle sub, std::string_view collection, const Collection* coll) {
+  if (sub == touched_sub_ && coll == touched_coll_) return;
+  if (StringSet& touched = touched_[sub]; !touched.contains(collection)) touched.emplace(collection);
+  touched_sub_ = sub;
+  touched_coll_ = coll;
+}
+
+bool MergeBox::Hold(Collection& coll, SubHandle sub, std::string_view collection,
+                    std::string_view id, const Object& fields, const SharedDocumentRef& shared) {
+  bool inserted = false;
+  const IdKey key = shared ? IdKey{id, shared->id_hash()} : Key(id);
+  coll.lazy_emplace(key, [&](const Collection::constructor& construct) {
+    inserted = true;
+    if (shared) {
+      DDP_CHECK(&shared->fields() == &fields && shared->id() == id);
+      construct(shared, sub);
+    } else {
+      construct(SharedDocumentRef::Make(std::string(id), fields), sub);
+    }
+  });
+  if (inserted) Touch(sub, collection, &coll);
+  return inserted;
+}
+
+bool MergeBox::SetField(Merged& doc, SubHandle sub, std::string key, Value value) {
   Field* f = doc.FindField(key);
   if (f == nullptr) {
     doc.fields.push_back(Field{std::move(key), sub, std::move(value), {}});
@@ -69,7 +167,7 @@ bool MergeBox::SetField(Document& doc, SubHandle sub, std::string key, Value val
   return false;
 }
 
-bool MergeBox::ClearField(Document& doc, SubHandle sub, std::string_view key, bool* vanished) {
+bool MergeBox::ClearField(Merged& doc, SubHandle sub, std::string_view key, bool* vanished) {
   *vanished = false;
   auto it = std::find_if(doc.fields.begin(), doc.fields.end(),
                          [&](const Field& f) { return f.key == key; });
@@ -97,20 +195,14 @@ bool MergeBox::ClearField(Document& doc, SubHandle sub, std::string_view key, bo
 
 absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::string_view id,
                              const Object& fields, MergeSink& sink, const EncodedChange& encoded,
-                             const std::shared_ptr<const Object>& shared) {
+                             const SharedDocumentRef& shared) {
   if (auto owner = ordered_owner_.find(collection); owner != ordered_owner_.end()) {
     return absl::InvalidArgumentError(
         StrCat("collection '", collection, "' is used by an ordered subscription"));
   }
-  Collection& coll = collections_[collection];
-  auto [it, inserted] = coll.try_emplace(id);
-  Document& doc = it->second;
-  if (!inserted && std::find(doc.holders.begin(), doc.holders.end(), sub) != doc.holders.end()) {
-    return Misuse("added a document the subscription already published", collection, id);
-  }
-  if (inserted) {
+  Collection& coll = GetCollection(collection);
+  if (Hold(coll, sub, collection, id, fields, shared)) {
     // The common case: the client gets exactly what the subscription sent.
-    Hold(doc, sub, collection, fields, shared);
     if (encoded) {
       sink.SendEncoded(encoded);
     } else {
@@ -118,9 +210,13 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
     }
     return absl::OkStatus();
   }
-  Materialize(doc);  // a second holder: per-field precedence from here on
+  const Entry& entry = *coll.find(shared ? IdKey{id, shared->id_hash()} : Key(id));
+  if (entry.HeldBy(sub)) {
+    return Misuse("added a document the subscription already published", collection, id);
+  }
+  Merged& doc = entry.Materialize();  // a second holder: per-field precedence from here on
   doc.holders.push_back(sub);
-  Touch(sub, collection);
+  Touch(sub, collection, &coll);
   Object visible;
   for (const Member& m : fields) {
     if (SetField(doc, sub, m.key, m.value)) visible.Append(m.key, m.value);
@@ -132,30 +228,24 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
 absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::string_view id,
                                const Object& fields, const std::vector<std::string>& cleared,
                                MergeSink& sink, const EncodedChange& encoded) {
-  auto coll = collections_.find(collection);
-  Document* doc = nullptr;
-  if (coll != collections_.end()) {
-    auto it = coll->second.find(id);
-    if (it != coll->second.end()) doc = &it->second;
-  }
-  if (doc == nullptr ||
-      std::find(doc->holders.begin(), doc->holders.end(), sub) == doc->holders.end()) {
+  const Entry* entry = Find(collection, id);
+  if (entry == nullptr || !entry->HeldBy(sub)) {
     return Misuse("changed a document the subscription does not hold", collection, id);
   }
-  Materialize(*doc);
+  Merged& doc = entry->Materialize();
   Object visible;
   for (const Member& m : fields) {
-    if (SetField(*doc, sub, m.key, m.value)) visible.Append(m.key, m.value);
+    if (SetField(doc, sub, m.key, m.value)) visible.Append(m.key, m.value);
   }
   std::vector<std::string> vanished_keys;
   for (const std::string& key : cleared) {
     if (fields.Contains(key)) continue;  // set and cleared in one call: the set wins
     bool vanished;
-    if (ClearField(*doc, sub, key, &vanished)) {
+    if (ClearField(doc, sub, key, &vanished)) {
       if (vanished) {
         vanished_keys.push_back(key);
       } else {
-        visible.Set(key, doc->FindField(key)->value);
+        visible.Set(key, doc.FindField(key)->value);
       }
     }
   }
@@ -172,31 +262,34 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
 
 absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::string_view id,
                                MergeSink& sink, const EncodedChange& encoded) {
-  auto coll = collections_.find(collection);
-  if (coll == collections_.end()) return Misuse("removed an unknown document", collection, id);
-  auto it = coll->second.find(id);
-  if (it == coll->second.end()) return Misuse("removed an unknown document", collection, id);
-  Document& doc = it->second;
-  auto holder = std::find(doc.holders.begin(), doc.holders.end(), sub);
-  if (holder == doc.holders.end()) {
+  Collection* coll = FindCollection(collection);
+  if (coll == nullptr) return Misuse("removed an unknown document", collection, id);
+  auto it = coll->find(Key(id));
+  if (it == coll->end()) return Misuse("removed an unknown document", collection, id);
+  if (!it->HeldBy(sub)) {
     return Misuse("removed a document the subscription does not hold", collection, id);
   }
-  doc.holders.erase(holder);
-  if (doc.holders.empty()) {
-    coll->second.erase(it);
-    if (coll->second.empty()) collections_.erase(coll);
+  Merged* doc = nullptr;
+  if (it->shared() == nullptr) {
+    doc = &it->Materialize();
+    doc->holders.erase(std::find(doc->holders.begin(), doc->holders.end(), sub));
+  }
+  if (doc == nullptr || doc->holders.empty()) {
+    // `id` may point into the entry: the message goes out before it does.
     if (encoded) {
       sink.SendEncoded(encoded);
     } else {
       sink.SendRemoved(collection, id);
     }
+    coll->erase(it);
+    if (coll->empty()) EraseCollection(collection);
     return absl::OkStatus();
   }
   // Others still hold it: retract this subscription's fields.
   Object visible;
   std::vector<std::string> vanished_keys;
   std::vector<std::string> keys;
-  for (const Field& f : doc.fields) {
+  for (const Field& f : doc->fields) {
     if (f.owner == sub) {
       keys.push_back(f.key);
     } else {
@@ -207,11 +300,11 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
   }
   for (const std::string& key : keys) {
     bool vanished;
-    if (ClearField(doc, sub, key, &vanished)) {
+    if (ClearField(*doc, sub, key, &vanished)) {
       if (vanished) {
         vanished_keys.push_back(key);
       } else {
-        visible.Append(key, doc.FindField(key)->value);
+        visible.Append(key, doc->FindField(key)->value);
       }
     }
   }
@@ -225,10 +318,10 @@ absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
                                    std::string_view id, const Object& fields,
                                    const std::optional<std::string>& before, MergeSink& sink,
                                    const EncodedChange& encoded,
-                                   const std::shared_ptr<const Object>& shared) {
+                                   const SharedDocumentRef& shared) {
   auto owner = ordered_owner_.find(collection);
   if (owner == ordered_owner_.end()) {
-    if (auto coll = collections_.find(collection); coll != collections_.end() && !coll->second.empty()) {
+    if (const Collection* coll = FindCollection(collection); coll != nullptr && !coll->empty()) {
       return absl::InvalidArgumentError(StrCat(
           "collection '", collection, "' already has documents of an unordered subscription"));
     }
@@ -237,10 +330,9 @@ absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
     return absl::InvalidArgumentError(
         StrCat("collection '", collection, "' is ordered by another subscription"));
   }
-  Collection& coll = collections_[collection];
-  auto [it, inserted] = coll.try_emplace(id);
-  if (!inserted) return Misuse("added a document the subscription already published", collection, id);
-  Hold(it->second, sub, collection, fields, shared);
+  if (!Hold(GetCollection(collection), sub, collection, id, fields, shared)) {
+    return Misuse("added a document the subscription already published", collection, id);
+  }
   if (encoded) {
     sink.SendEncoded(encoded);
   } else {
@@ -288,15 +380,14 @@ void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {
   if (t == touched_.end()) return;
   StringSet touched = std::move(t->second);
   touched_.erase(t);
+  if (touched_sub_ == sub) touched_coll_ = nullptr;
   for (const std::string& collection : touched) {
-    auto coll = collections_.find(collection);
-    if (coll == collections_.end()) continue;
+    const Collection* coll = FindCollection(collection);
+    if (coll == nullptr) continue;
     // Collect first: Removed() edits the collection.
     std::vector<std::string> ids;
-    for (const auto& [id, doc] : coll->second) {
-      if (std::find(doc.holders.begin(), doc.holders.end(), sub) != doc.holders.end()) {
-        ids.push_back(id);
-      }
+    for (const Entry& entry : *coll) {
+      if (entry.HeldBy(sub)) ids.emplace_back(entry.id());
     }
     for (const std::string& id : ids) {
       // Cannot fail: the document is held by construction.
@@ -307,12 +398,8 @@ void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {
 }
 
 bool MergeBox::Holds(SubHandle sub, std::string_view collection, std::string_view id) const {
-  auto coll = collections_.find(collection);
-  if (coll == collections_.end()) return false;
-  auto it = coll->second.find(id);
-  if (it == coll->second.end()) return false;
-  const auto& holders = it->second.holders;
-  return std::find(holders.begin(), holders.end(), sub) != holders.end();
+  const Entry* entry = Find(collection, id);
+  return entry != nullptr && entry->HeldBy(sub);
 }
 
 size_t MergeBox::document_count() const {
@@ -322,13 +409,11 @@ size_t MergeBox::document_count() const {
 }
 
 std::optional<Object> MergeBox::ClientView(std::string_view collection, std::string_view id) const {
-  auto coll = collections_.find(collection);
-  if (coll == collections_.end()) return std::nullopt;
-  auto it = coll->second.find(id);
-  if (it == coll->second.end()) return std::nullopt;
-  if (it->second.shared) return *it->second.shared;
+  const Entry* entry = Find(collection, id);
+  if (entry == nullptr) return std::nullopt;
+  if (const SharedDocument* d = entry->shared()) return d->fields();
   Object o;
-  for (const Field& f : it->second.fields) o.Append(f.key, f.value);
+  for (const Field& f : entry->Materialize().fields) o.Append(f.key, f.value);
   return o;
 }
 

@@ -10,13 +10,14 @@
 // minimal messages for the client: never an empty `changed`, `cleared` for
 // fields that vanish, nothing at all when the visible value did not change.
 //
-// Memory: a document one subscription published and has not changed since
-// costs no copy of its fields when the caller hands them over shared (live
-// queries do: one ChangeBatch for every subscriber of an evaluation), so N
-// clients holding the same event cost one copy of it, not N. Otherwise a
-// field held by one subscription costs its key and value only; other
-// subscriptions' values for the same field are kept in a side list that is
-// empty in the common case.
+// Memory: a client's index holds 16 bytes per document in the common case
+// (one subscription holds it as published): a reference to the published
+// document, which every client holding it shares when the caller hands it
+// over (live queries do: one ChangeBatch for every subscriber of an
+// evaluation), the subscription, and the id's hash. A document several
+// subscriptions hold, or that changed since it was published, gets the
+// client's own copy with per-field owners; other subscriptions' values for
+// the same field are kept in a side list that is empty in the common case.
 //
 // Owned by one Session; not thread-safe (used on the session's strand).
 #pragma once
@@ -29,9 +30,12 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "common/string_map.h"
 #include "absl/status/status.h"
+#include "protocol/data_change.h"
 #include "protocol/value.h"
 
 namespace ddp {
@@ -75,13 +79,13 @@ class MergeBox {
   // exactly that, as in the common case of a document held by one
   // subscription. Same for the methods below.
   //
-  // `shared`, when given, points to `fields` (the same object) and stays
-  // immutable: while `sub` is the document's only holder and has not
+  // `shared`, when given, is the document `id` with `fields` (its fields()
+  // are `fields`): while `sub` is the document's only holder and has not
   // changed it, the box keeps this reference instead of a copy (it copies on
   // the first change or second holder). Same for AddedBefore.
   absl::Status Added(SubHandle sub, std::string_view collection, std::string_view id,
                      const Object& fields, MergeSink& sink, const EncodedChange& encoded = nullptr,
-                     const std::shared_ptr<const Object>& shared = nullptr);
+                     const SharedDocumentRef& shared = nullptr);
 
   // `sub` sets `fields` and clears `cleared` on a document it holds.
   // FailedPrecondition when it does not hold it.
@@ -100,10 +104,17 @@ class MergeBox {
   absl::Status AddedBefore(SubHandle sub, std::string_view collection, std::string_view id,
                            const Object& fields, const std::optional<std::string>& before,
                            MergeSink& sink, const EncodedChange& encoded = nullptr,
-                           const std::shared_ptr<const Object>& shared = nullptr);
+                           const SharedDocumentRef& shared = nullptr);
   absl::Status MovedBefore(SubHandle sub, std::string_view collection, std::string_view id,
                            const std::optional<std::string>& before, MergeSink& sink,
                            const EncodedChange& encoded = nullptr);
+
+  // Starts loading the index memory that a change to document `id` (whose
+  // SharedDocument::HashId is `id_hash`) will touch. A client's index is
+  // far larger than the caches once it holds many documents, so each
+  // change's lookup waits for memory; a batch's changes are independent,
+  // and prefetching a few ahead overlaps those waits.
+  void Prefetch(std::string_view collection, std::string_view id, uint32_t id_hash) const;
 
   // Retracts everything `sub` holds (unsub, subscription error or stop).
   void RemoveSubscription(SubHandle sub, MergeSink& sink);
@@ -125,38 +136,99 @@ class MergeBox {
     // arrived; the first takes over when the owner lets go.
     std::vector<std::pair<SubHandle, Value>> others;
   };
-  struct Document {
+  // The client's own copy of a document that several subscriptions hold or
+  // whose fields changed since it was published: per-field owners
+  // (Meteor's precedence rule).
+  struct Merged {
+    std::string id;
     absl::InlinedVector<SubHandle, 2> holders;  // in arrival order
-    // The only holder's fields as it published them, shared with the
-    // caller (see Added); `fields` is empty while this is set.
-    std::shared_ptr<const Object> shared;
     std::vector<Field> fields;
     Field* FindField(std::string_view key);
   };
-  using Collection = StringMap<Document>;
+  // One document the client sees, 16 bytes: the shared document and its
+  // only holder, or (tagged) the client's Merged copy. The id's hash lives
+  // in the entry so that growing the table reads no document. Entries sit
+  // in a hash set, whose elements are const: the parts that change are
+  // mutable (the id and its hash never do).
+  class Entry {
+   public:
+    Entry(SharedDocumentRef doc, SubHandle holder);
+    Entry(Entry&& other) noexcept;
+    Entry& operator=(Entry&& other) noexcept;
+    ~Entry();
 
-  // Records that `sub` published to `collection` (for RemoveSubscription).
-  void Touch(SubHandle sub, std::string_view collection);
-  // Makes `sub` the first holder of a new document with `fields` (shared
-  // when `shared` is given).
-  void Hold(Document& doc, SubHandle sub, std::string_view collection, const Object& fields,
-            const std::shared_ptr<const Object>& shared);
-  // Turns a shared document into per-field entries (owned by its only
-  // holder) before anything edits it.
-  static void Materialize(Document& doc);
+    uint32_t hash() const { return hash_; }
+    std::string_view id() const;
+    bool HeldBy(SubHandle sub) const;
+    // The shared form: the document as its only holder published it.
+    const SharedDocument* shared() const;
+    SubHandle only_holder() const { return holder_; }
+    // The client's own copy, made from the shared form on first use.
+    Merged& Materialize() const;
+
+   private:
+    void Reset();
+    mutable uintptr_t bits_;  // const SharedDocument*, or Merged* | 1
+    uint32_t hash_;
+    mutable SubHandle holder_;  // the shared form's holder
+  };
+  struct IdKey {
+    std::string_view id;
+    uint32_t hash;
+  };
+  struct EntryHash {
+    using is_transparent = void;
+    size_t operator()(const Entry& e) const { return e.hash(); }
+    size_t operator()(const IdKey& k) const { return k.hash; }
+  };
+  struct EntryEq {
+    using is_transparent = void;
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.hash() == b.hash() && a.id() == b.id();
+    }
+    bool operator()(const Entry& a, const IdKey& b) const {
+      return a.hash() == b.hash && a.id() == b.id;
+    }
+    bool operator()(const IdKey& a, const Entry& b) const { return (*this)(b, a); }
+  };
+  using Collection = absl::flat_hash_set<Entry, EntryHash, EntryEq>;
+
+  static IdKey Key(std::string_view id) { return IdKey{id, SharedDocument::HashId(id)}; }
+  // The entry of a document in `collection`, or nullptr.
+  const Entry* Find(std::string_view collection, std::string_view id) const;
+  // The collection named `name` (nullptr / created when absent). Changes
+  // come in runs to one collection: the last one found is remembered,
+  // which saves hashing its name for every change.
+  Collection* FindCollection(std::string_view name) const;
+  Collection& GetCollection(std::string_view name);
+  void EraseCollection(std::string_view name);
+  // Records that `sub` published to `collection` (`coll`), for
+  // RemoveSubscription; a repeat of the last pair costs two comparisons.
+  void Touch(SubHandle sub, std::string_view collection, const Collection* coll);
+  // Makes `sub` the first holder of a new document: an entry in `coll`
+  // with `shared`, or with a document made from `id` and `fields`.
+  // Returns false when the collection already has the document.
+  bool Hold(Collection& coll, SubHandle sub, std::string_view collection, std::string_view id,
+            const Object& fields, const SharedDocumentRef& shared);
   // Sets `key` to `value` from `sub`; returns true when the visible value changed.
-  static bool SetField(Document& doc, SubHandle sub, std::string key, Value value);
+  static bool SetField(Merged& doc, SubHandle sub, std::string key, Value value);
   // Drops `sub`'s value of `key`; returns true when the visible value changed.
   // When the field vanishes entirely, `*vanished` is set.
-  static bool ClearField(Document& doc, SubHandle sub, std::string_view key, bool* vanished);
+  static bool ClearField(Merged& doc, SubHandle sub, std::string_view key, bool* vanished);
 
-  StringMap<Collection> collections_;
+  // Node-based: the remembered collection's address stays valid while
+  // others are added.
+  absl::node_hash_map<std::string, Collection, StringViewHash, StringViewEq> collections_;
+  mutable std::string_view cached_name_;  // the key of *cached_ in collections_
+  mutable Collection* cached_ = nullptr;
   StringMap<SubHandle> ordered_owner_;  // collection -> the ordered subscription
   // Per subscription, the collections it has published to. Retraction
   // scans those collections for the documents it holds: an unsub costs a
   // pass over the collections it touched, and every `added` saves a second
   // index entry (and a copy of the id) per client.
   absl::flat_hash_map<SubHandle, StringSet> touched_;
+  SubHandle touched_sub_ = 0;  // the last pair Touch recorded
+  const Collection* touched_coll_ = nullptr;
 };
 
 }  // namespace ddp

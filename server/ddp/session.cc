@@ -379,18 +379,33 @@ void Subscription::ApplyBatch(Session& s, const ChangeBatch& batch) {
     return;
   }
   static const EncodedChange kNone;
-  static const std::shared_ptr<const Object> kNoDocument;
+  static const SharedDocumentRef kNoDocument;
   // Keeps this subscription alive if an ordered clash stops it midway.
   const std::shared_ptr<Subscription> self = shared_from_this();
+  // Each change looks up the client's index, a table far larger than the
+  // caches; loading the slots of the change kPrefetch ahead overlaps the
+  // waits (bench_merge_box, batches of 32: twice the adds per second).
+  constexpr size_t kPrefetch = 8;
+  auto prefetch = [&](size_t i) {
+    if (i >= batch.changes.size()) return;
+    const DataChange& c = batch.changes[i];
+    const SharedDocumentRef* doc = i < batch.documents.size() ? &batch.documents[i] : nullptr;
+    s.merge_box_.Prefetch(c.collection, c.id,
+                          doc != nullptr && *doc ? (*doc)->id_hash() : SharedDocument::HashId(c.id));
+  };
+  if (batch.changes.size() > 1) {
+    for (size_t i = 0; i < kPrefetch; ++i) prefetch(i);
+  }
   for (size_t i = 0; i < batch.changes.size(); ++i) {
     if (stopped()) return;
+    if (batch.changes.size() > 1) prefetch(i + kPrefetch);
     const DataChange& c = batch.changes[i];
     const EncodedChange& encoded = i < batch.encoded.size() ? batch.encoded[i] : kNone;
     // The merge box keeps a reference to these shared fields rather than a
     // copy per client.
-    const std::shared_ptr<const Object>& document =
+    const SharedDocumentRef& document =
         i < batch.documents.size() ? batch.documents[i] : kNoDocument;
-    const Object& fields = document ? *document : c.fields;
+    const Object& fields = document ? document->fields() : c.fields;
     absl::Status st;
     switch (c.kind) {
       case DataChange::Kind::kAdded:

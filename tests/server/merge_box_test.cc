@@ -246,8 +246,9 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
         auto e = enc(EncodeAdded("c", id, fields));
         // Pre-encoded rounds also hand the fields over shared (as live
         // queries do): the box keeps the reference until it must copy.
-        auto shared = pre_encoded ? std::make_shared<const Object>(fields) : nullptr;
-        ASSERT_TRUE(box.Added(sub, "c", id, shared ? *shared : fields, sink, e, shared).ok());
+        auto shared = pre_encoded ? SharedDocumentRef::Make(id, fields) : nullptr;
+        ASSERT_TRUE(
+            box.Added(sub, "c", id, shared ? shared->fields() : fields, sink, e, shared).ok());
       } else if (op < 2) {
         model_drop(sub, id);
         ASSERT_TRUE(box.Removed(sub, "c", id, sink, enc(EncodeRemoved("c", id))).ok());
