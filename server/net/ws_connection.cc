@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <cstring>
 #include <cerrno>
 
 #include "common/lazy_deque.h"
@@ -373,6 +374,12 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         bytes += out.header_size + out.message->size();
         ++in_flight_;
       }
+      // Small frames are copied into one contiguous buffer for the kernel:
+      // it copies a few hundred tiny iovec segments far slower than one
+      // large one (S1: the kernel's copy was 27% of the server's CPU). The
+      // buffer is the I/O thread's, so idle connections hold nothing.
+      std::array<iovec, 2 * kMaxFramesPerWrite> packed;
+      size_t packed_count = Pack(iov.data(), count, packed.data());
       // The fast path: nothing else is writing, so try the socket now
       // (non-blocking). When the kernel takes everything, which it
       // usually does, the write is over without an operation, a handler
@@ -380,8 +387,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       size_t written = 0;
       if (!Out().busy()) {
         msghdr msg{};
-        msg.msg_iov = iov.data();
-        msg.msg_iovlen = count;
+        msg.msg_iov = packed.data();
+        msg.msg_iovlen = packed_count;
         ssize_t n = ::sendmsg(Socket().native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
           OnWrite(beast::error_code(errno, boost::system::system_category()), 0);
@@ -408,6 +415,33 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
           });
       return;
     }
+  }
+
+  // Writes `in` (count segments) to `out` with runs of small segments
+  // copied into the thread's scratch buffer as one segment each; returns
+  // the number of segments in `out`. Segments of kCopyBelow bytes or more
+  // stay where they are.
+  static size_t Pack(const iovec* in, size_t count, iovec* out) {
+    constexpr size_t kCopyBelow = 2048;
+    thread_local std::unique_ptr<char[]> scratch(new char[kMaxBytesPerWrite + 2 * kCopyBelow +
+                                                          14 * kMaxFramesPerWrite]);
+    char* end = scratch.get();
+    size_t n = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const size_t len = in[i].iov_len;
+      if (len >= kCopyBelow) {
+        out[n++] = in[i];
+        continue;
+      }
+      if (n == 0 || static_cast<char*>(out[n - 1].iov_base) + out[n - 1].iov_len != end ||
+          out[n - 1].iov_base < scratch.get() || out[n - 1].iov_base > end) {
+        out[n++] = {end, 0};
+      }
+      std::memcpy(end, in[i].iov_base, len);
+      end += len;
+      out[n - 1].iov_len += len;
+    }
+    return n;
   }
 
   // Drops the first `n` bytes of `buffers`.

@@ -136,9 +136,14 @@ std::shared_ptr<Registry> MakeTestRegistry() {
   (void)r->AddPublication("flood", [](std::shared_ptr<Subscription> sub) {
     int64_t count = IntParam(sub->params(), 0, 100);
     int64_t bytes = IntParam(sub->params(), 1, 1024);
+    // params[2] > 0: every that-many-th document is 5,000 bytes instead
+    // (mixed sizes for the connection's gathered writes).
+    int64_t large_every = IntParam(sub->params(), 2, 0);
     std::string payload(static_cast<size_t>(bytes), 'x');
+    std::string large(5000, 'y');
     for (int64_t i = 0; i < count; ++i) {
-      sub->Added("flood", StrCat("f", i), Object{{"p", Value(payload)}});
+      const bool big = large_every > 0 && i % large_every == 0;
+      sub->Added("flood", StrCat("f", i), Object{{"p", Value(big ? large : payload)}});
     }
     sub->Ready();
   });
