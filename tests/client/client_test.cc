@@ -33,7 +33,11 @@ class ClientTest : public ::testing::Test {
     StartServer(0);
   }
   void TearDown() override {
+    // Destroyed, not only shut down: the store closes with the last
+    // reference to the engine, and RocksDB's background jobs delete files
+    // until then (remove_all failed with "No such file" racing them).
     if (server_) server_->Shutdown();
+    server_.reset();
     std::filesystem::remove_all(dir_);
   }
   void StartServer(uint16_t port) {

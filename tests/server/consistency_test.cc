@@ -71,6 +71,7 @@ class ConsistencyTest : public ::testing::Test {
   }
   void TearDown() override {
     server_->Shutdown();
+    server_.reset();  // closes the store before its files go
     std::filesystem::remove_all(dir_);
   }
   std::filesystem::path dir_;

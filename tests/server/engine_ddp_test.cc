@@ -27,6 +27,7 @@ class EngineDdpTest : public ::testing::Test {
   }
   void TearDown() override {
     server_->Shutdown();
+    server_.reset();  // closes the store before its files go
     std::filesystem::remove_all(dir_);
   }
   std::unique_ptr<WsClient> Client() {
