@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/string_map.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "protocol/json.h"
 #include "rocksdb/db.h"
@@ -22,6 +23,10 @@ namespace {
 
 constexpr char kLastSeqKey[] = "last_seq";
 constexpr char kCountPrefix[] = "count:";
+constexpr char kIndexedPrefix[] = "byseq:";
+constexpr char kLayoutKey[] = "byseq_layout";
+// Rebuilding a topic's index writes this many entries per batch.
+constexpr size_t kRebuildBatch = 10000;
 
 enum Cf { kDefault = 0, kDocs, kBySeq, kLog, kMeta, kIdem, kNumCf };
 const char* const kCfNames[kNumCf] = {"default", "docs", "byseq", "log", "meta", "idem"};
@@ -167,6 +172,28 @@ struct Store::Impl {
   mutable std::mutex counts_mu;
   StringMap<int64_t> counts;  // guarded by counts_mu
 
+  // The byseq index (committer thread only, after Open): whether a topic is
+  // indexed (options.index_by_seq, decided once per topic) and the indexed
+  // topics whose marker is stored or in the batch being built.
+  StringMap<bool> indexed;
+  StringSet marked;
+
+  bool WantsIndex(std::string_view topic) const {
+    return !options.index_by_seq || options.index_by_seq(topic);
+  }
+  // Whether writes to `topic` maintain its byseq index; the topic's first
+  // indexed write also stores its marker (in `wb`).
+  bool Indexed(std::string_view topic, rocksdb::WriteBatch& wb) {
+    auto it = indexed.find(topic);
+    if (it == indexed.end()) it = indexed.emplace(topic, WantsIndex(topic)).first;
+    if (it->second && !marked.contains(topic)) {
+      wb.Put(cf[kMeta], StrCat(kIndexedPrefix, topic), rocksdb::Slice());
+      marked.emplace(topic);
+    }
+    return it->second;
+  }
+  absl::Status ReconcileIndex();
+
   // kBatch: a thread that syncs the WAL periodically.
   std::thread syncer;
   std::mutex sync_mu;
@@ -266,6 +293,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     impl->counts[topic] = static_cast<int64_t>(GetBe64(V(it->value())));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read topic counts");
+  RETURN_IF_ERROR(impl->ReconcileIndex());
 
   if (options.durability == Durability::kBatch) {
     Impl* p = impl.get();
@@ -288,6 +316,74 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
+// Brings the byseq index in line with options.index_by_seq: a topic whose
+// marker is stored has a complete index. A topic that should be indexed
+// and is not gets one built from its documents (marker last, so a crash
+// midway rebuilds again); one that should not drops its index. A store
+// from before this layout maintained every topic's index.
+absl::Status Store::Impl::ReconcileIndex() {
+  rocksdb::ReadOptions ro;
+  std::string layout;
+  rocksdb::Status s = db->Get(ro, cf[kMeta], kLayoutKey, &layout);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read index layout");
+  const bool legacy = s.IsNotFound();
+  StringSet markers;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf[kMeta]));
+  for (it->Seek(kIndexedPrefix); it->Valid() && it->key().starts_with(kIndexedPrefix); it->Next()) {
+    markers.emplace(V(it->key()).substr(sizeof(kIndexedPrefix) - 1));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "read index markers");
+  StringSet topics = markers;
+  for (const auto& [topic, count] : counts) topics.insert(topic);
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options.durability != Durability::kNone;
+  rocksdb::WriteBatch wb;
+  auto flush = [&]() -> absl::Status {
+    if (wb.Count() == 0) return absl::OkStatus();
+    rocksdb::Status w = db->Write(wo, &wb);
+    wb.Clear();
+    return FromRocks(w, "rebuild the oldest-first index");
+  };
+  for (const std::string& topic : topics) {
+    const bool want = WantsIndex(topic);
+    const bool has = legacy ? counts.contains(topic) : markers.contains(topic);
+    indexed[topic] = want;
+    if (want == has) {
+      if (want) {
+        marked.insert(topic);
+        if (legacy) wb.Put(cf[kMeta], StrCat(kIndexedPrefix, topic), rocksdb::Slice());
+      }
+      continue;
+    }
+    // Dropped, or rebuilt: either way from nothing (a rebuild a crash cut
+    // short left entries but no marker).
+    const std::string from = DocKey(topic, "");
+    std::string to = from;
+    to.back() = '\x01';
+    wb.DeleteRange(cf[kBySeq], from, to);
+    wb.Delete(cf[kMeta], StrCat(kIndexedPrefix, topic));
+    if (!want) continue;
+    spdlog::info("storage: building the oldest-first index of topic '{}' (it has a retention rule now)",
+                 topic);
+    rocksdb::ReadOptions scan;
+    rocksdb::Slice upper(to);
+    scan.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> docs(db->NewIterator(scan, cf[kDocs]));
+    for (docs->Seek(from); docs->Valid(); docs->Next()) {
+      std::string_view id = V(docs->key()).substr(from.size());
+      uint64_t version = GetBe64(V(docs->value()));
+      wb.Put(cf[kBySeq], BySeqKey(topic, version, id), rocksdb::Slice());
+      if (wb.Count() >= kRebuildBatch) RETURN_IF_ERROR(flush());
+    }
+    if (!docs->status().ok()) return FromRocks(docs->status(), "scan for the index");
+    wb.Put(cf[kMeta], StrCat(kIndexedPrefix, topic), rocksdb::Slice());
+    marked.insert(topic);
+  }
+  wb.Put(cf[kMeta], kLayoutKey, "1");
+  return flush();
+}
+
 uint64_t Store::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
 
 absl::Status Store::Commit(const CommitBatch& batch) {
@@ -299,9 +395,17 @@ absl::Status Store::Commit(const CommitBatch& batch) {
   rocksdb::WriteBatch wb;
   absl::flat_hash_map<std::string, int64_t> deltas;
   std::string value;
+  const std::string* last_topic = nullptr;
+  bool by_seq = false;
   for (const DocWrite& w : batch.writes) {
     std::string key = DocKey(w.topic, w.id);
-    if (w.prev_version != 0) wb.Delete(impl_->cf[kBySeq], BySeqKey(w.topic, w.prev_version, w.id));
+    if (last_topic == nullptr || *last_topic != w.topic) {
+      last_topic = &w.topic;
+      by_seq = impl_->Indexed(w.topic, wb);
+    }
+    if (by_seq && w.prev_version != 0) {
+      wb.Delete(impl_->cf[kBySeq], BySeqKey(w.topic, w.prev_version, w.id));
+    }
     if (w.json) {
       value.clear();
       value.reserve(16 + w.json->size());
@@ -309,7 +413,7 @@ absl::Status Store::Commit(const CommitBatch& batch) {
       PutBe64(&value, static_cast<uint64_t>(batch.time_millis));
       value.append(*w.json);
       wb.Put(impl_->cf[kDocs], key, value);
-      wb.Put(impl_->cf[kBySeq], BySeqKey(w.topic, w.version, w.id), rocksdb::Slice());
+      if (by_seq) wb.Put(impl_->cf[kBySeq], BySeqKey(w.topic, w.version, w.id), rocksdb::Slice());
       if (w.prev_version == 0) deltas[w.topic] += 1;
     } else {
       wb.Delete(impl_->cf[kDocs], key);

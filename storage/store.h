@@ -3,9 +3,13 @@
 //
 // Layout (one column family each):
 //   docs   topic \0 id            -> version(8) | written millis(8) | JSON
-//   byseq  topic \0 version(8) id -> ""        (oldest-first, for retention)
+//   byseq  topic \0 version(8) id -> ""        (oldest-first, for retention;
+//                                               indexed topics only)
 //   log    seq(8)                 -> the transaction's change record (opaque)
-//   meta   "last_seq"             -> seq(8); "count:" topic -> int64(8)
+//   meta   "last_seq"             -> seq(8); "count:" topic -> int64(8);
+//          "byseq:" topic         -> "" while the topic's byseq index is
+//                                    complete and maintained;
+//          "byseq_layout"         -> "1" (byseq only for indexed topics)
 //   idem   key                    -> expires millis(8) | result JSON
 // Integers are big-endian so that keys sort numerically.
 //
@@ -61,6 +65,13 @@ struct StoreOptions {
   Duration batch_sync_interval = std::chrono::milliseconds(10);
   // RocksDB block cache. Default: 64 MiB.
   size_t block_cache_bytes = size_t{64} << 20;
+  // Which topics keep the oldest-first index (ScanOldest): those with a
+  // retention rule. The index is a second key per document write, so
+  // topics without one skip it. Open() reconciles the stored index with
+  // this (a topic that gained a rule is indexed from its documents, one
+  // that lost it drops its index); ScanOldest of a topic not indexed finds
+  // nothing. Default (unset): every topic.
+  std::function<bool(std::string_view topic)> index_by_seq;
   // Tests only: a switch that turns file writes into "no space" errors.
   std::shared_ptr<FaultInjection> faults;
 };
@@ -124,7 +135,8 @@ class Store {
   absl::Status Scan(std::string_view topic,
                     const std::function<bool(std::string_view id, StoredDoc&& doc)>& fn,
                     const Snapshot* snapshot = nullptr) const;
-  // Documents of a topic from the oldest write on: (id, version).
+  // Documents of a topic from the oldest write on: (id, version); nothing
+  // for a topic StoreOptions::index_by_seq does not index.
   absl::Status ScanOldest(std::string_view topic,
                           const std::function<bool(std::string_view id, uint64_t version)>& fn)
       const;

@@ -442,17 +442,22 @@ void Engine::Impl::RunHistory(HistoryTask& t) {
   }
 }
 
+namespace {
+// The first retention rule whose pattern covers `topic`, or nullptr.
+const TopicRetention* RetentionOf(const std::vector<TopicRetention>& rules,
+                                  std::string_view topic) {
+  for (const TopicRetention& r : rules) {
+    if (r.pattern == topic || (IsPattern(r.pattern) && TopicMatches(r.pattern, topic))) return &r;
+  }
+  return nullptr;
+}
+}  // namespace
+
 // Retention of one topic: the oldest documents beyond max_docs, and (when
 // `with_age`) those older than max_age, as remove ops.
 void Engine::Impl::RetentionOps(const std::string& topic, int64_t count, int64_t now,
                                 bool with_age, std::vector<WriteOp>& ops) {
-  const TopicRetention* rule = nullptr;
-  for (const TopicRetention& r : options.retention) {
-    if (r.pattern == topic || (IsPattern(r.pattern) && TopicMatches(r.pattern, topic))) {
-      rule = &r;
-      break;
-    }
-  }
+  const TopicRetention* rule = RetentionOf(options.retention, topic);
   if (rule == nullptr || count == 0) return;
   if (!with_age && (rule->max_docs <= 0 || count <= rule->max_docs)) return;
   int64_t excess = rule->max_docs > 0 ? count - rule->max_docs : 0;
@@ -566,6 +571,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   for (const TopicRetention& r : impl->options.retention) {
     RETURN_IF_ERROR(ValidateTopicPattern(r.pattern));
   }
+  // Only topics with a retention rule need their documents oldest-first
+  // (the store's second key per document write).
+  impl->options.store.index_by_seq = [rules = impl->options.retention](std::string_view topic) {
+    return RetentionOf(rules, topic) != nullptr;
+  };
   ASSIGN_OR_RETURN(impl->store, storage::Store::Open(impl->options.store));
   impl->next_seq = impl->store->last_seq() + 1;
   Impl* raw = impl.get();

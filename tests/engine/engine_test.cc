@@ -476,6 +476,25 @@ TEST_F(EngineTest, RetentionByCountAndAgeRetractsFromSubscribers) {
   EXPECT_NE(ToJson(h->back().changes).find(R"("op":"remove")"), std::string::npos);
 }
 
+// Topics without a retention rule keep no oldest-first index; a rule added
+// at a restart applies to the documents written before it (the store
+// builds the topic's index when it opens), oldest first.
+TEST_F(EngineTest, ARetentionRuleAddedAtRestartCoversEarlierDocuments) {
+  Open();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Run(ParsePublish("late", J(R"({"_id":"e)" + std::to_string(i) + R"("})"))).ok());
+  }
+  // e0 written again last: now the newest.
+  ASSERT_TRUE(Run(ParsePublish("late", J(R"({"_id":"e0","again":true})"))).ok());
+  options_.retention = {{"late", 3, 0}};
+  Open();
+  engine_->RunMaintenanceForTest();
+  EXPECT_EQ(QueryJson("late"), R"([{"_id":"e0","again":true},{"_id":"e3"},{"_id":"e4"}])");
+  // Kept from here on: the next write evicts the oldest at once.
+  ASSERT_TRUE(Run(ParsePublish("late", J(R"({"_id":"e5"})"))).ok());
+  EXPECT_EQ(QueryJson("late"), R"([{"_id":"e0","again":true},{"_id":"e4"},{"_id":"e5"}])");
+}
+
 TEST_F(EngineTest, ChangeLogRetentionAndHistory) {
   options_.log_max_entries = 3;
   Open();

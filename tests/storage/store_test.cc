@@ -107,6 +107,75 @@ TEST_F(StoreTest, UpdatesDeletesCountsAndOldestOrder) {
   EXPECT_EQ(topics[0], (std::pair<std::string, int64_t>{"t", 2}));
 }
 
+// The oldest-first index is kept only for topics StoreOptions::index_by_seq
+// names (those with a retention rule). A topic that gains a rule between
+// runs is indexed from its documents when the store opens; one that loses
+// it drops its index, and indexing it again later rebuilds from the
+// documents as they are then, not from what was left behind.
+TEST_F(StoreTest, OldestFirstIndexFollowsTheIndexedTopics) {
+  auto only = [](std::string prefix) {
+    return [prefix](std::string_view topic) { return topic.substr(0, prefix.size()) == prefix; };
+  };
+  auto oldest = [&](std::string_view topic) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    EXPECT_TRUE(store_->ScanOldest(topic, [&](std::string_view id, uint64_t v) {
+                        out.emplace_back(std::string(id), v);
+                        return true;
+                      }).ok());
+    return out;
+  };
+  using Order = std::vector<std::pair<std::string, uint64_t>>;
+  options_.index_by_seq = only("r.");
+  Open();
+  CommitBatch b1;
+  b1.writes = {Put("r.a", "x", R"({"_id":"x"})", 1), Put("r.a", "y", R"({"_id":"y"})", 1),
+               Put("plain", "p", R"({"_id":"p"})", 1), Put("plain", "q", R"({"_id":"q"})", 1)};
+  b1.log = {{1, "r1"}};
+  b1.last_seq = 1;
+  ASSERT_TRUE(store_->Commit(b1).ok());
+  CommitBatch b2;
+  b2.writes = {Put("r.a", "x", R"({"_id":"x","v":2})", 2, 1),
+               Put("plain", "p", R"({"_id":"p","v":2})", 2, 1)};
+  b2.log = {{2, "r2"}};
+  b2.last_seq = 2;
+  ASSERT_TRUE(store_->Commit(b2).ok());
+  EXPECT_EQ(oldest("r.a"), (Order{{"y", 1}, {"x", 2}}));
+  EXPECT_TRUE(oldest("plain").empty());
+
+  // "plain" gains a rule: built from its documents at open.
+  options_.index_by_seq = nullptr;  // every topic
+  Open();
+  EXPECT_EQ(oldest("plain"), (Order{{"q", 1}, {"p", 2}}));
+  EXPECT_EQ(oldest("r.a"), (Order{{"y", 1}, {"x", 2}}));
+
+  // "r.a" loses its rule, changes while it has none, then gets it back.
+  options_.index_by_seq = only("plain");
+  Open();
+  EXPECT_TRUE(oldest("r.a").empty());
+  CommitBatch b3;
+  b3.writes = {Put("r.a", "y", R"({"_id":"y","v":3})", 3, 1), DocWrite{"r.a", "x", std::nullopt, 3, 2},
+               Put("r.a", "z", R"({"_id":"z"})", 3)};
+  b3.log = {{3, "r3"}};
+  b3.last_seq = 3;
+  ASSERT_TRUE(store_->Commit(b3).ok());
+  EXPECT_TRUE(oldest("r.a").empty());
+  EXPECT_EQ(oldest("plain"), (Order{{"q", 1}, {"p", 2}}));
+  options_.index_by_seq = only("r.");
+  Open();
+  EXPECT_EQ(oldest("r.a"), (Order{{"y", 3}, {"z", 3}}));
+  EXPECT_TRUE(oldest("plain").empty());
+  // And the index is maintained from here on.
+  CommitBatch b4;
+  b4.writes = {Put("r.a", "y", R"({"_id":"y","v":4})", 4, 3)};
+  b4.log = {{4, "r4"}};
+  b4.last_seq = 4;
+  ASSERT_TRUE(store_->Commit(b4).ok());
+  EXPECT_EQ(oldest("r.a"), (Order{{"z", 3}, {"y", 4}}));
+  Open();  // same rules: nothing rebuilt or lost
+  EXPECT_EQ(oldest("r.a"), (Order{{"z", 3}, {"y", 4}}));
+  EXPECT_EQ(store_->Count("r.a"), 2);
+}
+
 TEST_F(StoreTest, SnapshotsSeeAConsistentPast) {
   Open();
   CommitBatch b1;
