@@ -3,6 +3,7 @@
 #include <map>
 #include <random>
 
+#include "common/strings.h"
 #include "gtest/gtest.h"
 #include "protocol/ddp_message.h"
 #include "protocol/json.h"
@@ -307,6 +308,58 @@ TEST(MergeBoxTest, PreEncodedChangesPassThroughOnlyWhenExact) {
   ASSERT_TRUE(box.Removed(2, "c", "d", sink, E(EncodeRemoved("c", "d"))).ok());
   EXPECT_EQ(sink.encoded_used, 3);
   EXPECT_EQ(sink.log.back(), R"({"msg":"removed","collection":"c","id":"d"})");
+}
+
+// An index that grows to tens of thousands of documents (its table rehashed
+// several times, with documents removed in between), some of them held by
+// a second subscription (the client's own copies): every document stays
+// exactly as the client sees it, and retraction finds them all.
+TEST(MergeBoxTest, LargeIndexKeepsEveryDocumentAsTheClientSeesIt) {
+  MergeBox box;
+  RecordingSink sink;
+  std::mt19937 rng(7);
+  std::map<std::string, int> model;  // id -> the value of field "n" the client sees
+  std::vector<std::string> ids;
+  std::set<std::string> second;  // also held by subscription 2
+  for (int i = 0; i < 40000; ++i) {
+    std::string id = "d" + std::to_string(i);
+    ASSERT_TRUE(box.Added(1, "c", id, O(R"({"n":0})"), sink).ok());
+    model[id] = 0;
+    ids.push_back(id);
+    if (i % 5 == 0) {  // change a random document still there
+      const std::string& victim = ids[rng() % ids.size()];
+      if (model.contains(victim)) {
+        ASSERT_TRUE(box.Changed(1, "c", victim, O(StrCat(R"({"n":)", i, "}")), {}, sink).ok());
+        model[victim] = i;
+      }
+    }
+    if (i % 7 == 0) {  // a second subscription holds this one too
+      ASSERT_TRUE(box.Added(2, "c", id, O(R"({"m":1})"), sink).ok());
+      second.insert(id);
+    }
+    if (i % 3 == 0) {  // remove a random one that only the first holds
+      const std::string& victim = ids[rng() % ids.size()];
+      if (!second.contains(victim) && model.erase(victim) > 0) {
+        ASSERT_TRUE(box.Removed(1, "c", victim, sink).ok());
+      }
+    }
+    if (i % 4999 == 0) {
+      ASSERT_EQ(box.document_count(), model.size()) << "after " << i;
+    }
+  }
+  ASSERT_EQ(box.document_count(), model.size());
+  for (const auto& [id, n] : model) {
+    std::optional<Object> view = box.ClientView("c", id);
+    ASSERT_TRUE(view.has_value()) << id;
+    ASSERT_EQ(*view->Find("n"), Value(n)) << id;
+    ASSERT_EQ(sink.view["c"][id]["n"], Value(n)) << id;
+    if (second.contains(id)) ASSERT_EQ(*view->Find("m"), Value(1)) << id;
+  }
+  EXPECT_EQ(sink.present["c"].size(), model.size());
+  box.RemoveSubscription(1, sink);
+  box.RemoveSubscription(2, sink);
+  EXPECT_EQ(box.document_count(), 0u);
+  EXPECT_TRUE(sink.present["c"].empty());
 }
 
 }  // namespace
