@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <random>
 #include <utility>
 
 #include "common/check.h"
@@ -129,8 +130,27 @@ void MergeBox::Touch(SubHandle sub, std::string_view collection, const Collectio
   touched_coll_ = coll;
 }
 
+void MergeBox::MaybeGrow(Collection& coll) {
+  // Tables below this rehash in well under 100 us: not worth spreading.
+  constexpr size_t kSpreadFrom = 1024;
+  const size_t capacity = coll.capacity();
+  const size_t max_load = capacity - capacity / 8;  // absl's
+  if (coll.grow_capacity == capacity && coll.size() >= coll.grow_at &&
+      coll.size() >= kSpreadFrom) {
+    coll.reserve(max_load + 1);  // the next capacity: twice this one
+  }
+  if (coll.capacity() != coll.grow_capacity) {
+    // Not a secret, only different per table.
+    thread_local std::minstd_rand random(0x5eed);
+    coll.grow_capacity = coll.capacity();
+    const size_t load = coll.capacity() - coll.capacity() / 8;
+    coll.grow_at = load - std::uniform_int_distribution<size_t>(0, load / 4)(random);
+  }
+}
+
 bool MergeBox::Hold(Collection& coll, SubHandle sub, std::string_view collection,
                     std::string_view id, const Object& fields, const SharedDocumentRef& shared) {
+  if (coll.size() >= coll.grow_at) MaybeGrow(coll);
   bool inserted = false;
   const IdKey key = shared ? IdKey{id, shared->id_hash()} : Key(id);
   coll.lazy_emplace(key, [&](const Collection::constructor& construct) {

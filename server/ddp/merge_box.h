@@ -191,7 +191,16 @@ class MergeBox {
     }
     bool operator()(const IdKey& a, const Entry& b) const { return (*this)(b, a); }
   };
-  using Collection = absl::flat_hash_set<Entry, EntryHash, EntryEq>;
+  // A client's index of one collection: a flat hash set that doubles a
+  // little early, at a random point in the last quarter before its maximum
+  // load. Every subscriber of a busy topic fills its table at the same
+  // pace, so tables that doubled exactly when full all rehashed in the same
+  // turn and stalled every delivery behind them; spread over many turns,
+  // the same work leaves no such stall.
+  struct Collection : absl::flat_hash_set<Entry, EntryHash, EntryEq> {
+    size_t grow_at = 0;         // doubles when an insert finds this many entries
+    size_t grow_capacity = 0;   // the capacity grow_at was drawn for
+  };
 
   static IdKey Key(std::string_view id) { return IdKey{id, SharedDocument::HashId(id)}; }
   // The entry of a document in `collection`, or nullptr.
@@ -202,6 +211,9 @@ class MergeBox {
   Collection* FindCollection(std::string_view name) const;
   Collection& GetCollection(std::string_view name);
   void EraseCollection(std::string_view name);
+  // Doubles `coll` ahead of time when it reached its drawn point, and
+  // draws the next point after a change of capacity.
+  static void MaybeGrow(Collection& coll);
   // Records that `sub` published to `collection` (`coll`), for
   // RemoveSubscription; a repeat of the last pair costs two comparisons.
   void Touch(SubHandle sub, std::string_view collection, const Collection* coll);
