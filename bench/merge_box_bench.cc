@@ -8,6 +8,8 @@
 // indexing the new document in its own table. Tables grow as in S1 (every
 // event stays in the topic) up to 50,000 documents per client, then start
 // over (outside the timed region). Reports merge-box `added`s per second.
+#include <malloc.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -125,6 +127,56 @@ BENCHMARK(BM_MergeBoxFanOut)
     ->Args({100, 32, 1})
     ->Iterations(6000)
     ->Unit(benchmark::kMicrosecond);
+
+// Changes to documents the clients hold (a dashboard's rows updating):
+// 100 clients hold the same 10,000 documents; each iteration changes one
+// of them in every client, as the same live query's batch would. range(0)
+// = 1 hands the box the document after the change (DataChange::after, what
+// live queries do now), 0 does not (the box then makes each client its own
+// copy of the document on its first change). Reports changes per second
+// and the heap the clients' copies take per document and client.
+void BM_MergeBoxChanges(benchmark::State& state) {
+  const bool with_after = state.range(0) != 0;
+  constexpr int kClients = 100;
+  constexpr int kDocs = 10000;
+  CountingSink sink;
+  std::vector<std::unique_ptr<MergeBox>> boxes;
+  std::vector<SharedDocumentRef> docs;
+  for (int d = 0; d < kDocs; ++d) {
+    Object f;
+    f.Append("price", Value(int64_t{100}));
+    f.Append("name", Value("instrument " + std::to_string(d)));
+    f.Append("desk", Value(std::string(60, 'x')));
+    docs.push_back(SharedDocumentRef::Make("doc" + std::to_string(d), std::move(f)));
+  }
+  for (int c = 0; c < kClients; ++c) {
+    boxes.push_back(std::make_unique<MergeBox>());
+    for (const auto& d : docs) {
+      (void)boxes.back()->Added(1, kCollection, d->id(), d->fields(), sink, nullptr, d);
+    }
+  }
+  const size_t heap_before = mallinfo2().uordblks;
+  int64_t n = 0;
+  for (auto _ : state) {
+    const int d = static_cast<int>(n % kDocs);
+    ++n;
+    Object changed;
+    changed.Append("price", Value(int64_t{100} + n));
+    Object whole = docs[d]->fields();
+    whole.Set("price", Value(int64_t{100} + n));
+    docs[d] = SharedDocumentRef::Make(docs[d]->id(), std::move(whole));
+    const SharedDocumentRef after = with_after ? docs[d] : nullptr;
+    for (auto& box : boxes) {
+      absl::Status s = box->Changed(1, kCollection, docs[d]->id(), changed, {}, sink, nullptr, after);
+      benchmark::DoNotOptimize(s);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kClients);
+  const double heap = static_cast<double>(mallinfo2().uordblks) - static_cast<double>(heap_before);
+  state.counters["client_heap_bytes_per_doc"] = heap / (kClients * kDocs);
+}
+// 20,000 changes: every document changed twice.
+BENCHMARK(BM_MergeBoxChanges)->Arg(0)->Arg(1)->Iterations(20000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace ddp

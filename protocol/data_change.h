@@ -13,19 +13,6 @@
 
 namespace ddp {
 
-struct DataChange {
-  enum class Kind { kAdded, kChanged, kRemoved, kAddedBefore, kMovedBefore };
-  Kind kind = Kind::kAdded;
-  std::string collection;
-  std::string id;
-  Object fields;                      // added / addedBefore: all; changed: the changed ones
-  std::vector<std::string> cleared;   // changed: fields that disappeared
-  std::optional<std::string> before;  // addedBefore / movedBefore: the next id; nullopt: the end
-};
-
-// The DDP message of `c` (added, changed, removed, addedBefore, movedBefore).
-std::string EncodeDataChange(const DataChange& c);
-
 // A document as a subscription published it (its id, the id's hash and its
 // fields), immutable once made. A client's merge box keeps a reference to
 // it instead of a copy, so N clients holding the same unchanged document
@@ -50,6 +37,25 @@ class SharedDocument : public RefCounted<SharedDocument> {
 };
 using SharedDocumentRef = RefPtr<const SharedDocument>;
 
+struct DataChange {
+  enum class Kind { kAdded, kChanged, kRemoved, kAddedBefore, kMovedBefore };
+  Kind kind = Kind::kAdded;
+  std::string collection;
+  std::string id;
+  Object fields;                      // added / addedBefore: all; changed: the changed ones
+  std::vector<std::string> cleared;   // changed: fields that disappeared
+  std::optional<std::string> before;  // addedBefore / movedBefore: the next id; nullopt: the end
+  // changed, optional: the whole document as the client sees it after the
+  // change (live queries know it). A merge box holding the document as its
+  // only subscription published it swaps its reference to this one instead
+  // of making the client its own copy.
+  SharedDocumentRef after;
+};
+
+// The DDP message of `c` (added, changed, removed, addedBefore, movedBefore).
+std::string EncodeDataChange(const DataChange& c);
+
+
 // One transaction's changes for one live query, built once, read-only, and
 // shared by all of its subscribers, with each change's message encoded once
 // (`encoded[i]` for `changes[i]`; empty when not encoded). A session whose
@@ -58,9 +64,10 @@ using SharedDocumentRef = RefPtr<const SharedDocument>;
 // once, not N times.
 //
 // `documents[i]`, for an added / addedBefore change, is a separately owned
-// immutable copy of its id and fields: a client's merge box keeps a
-// reference to it instead of a copy per client, and it outlives the batch
-// without keeping the rest of the batch in memory.
+// immutable copy of its id and fields, and for a changed one its `after`:
+// a client's merge box keeps a reference to it instead of a copy per
+// client, and it outlives the batch without keeping the rest of the batch
+// in memory.
 struct ChangeBatch {
   std::vector<DataChange> changes;
   std::vector<std::shared_ptr<const std::string>> encoded;

@@ -493,7 +493,9 @@ void ChangeBatch::Encode() {
   for (const DataChange& c : changes) {
     encoded.push_back(std::make_shared<const std::string>(EncodeDataChange(c)));
     const bool adds = c.kind == DataChange::Kind::kAdded || c.kind == DataChange::Kind::kAddedBefore;
-    documents.push_back(adds ? SharedDocumentRef::Make(c.id, c.fields) : nullptr);
+    documents.push_back(adds ? SharedDocumentRef::Make(c.id, c.fields)
+                        : c.kind == DataChange::Kind::kChanged ? c.after
+                                                               : nullptr);
   }
 }
 

@@ -185,7 +185,7 @@ absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_change
     if (d.after == nullptr) {
       if (it == impl_->results.end()) continue;
       if (ordered) impl_->order.erase({*it->second.sort_key, d.key});
-      out->push_back(LiveDelta{LiveDelta::Kind::kRemoved, *it->second.collection, it->second.id, {}, {}, {}});
+      out->push_back(LiveDelta{LiveDelta::Kind::kRemoved, *it->second.collection, it->second.id, {}, {}, {}, {}});
       impl_->results.erase(it);
       continue;
     }
@@ -195,20 +195,25 @@ absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_change
                      d.after, ordered ? std::make_unique<Sort::Key>(key) : nullptr};
       if (!ordered) {
         out->push_back(LiveDelta{LiveDelta::Kind::kAdded, *r.collection, r.id,
-                                 WithoutId(plan_->fields.Apply(*d.after), r.id), {}, {}});
+                                 WithoutId(plan_->fields.Apply(*d.after), r.id), {}, {}, {}});
       } else {
         impl_->order.insert({key, d.key});
       }
       impl_->results.emplace(d.key, std::move(r));
     } else {
       Impl::Result& r = it->second;
-      LiveDelta c{LiveDelta::Kind::kChanged, *r.collection, r.id, {}, {}, {}};
+      LiveDelta c{LiveDelta::Kind::kChanged, *r.collection, r.id, {}, {}, {}, {}};
       if (plan_->fields.keeps_all()) {
         Diff(*r.doc, *d.after, &c.fields, &c.cleared);
       } else {
         Diff(plan_->fields.Apply(*r.doc), plan_->fields.Apply(*d.after), &c.fields, &c.cleared);
       }
-      if (!c.fields.empty() || !c.cleared.empty()) out->push_back(std::move(c));
+      if (!c.fields.empty() || !c.cleared.empty()) {
+        // The whole document after the change, made once for every
+        // subscriber's merge box (see DataChange::after).
+        c.after = SharedDocumentRef::Make(r.id, WithoutId(plan_->fields.Apply(*d.after), r.id));
+        out->push_back(std::move(c));
+      }
       if (ordered) {
         impl_->order.erase({*r.sort_key, d.key});
         impl_->order.insert({key, d.key});
@@ -241,13 +246,13 @@ absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_change
     };
     if (!in_client.contains(key)) {
       out->push_back(LiveDelta{LiveDelta::Kind::kAddedBefore, *r.collection, r.id,
-                               WithoutId(plan_->fields.Apply(*r.doc), r.id), {}, before_id(i)});
+                               WithoutId(plan_->fields.Apply(*r.doc), r.id), {}, before_id(i), {}});
       client.insert(client.begin() + static_cast<ptrdiff_t>(i), key);
       in_client.insert(key);
     } else if (client[i] != key) {
       auto at = std::find(client.begin() + static_cast<ptrdiff_t>(i), client.end(), key);
       client.erase(at);
-      out->push_back(LiveDelta{LiveDelta::Kind::kMovedBefore, *r.collection, r.id, {}, {}, before_id(i)});
+      out->push_back(LiveDelta{LiveDelta::Kind::kMovedBefore, *r.collection, r.id, {}, {}, before_id(i), {}});
       client.insert(client.begin() + static_cast<ptrdiff_t>(i), key);
     }
     ++i;

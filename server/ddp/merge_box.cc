@@ -86,6 +86,12 @@ MergeBox::Merged& MergeBox::Entry::Materialize() const {
   return *reinterpret_cast<Merged*>(bits_ & ~uintptr_t{1});
 }
 
+void MergeBox::Entry::Replace(SharedDocumentRef doc) const {
+  DDP_CHECK(shared() != nullptr && doc && doc->id_hash() == hash_);
+  SharedDocumentRef::FromReleased(shared());  // drops the old reference
+  bits_ = reinterpret_cast<uintptr_t>(doc.Release());
+}
+
 // ---------------------------------------------------------------- MergeBox
 
 MergeBox::Collection* MergeBox::FindCollection(std::string_view name) const {
@@ -247,10 +253,24 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
 
 absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::string_view id,
                                const Object& fields, const std::vector<std::string>& cleared,
-                               MergeSink& sink, const EncodedChange& encoded) {
+                               MergeSink& sink, const EncodedChange& encoded,
+                               const SharedDocumentRef& after) {
   const Entry* entry = Find(collection, id);
   if (entry == nullptr || !entry->HeldBy(sub)) {
     return Misuse("changed a document the subscription does not hold", collection, id);
+  }
+  if (after && entry->shared() != nullptr) {
+    // The only holder changes the document as it published it: the client
+    // sees exactly the change, and then exactly `after`.
+    DDP_CHECK(after->id() == id);
+    entry->Replace(after);
+    if (fields.empty() && cleared.empty()) return absl::OkStatus();
+    if (encoded) {
+      sink.SendEncoded(encoded);
+    } else {
+      sink.SendChanged(collection, id, fields, cleared);
+    }
+    return absl::OkStatus();
   }
   Merged& doc = entry->Materialize();
   Object visible;

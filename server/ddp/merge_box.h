@@ -88,10 +88,14 @@ class MergeBox {
                      const SharedDocumentRef& shared = nullptr);
 
   // `sub` sets `fields` and clears `cleared` on a document it holds.
-  // FailedPrecondition when it does not hold it.
+  // FailedPrecondition when it does not hold it. `after`, when given, is the
+  // whole document as `sub` publishes it after this change (DataChange::
+  // after): while `sub` is its only holder and the box keeps the shared
+  // form, the box takes this reference instead of making a copy.
   absl::Status Changed(SubHandle sub, std::string_view collection, std::string_view id,
                        const Object& fields, const std::vector<std::string>& cleared,
-                       MergeSink& sink, const EncodedChange& encoded = nullptr);
+                       MergeSink& sink, const EncodedChange& encoded = nullptr,
+                       const SharedDocumentRef& after = nullptr);
 
   // `sub` stops holding the document. FailedPrecondition when it did not.
   absl::Status Removed(SubHandle sub, std::string_view collection, std::string_view id,
@@ -165,6 +169,8 @@ class MergeBox {
     SubHandle only_holder() const { return holder_; }
     // The client's own copy, made from the shared form on first use.
     Merged& Materialize() const;
+    // The shared form's document becomes `doc` (same id).
+    void Replace(SharedDocumentRef doc) const;
 
    private:
     void Reset();

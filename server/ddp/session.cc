@@ -412,7 +412,8 @@ void Subscription::ApplyBatch(Session& s, const ChangeBatch& batch) {
         st = s.merge_box_.Added(handle_, c.collection, c.id, fields, s, encoded, document);
         break;
       case DataChange::Kind::kChanged:
-        st = s.merge_box_.Changed(handle_, c.collection, c.id, c.fields, c.cleared, s, encoded);
+        st = s.merge_box_.Changed(handle_, c.collection, c.id, c.fields, c.cleared, s, encoded,
+                                  document);
         break;
       case DataChange::Kind::kRemoved:
         st = s.merge_box_.Removed(handle_, c.collection, c.id, s, encoded);

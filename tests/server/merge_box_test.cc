@@ -362,5 +362,36 @@ TEST(MergeBoxTest, LargeIndexKeepsEveryDocumentAsTheClientSeesIt) {
   EXPECT_TRUE(sink.present["c"].empty());
 }
 
+// A change that carries the whole document after it (live queries' `after`)
+// replaces the shared document of its only holder: the client gets the
+// change as it is, the box keeps no copy of its own, and what the box holds
+// is the new document — also when a second subscription comes later and
+// the box has to copy it then.
+TEST(MergeBoxTest, AChangeWithItsAfterImageKeepsTheDocumentShared) {
+  MergeBox box;
+  RecordingSink sink;
+  auto v1 = SharedDocumentRef::Make("d", O(R"({"a":1,"b":2})"));
+  ASSERT_TRUE(box.Added(1, "c", "d", v1->fields(), sink, nullptr, v1).ok());
+  auto v2 = SharedDocumentRef::Make("d", O(R"({"a":5,"c":3})"));
+  auto encoded = std::make_shared<const std::string>(
+      EncodeChanged("c", "d", O(R"({"a":5,"c":3})"), {"b"}));
+  ASSERT_TRUE(box.Changed(1, "c", "d", O(R"({"a":5,"c":3})"), {"b"}, sink, encoded, v2).ok());
+  EXPECT_EQ(sink.encoded_used, 1);
+  EXPECT_EQ(sink.log.back(), *encoded);
+  EXPECT_EQ(box.ClientView("c", "d"), O(R"({"a":5,"c":3})"));
+  // A second holder: the box copies the current (second) version.
+  ASSERT_TRUE(box.Added(2, "c", "d", O(R"({"a":9,"z":1})"), sink).ok());
+  EXPECT_EQ(sink.log.back(), R"({"msg":"changed","collection":"c","id":"d","fields":{"z":1}})");
+  EXPECT_EQ(box.ClientView("c", "d"), O(R"({"a":5,"c":3,"z":1})"));
+  // From here on the change goes through the copy; `after` is ignored.
+  auto v3 = SharedDocumentRef::Make("d", O(R"({"a":6,"c":3})"));
+  ASSERT_TRUE(box.Changed(1, "c", "d", O(R"({"a":6})"), {}, sink, nullptr, v3).ok());
+  EXPECT_EQ(box.ClientView("c", "d"), O(R"({"a":6,"c":3,"z":1})"));
+  box.RemoveSubscription(1, sink);
+  EXPECT_EQ(box.ClientView("c", "d"), O(R"({"a":9,"z":1})"));
+  EXPECT_EQ(sink.view["c"]["d"]["a"], Value(9));
+  EXPECT_FALSE(sink.view["c"]["d"].contains("c"));
+}
+
 }  // namespace
 }  // namespace ddp
