@@ -55,7 +55,6 @@ struct DataChange {
 // The DDP message of `c` (added, changed, removed, addedBefore, movedBefore).
 std::string EncodeDataChange(const DataChange& c);
 
-
 // One transaction's changes for one live query, built once, read-only, and
 // shared by all of its subscribers, with each change's message encoded once
 // (`encoded[i]` for `changes[i]`; empty when not encoded). A session whose
