@@ -202,7 +202,8 @@ class MergeBox {
   // load. Every subscriber of a busy topic fills its table at the same
   // pace, so tables that doubled exactly when full all rehashed in the same
   // turn and stalled every delivery behind them; spread over many turns,
-  // the same work leaves no such stall.
+  // the same work leaves no such stall. (Derived to keep the set's whole
+  // interface with two fields beside it; never deleted through the base.)
   struct Collection : absl::flat_hash_set<Entry, EntryHash, EntryEq> {
     size_t grow_at = 0;         // doubles when an insert finds this many entries
     size_t grow_capacity = 0;   // the capacity grow_at was drawn for
