@@ -50,7 +50,7 @@ MergeBox::Entry::~Entry() { Reset(); }
 
 void MergeBox::Entry::Reset() {
   if (bits_ & 1) {
-    delete reinterpret_cast<Merged*>(bits_ & ~uintptr_t{1});
+    delete &merged();
   } else {
     // Drops the reference the entry held.
     SharedDocumentRef::FromReleased(reinterpret_cast<const SharedDocument*>(bits_));
@@ -62,14 +62,19 @@ const SharedDocument* MergeBox::Entry::shared() const {
   return (bits_ & 1) ? nullptr : reinterpret_cast<const SharedDocument*>(bits_);
 }
 
+MergeBox::Merged& MergeBox::Entry::merged() const {
+  DDP_CHECK(bits_ & 1);
+  return *reinterpret_cast<Merged*>(bits_ & ~uintptr_t{1});
+}
+
 std::string_view MergeBox::Entry::id() const {
   if (const SharedDocument* d = shared()) return d->id();
-  return reinterpret_cast<const Merged*>(bits_ & ~uintptr_t{1})->id;
+  return merged().id;
 }
 
 bool MergeBox::Entry::HeldBy(SubHandle sub) const {
   if (shared() != nullptr) return holder_ == sub;
-  const auto& holders = reinterpret_cast<const Merged*>(bits_ & ~uintptr_t{1})->holders;
+  const auto& holders = merged().holders;
   return std::find(holders.begin(), holders.end(), sub) != holders.end();
 }
 
@@ -83,7 +88,7 @@ MergeBox::Merged& MergeBox::Entry::Materialize() const {
     SharedDocumentRef::FromReleased(d);  // drops the shared reference
     bits_ = reinterpret_cast<uintptr_t>(m.release()) | 1;
   }
-  return *reinterpret_cast<Merged*>(bits_ & ~uintptr_t{1});
+  return merged();
 }
 
 void MergeBox::Entry::Replace(SharedDocumentRef doc) const {
@@ -139,17 +144,16 @@ void MergeBox::Touch(SubHandle sub, std::string_view collection, const Collectio
 void MergeBox::MaybeGrow(Collection& coll) {
   // Tables below this rehash in well under 100 us: not worth spreading.
   constexpr size_t kSpreadFrom = 1024;
-  const size_t capacity = coll.capacity();
-  const size_t max_load = capacity - capacity / 8;  // absl's
-  if (coll.grow_capacity == capacity && coll.size() >= coll.grow_at &&
+  auto max_load = [](size_t capacity) { return capacity - capacity / 8; };  // absl's
+  if (coll.grow_capacity == coll.capacity() && coll.size() >= coll.grow_at &&
       coll.size() >= kSpreadFrom) {
-    coll.reserve(max_load + 1);  // the next capacity: twice this one
+    coll.reserve(max_load(coll.capacity()) + 1);  // the next capacity: twice this one
   }
   if (coll.capacity() != coll.grow_capacity) {
     // Not a secret, only different per table.
     thread_local std::minstd_rand random(0x5eed);
     coll.grow_capacity = coll.capacity();
-    const size_t load = coll.capacity() - coll.capacity() / 8;
+    const size_t load = max_load(coll.capacity());
     coll.grow_at = load - std::uniform_int_distribution<size_t>(0, load / 4)(random);
   }
 }
@@ -311,7 +315,7 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
   }
   Merged* doc = nullptr;
   if (it->shared() == nullptr) {
-    doc = &it->Materialize();
+    doc = &it->merged();
     doc->holders.erase(std::find(doc->holders.begin(), doc->holders.end(), sub));
   }
   if (doc == nullptr || doc->holders.empty()) {
@@ -453,7 +457,7 @@ std::optional<Object> MergeBox::ClientView(std::string_view collection, std::str
   if (entry == nullptr) return std::nullopt;
   if (const SharedDocument* d = entry->shared()) return d->fields();
   Object o;
-  for (const Field& f : entry->Materialize().fields) o.Append(f.key, f.value);
+  for (const Field& f : entry->merged().fields) o.Append(f.key, f.value);
   return o;
 }
 

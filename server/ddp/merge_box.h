@@ -172,6 +172,9 @@ class MergeBox {
     // The shared form's document becomes `doc` (same id).
     void Replace(SharedDocumentRef doc) const;
 
+    // The client's own copy; the entry must not be in the shared form.
+    Merged& merged() const;
+
    private:
     void Reset();
     mutable uintptr_t bits_;  // const SharedDocument*, or Merged* | 1

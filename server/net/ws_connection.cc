@@ -374,21 +374,21 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         bytes += out.header_size + out.message->size();
         ++in_flight_;
       }
-      // Small frames are copied into one contiguous buffer for the kernel:
-      // it copies a few hundred tiny iovec segments far slower than one
-      // large one (S1: the kernel's copy was 27% of the server's CPU). The
-      // buffer is the I/O thread's, so idle connections hold nothing.
-      std::array<iovec, 2 * kMaxFramesPerWrite> packed;
-      size_t packed_count = Pack(iov.data(), count, packed.data());
       // The fast path: nothing else is writing, so try the socket now
       // (non-blocking). When the kernel takes everything, which it
       // usually does, the write is over without an operation, a handler
       // or a post; the rest of a partial write goes the asynchronous way.
       size_t written = 0;
       if (!Out().busy()) {
+        // Small frames are copied into one contiguous buffer for the
+        // kernel: it copies a few hundred tiny iovec segments far slower
+        // than one large one (S1: the kernel's copy was 27% of the server's
+        // CPU). The buffer is the I/O thread's, so idle connections hold
+        // nothing; the asynchronous path below uses the queue's own buffers.
+        std::array<iovec, 2 * kMaxFramesPerWrite> packed;
         msghdr msg{};
         msg.msg_iov = packed.data();
-        msg.msg_iovlen = packed_count;
+        msg.msg_iovlen = Pack(iov.data(), count, packed.data());
         ssize_t n = ::sendmsg(Socket().native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
           OnWrite(beast::error_code(errno, boost::system::system_category()), 0);
@@ -427,15 +427,17 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
                                                           14 * kMaxFramesPerWrite]);
     char* end = scratch.get();
     size_t n = 0;
+    bool in_run = false;  // out[n - 1] is a run in the scratch buffer
     for (size_t i = 0; i < count; ++i) {
       const size_t len = in[i].iov_len;
       if (len >= kCopyBelow) {
         out[n++] = in[i];
+        in_run = false;
         continue;
       }
-      if (n == 0 || static_cast<char*>(out[n - 1].iov_base) + out[n - 1].iov_len != end ||
-          out[n - 1].iov_base < scratch.get() || out[n - 1].iov_base > end) {
+      if (!in_run) {
         out[n++] = {end, 0};
+        in_run = true;
       }
       std::memcpy(end, in[i].iov_base, len);
       end += len;
