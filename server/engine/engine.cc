@@ -10,6 +10,7 @@
 #include <thread>
 #include <variant>
 
+#include "common/executor.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "protocol/ddp_error.h"
@@ -173,9 +174,15 @@ void Engine::Impl::Run() {
       batch.swap(queue);
     }
     // Tasks run in order; consecutive transactions commit as one group.
+    // What each task sends to connections (deltas to every subscriber,
+    // replies to every writer) is handed to the I/O threads at once when
+    // the task ends: a PostBatch per task.
     std::vector<TxTask> group;
     auto flush = [&] {
-      if (!group.empty()) CommitGroup(group);
+      if (!group.empty()) {
+        PostBatch posts;
+        CommitGroup(group);
+      }
       group.clear();
     };
     for (Task& t : batch) {
@@ -185,6 +192,7 @@ void Engine::Impl::Run() {
         continue;
       }
       flush();
+      PostBatch posts;
       std::visit(
           [&](auto& task) {
             using T = std::decay_t<decltype(task)>;
@@ -205,6 +213,7 @@ void Engine::Impl::Run() {
           t);
     }
     flush();
+    PostBatch posts;
     EnforceMaxDocs();
     if (SteadyClock::now() >= next_maintenance) {
       Maintenance();

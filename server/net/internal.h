@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "boost/asio.hpp"
 #include "boost/beast.hpp"
+#include "common/executor.h"
 #include "server/net/net_server.h"
 
 namespace ddp::net_internal {
@@ -27,19 +28,20 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 // thread, a callback still queued in the engine), but the strand may not
 // outlive its io_context's services: the connection Close()s it when it
 // goes, and later posts are dropped (there is nobody left to run them for).
-class StrandExecutor : public Executor {
+class StrandExecutor : public Executor, public std::enable_shared_from_this<StrandExecutor> {
  public:
-  explicit StrandExecutor(Strand strand) : strand_(std::move(strand)) {}
+  // `batches` (may be null) takes this executor's posts made inside a
+  // PostBatch (see common/executor.h).
+  StrandExecutor(Strand strand, std::shared_ptr<PostTarget> batches)
+      : strand_(std::move(strand)), batches_(std::move(batches)) {}
   void Post(absl::AnyInvocable<void() &&> fn) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (strand_) {
-        asio::post(*strand_, [fn = std::move(fn)]() mutable { std::move(fn)(); });
-        return;
-      }
+    if (batches_ != nullptr && PostBatch::Active()) {
+      PostBatch::Hold(batches_, [self = shared_from_this(), fn = std::move(fn)]() mutable {
+        self->Dispatch(std::move(fn));
+      });
+      return;
     }
-    // Closed: `fn` is destroyed here, outside the lock (its captures may
-    // post again).
+    PostNow(std::move(fn));
   }
   bool RunningInThisThread() const override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -52,8 +54,61 @@ class StrandExecutor : public Executor {
   }
 
  private:
+  void PostNow(absl::AnyInvocable<void() &&> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (strand_) {
+        asio::post(*strand_, [fn = std::move(fn)]() mutable { std::move(fn)(); });
+        return;
+      }
+    }
+    // Closed: `fn` is destroyed here, outside the lock (its captures may
+    // post again).
+  }
+  // On an I/O thread, from a batch's hand-over: runs `fn` at once when the
+  // strand is free (it is queued behind the strand's work otherwise), so
+  // a batch needs no second trip through the scheduler. Not under mu_:
+  // `fn` may post to this executor again.
+  void Dispatch(absl::AnyInvocable<void() &&> fn) {
+    std::optional<Strand> strand;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      strand = strand_;
+    }
+    if (strand) asio::dispatch(*strand, [fn = std::move(fn)]() mutable { std::move(fn)(); });
+  }
+
   mutable std::mutex mu_;
   std::optional<Strand> strand_;
+  const std::shared_ptr<PostTarget> batches_;
+};
+
+// The io_context as a PostTarget: a batch of posts is one handler there.
+// Closed by NetServer before the io_context goes; later batches are
+// dropped, like posts to a closed StrandExecutor.
+class IoPostTarget : public PostTarget {
+ public:
+  explicit IoPostTarget(asio::io_context* ioc) : ioc_(ioc) {}
+  void PostAll(std::vector<absl::AnyInvocable<void() &&>> fns) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ioc_ != nullptr) {
+        asio::post(*ioc_, [fns = std::move(fns)]() mutable {
+          for (auto& fn : fns) std::move(fn)();
+        });
+        return;
+      }
+    }
+    // Closed: `fns` go here, outside the lock.
+  }
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ioc_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  asio::io_context* ioc_;
 };
 
 // A live WebSocket connection as the server sees it, for shutdown.
@@ -73,6 +128,8 @@ struct Shared {
   // Owned by NetServer, which outlives every connection: the io_context's
   // destructor destroys the pending handlers that keep connections alive.
   asio::io_context* ioc = nullptr;
+  // The io_context as the target of PostBatches (see StrandExecutor).
+  std::shared_ptr<IoPostTarget> post_target;
 
   std::mutex mu;
   std::condition_variable all_closed;  // notified when `live` empties

@@ -208,12 +208,18 @@ NetServer::NetServer(NetOptions options, std::shared_ptr<const Registry> registr
                      HttpHandler http)
     : impl_(std::make_unique<Impl>()) {
   impl_->shared->ioc = &impl_->ioc;
+  impl_->shared->post_target = std::make_shared<IoPostTarget>(&impl_->ioc);
   impl_->shared->options = std::move(options);
   impl_->shared->registry = std::move(registry);
   impl_->shared->http = std::move(http);
 }
 
-NetServer::~NetServer() { Shutdown(); }
+NetServer::~NetServer() {
+  Shutdown();
+  // Batches posted from now on (the engine may outlive this server) are
+  // dropped instead of reaching an io_context that is going away.
+  impl_->shared->post_target->Close();
+}
 
 absl::Status NetServer::Start() {
   Shared& s = *impl_->shared;

@@ -60,7 +60,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       : shared_(std::move(shared)),
         ws_(std::make_unique<websocket::stream<GuardedStream>>(std::move(stream))),
         strand_(std::move(strand)),
-        executor_(std::make_shared<StrandExecutor>(strand_)),
+        executor_(std::make_shared<StrandExecutor>(strand_, shared_->post_target)),
         timer_(strand_),
         remote_address_(std::move(remote_address)) {}
   // Before the io_context can go (see StrandExecutor).
