@@ -74,6 +74,9 @@ struct ChangeBatch {
 
   // Fills `encoded` and `documents`.
   void Encode();
+  // Fills `documents` alone (a batch for one subscriber, which the session
+  // encodes as its merge box sends it).
+  void ShareDocuments();
 };
 using ChangeBatchPtr = std::shared_ptr<const ChangeBatch>;
 

@@ -488,10 +488,16 @@ uint32_t SharedDocument::HashId(std::string_view id) {
 void ChangeBatch::Encode() {
   encoded.clear();
   encoded.reserve(changes.size());
+  for (const DataChange& c : changes) {
+    encoded.push_back(std::make_shared<const std::string>(EncodeDataChange(c)));
+  }
+  ShareDocuments();
+}
+
+void ChangeBatch::ShareDocuments() {
   documents.clear();
   documents.reserve(changes.size());
   for (const DataChange& c : changes) {
-    encoded.push_back(std::make_shared<const std::string>(EncodeDataChange(c)));
     const bool adds = c.kind == DataChange::Kind::kAdded || c.kind == DataChange::Kind::kAddedBefore;
     documents.push_back(adds ? SharedDocumentRef::Make(c.id, c.fields)
                         : c.kind == DataChange::Kind::kChanged ? c.after

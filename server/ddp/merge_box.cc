@@ -97,6 +97,37 @@ void MergeBox::Entry::Replace(SharedDocumentRef doc) const {
   bits_ = reinterpret_cast<uintptr_t>(doc.Release());
 }
 
+// ---------------------------------------------------------------- SoleLog
+
+bool MergeBox::Collection::has_documents() const { return !empty() || (sole && sole->present > 0); }
+
+template <typename Fn>
+void MergeBox::SoleLog::ForEach(Fn&& fn) const {
+  for (const SharedDocumentRef& doc : added) {
+    if (!later.empty() && later.contains(doc->id())) continue;
+    fn(doc);
+  }
+  for (const auto& [id, doc] : later) {
+    if (doc) fn(doc);
+  }
+}
+
+void MergeBox::SoleLog::Compact() {
+  std::deque<SharedDocumentRef> now;
+  ForEach([&](const SharedDocumentRef& doc) { now.push_back(doc); });
+  added = std::move(now);
+  later.clear();
+}
+
+namespace {
+
+// `later` holds ids changed or removed since their add (and keeps the
+// removed ones' documents alive in `added`); past a quarter of the list
+// the list is rewritten, so each entry costs O(1) amortized.
+bool TimeToCompact(size_t later, size_t present) { return later > 64 + present / 4; }
+
+}  // namespace
+
 // ---------------------------------------------------------------- MergeBox
 
 MergeBox::Collection* MergeBox::FindCollection(std::string_view name) const {
@@ -131,7 +162,46 @@ const MergeBox::Entry* MergeBox::Find(std::string_view collection, std::string_v
 
 void MergeBox::Prefetch(std::string_view collection, std::string_view id,
                         uint32_t id_hash) const {
-  if (const Collection* coll = FindCollection(collection)) coll->prefetch(IdKey{id, id_hash});
+  const Collection* coll = FindCollection(collection);
+  if (coll != nullptr && !coll->sole) coll->prefetch(IdKey{id, id_hash});
+}
+
+const SharedDocument* MergeBox::FindSole(const SoleLog& log, std::string_view id) {
+  if (auto it = log.later.find(id); it != log.later.end()) return it->second.get();
+  for (const SharedDocumentRef& doc : log.added) {
+    if (doc->id() == id) return doc.get();
+  }
+  return nullptr;
+}
+
+bool MergeBox::AddSole(Collection& coll, SubHandle sub, std::string_view collection,
+                       const SharedDocumentRef& shared) {
+  if (!shared) return false;
+  if (!coll.sole) {
+    if (!coll.empty()) return false;
+    coll.sole = std::make_unique<SoleLog>();
+    coll.sole->holder = sub;
+  } else if (coll.sole->holder != sub) {
+    return false;
+  }
+  SoleLog& log = *coll.sole;
+  ++log.present;
+  Touch(sub, collection, &coll);
+  if (!log.later.empty()) {
+    // Added again after its removal.
+    if (auto it = log.later.find(shared->id()); it != log.later.end()) {
+      it->second = shared;
+      return true;
+    }
+  }
+  log.added.push_back(shared);
+  return true;
+}
+
+void MergeBox::Index(Collection& coll) {
+  std::unique_ptr<SoleLog> log = std::move(coll.sole);
+  coll.reserve(log->present);
+  log->ForEach([&](const SharedDocumentRef& doc) { coll.emplace(doc, log->holder); });
 }
 
 void MergeBox::Touch(SubHandle sub, std::string_view collection, const Collection* coll) {
@@ -231,7 +301,9 @@ absl::Status MergeBox::Added(SubHandle sub, std::string_view collection, std::st
         StrCat("collection '", collection, "' is used by an ordered subscription"));
   }
   Collection& coll = GetCollection(collection);
-  if (Hold(coll, sub, collection, id, fields, shared)) {
+  const bool sole = AddSole(coll, sub, collection, shared);
+  if (!sole && coll.sole) Index(coll);  // a second subscription, or no shared document
+  if (sole || Hold(coll, sub, collection, id, fields, shared)) {
     // The common case: the client gets exactly what the subscription sent.
     if (encoded) {
       sink.SendEncoded(encoded);
@@ -259,6 +331,25 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
                                const Object& fields, const std::vector<std::string>& cleared,
                                MergeSink& sink, const EncodedChange& encoded,
                                const SharedDocumentRef& after) {
+  if (Collection* coll = FindCollection(collection); coll != nullptr && coll->sole) {
+    SoleLog& log = *coll->sole;
+    if (log.holder != sub) {
+      return Misuse("changed a document the subscription does not hold", collection, id);
+    }
+    if (after) {
+      DDP_CHECK(after->id() == id);
+      log.later.insert_or_assign(std::string(id), after);
+      if (TimeToCompact(log.later.size(), log.present)) log.Compact();
+      if (fields.empty() && cleared.empty()) return absl::OkStatus();
+      if (encoded) {
+        sink.SendEncoded(encoded);
+      } else {
+        sink.SendChanged(collection, id, fields, cleared);
+      }
+      return absl::OkStatus();
+    }
+    Index(*coll);  // without the whole document the list cannot follow
+  }
   const Entry* entry = Find(collection, id);
   if (entry == nullptr || !entry->HeldBy(sub)) {
     return Misuse("changed a document the subscription does not hold", collection, id);
@@ -308,6 +399,24 @@ absl::Status MergeBox::Removed(SubHandle sub, std::string_view collection, std::
                                MergeSink& sink, const EncodedChange& encoded) {
   Collection* coll = FindCollection(collection);
   if (coll == nullptr) return Misuse("removed an unknown document", collection, id);
+  if (coll->sole) {
+    SoleLog& log = *coll->sole;
+    if (log.holder != sub) {
+      return Misuse("removed a document the subscription does not hold", collection, id);
+    }
+    if (encoded) {
+      sink.SendEncoded(encoded);
+    } else {
+      sink.SendRemoved(collection, id);
+    }
+    if (--log.present == 0) {
+      EraseCollection(collection);
+      return absl::OkStatus();
+    }
+    log.later.insert_or_assign(std::string(id), nullptr);
+    if (TimeToCompact(log.later.size(), log.present)) log.Compact();
+    return absl::OkStatus();
+  }
   auto it = coll->find(Key(id));
   if (it == coll->end()) return Misuse("removed an unknown document", collection, id);
   if (!it->HeldBy(sub)) {
@@ -365,7 +474,7 @@ absl::Status MergeBox::AddedBefore(SubHandle sub, std::string_view collection,
                                    const SharedDocumentRef& shared) {
   auto owner = ordered_owner_.find(collection);
   if (owner == ordered_owner_.end()) {
-    if (const Collection* coll = FindCollection(collection); coll != nullptr && !coll->empty()) {
+    if (const Collection* coll = FindCollection(collection); coll != nullptr && coll->has_documents()) {
       return absl::InvalidArgumentError(StrCat(
           "collection '", collection, "' already has documents of an unordered subscription"));
     }
@@ -428,6 +537,14 @@ void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {
   for (const std::string& collection : touched) {
     const Collection* coll = FindCollection(collection);
     if (coll == nullptr) continue;
+    if (coll->sole) {
+      if (coll->sole->holder == sub) {
+        coll->sole->ForEach(
+            [&](const SharedDocumentRef& doc) { sink.SendRemoved(collection, doc->id()); });
+        EraseCollection(collection);
+      }
+      continue;
+    }
     // Collect first: Removed() edits the collection.
     std::vector<std::string> ids;
     for (const Entry& entry : *coll) {
@@ -442,17 +559,25 @@ void MergeBox::RemoveSubscription(SubHandle sub, MergeSink& sink) {
 }
 
 bool MergeBox::Holds(SubHandle sub, std::string_view collection, std::string_view id) const {
+  if (const Collection* coll = FindCollection(collection); coll != nullptr && coll->sole) {
+    return coll->sole->holder == sub && FindSole(*coll->sole, id) != nullptr;
+  }
   const Entry* entry = Find(collection, id);
   return entry != nullptr && entry->HeldBy(sub);
 }
 
 size_t MergeBox::document_count() const {
   size_t n = 0;
-  for (const auto& [name, coll] : collections_) n += coll.size();
+  for (const auto& [name, coll] : collections_) n += coll.sole ? coll.sole->present : coll.size();
   return n;
 }
 
 std::optional<Object> MergeBox::ClientView(std::string_view collection, std::string_view id) const {
+  if (const Collection* coll = FindCollection(collection); coll != nullptr && coll->sole) {
+    const SharedDocument* doc = FindSole(*coll->sole, id);
+    if (doc == nullptr) return std::nullopt;
+    return doc->fields();
+  }
   const Entry* entry = Find(collection, id);
   if (entry == nullptr) return std::nullopt;
   if (const SharedDocument* d = entry->shared()) return d->fields();

@@ -10,6 +10,19 @@
 // minimal messages for the client: never an empty `changed`, `cleared` for
 // fields that vanish, nothing at all when the visible value did not change.
 //
+// One subscription alone: while a single subscription publishes into a
+// collection, and hands over whole shared documents as it does (live
+// queries: the document with each `added`, the document after each
+// `changed`), the client's view of that collection is exactly what the
+// subscription sent. The box then keeps no index for it, only the list of
+// documents added (8 bytes each, appended: no hashing, no table to grow)
+// and, by id, the few changed or removed since; each message goes out as
+// sent. A subscription that hands documents over this way vouches for its
+// deltas (it never adds a document it holds, nor changes or removes one
+// it does not): the box does not check them. The list becomes an index
+// (below) the moment a second subscription publishes into the collection,
+// an ordered one needs it, or a change comes without its document.
+//
 // Memory: a client's index holds 16 bytes per document in the common case
 // (one subscription holds it as published): a reference to the published
 // document, which every client holding it shares when the caller hands it
@@ -23,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -200,6 +214,20 @@ class MergeBox {
     }
     bool operator()(const IdKey& a, const Entry& b) const { return (*this)(b, a); }
   };
+  // The documents of a collection that one subscription alone publishes
+  // into: every document added, in order, and for the ids changed or
+  // removed since their add, the current document (null when removed).
+  struct SoleLog {
+    SubHandle holder;
+    std::deque<SharedDocumentRef> added;
+    StringMap<SharedDocumentRef> later;
+    size_t present = 0;  // documents the client holds
+    // Calls fn(const SharedDocumentRef&) for each document the client holds.
+    template <typename Fn>
+    void ForEach(Fn&& fn) const;
+    // `added` becomes the documents held, `later` empty.
+    void Compact();
+  };
   // A client's index of one collection: a flat hash set that doubles a
   // little early, at a random point in the last quarter before its maximum
   // load. Every subscriber of a busy topic fills its table at the same
@@ -210,17 +238,32 @@ class MergeBox {
   struct Collection : absl::flat_hash_set<Entry, EntryHash, EntryEq> {
     size_t grow_at = 0;         // doubles when an insert finds this many entries
     size_t grow_capacity = 0;   // the capacity grow_at was drawn for
+    // Set while one subscription alone publishes here (the set is empty
+    // then); see "One subscription alone" above.
+    std::unique_ptr<SoleLog> sole;
+    bool has_documents() const;
   };
 
   static IdKey Key(std::string_view id) { return IdKey{id, SharedDocument::HashId(id)}; }
-  // The entry of a document in `collection`, or nullptr.
+  // The entry of a document in `collection`, or nullptr (not for a
+  // collection with a sole-subscription list).
   const Entry* Find(std::string_view collection, std::string_view id) const;
+  // The document `id` in a sole-subscription list, or nullptr. A scan:
+  // for tests and rare paths.
+  static const SharedDocument* FindSole(const SoleLog& log, std::string_view id);
   // The collection named `name` (nullptr / created when absent). Changes
   // come in runs to one collection: the last one found is remembered,
   // which saves hashing its name for every change.
   Collection* FindCollection(std::string_view name) const;
   Collection& GetCollection(std::string_view name);
   void EraseCollection(std::string_view name);
+  // Starts the sole-subscription list for a new document of `sub` in the
+  // empty `coll`, or appends to it; false when the list does not apply
+  // (the caller takes the indexed path).
+  bool AddSole(Collection& coll, SubHandle sub, std::string_view collection,
+               const SharedDocumentRef& shared);
+  // Turns the sole-subscription list of `coll` into index entries.
+  static void Index(Collection& coll);
   // Doubles `coll` ahead of time when it reached its drawn point, and
   // draws the next point after a change of capacity.
   static void MaybeGrow(Collection& coll);

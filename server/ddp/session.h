@@ -113,7 +113,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   void Apply(std::vector<DataChange> changes);
   // The same for a batch shared with other subscriptions (live queries):
   // messages the merge box forwards unchanged go out as the batch's
-  // encoded bytes, shared, not encoded again.
+  // encoded bytes, shared, not encoded again. A batch with `documents`
+  // vouches for exact deltas (the merge box does not check them; see
+  // "One subscription alone" in merge_box.h).
   void Apply(ChangeBatchPtr batch);
   // Tells the client the initial data is complete (once).
   void Ready();

@@ -116,9 +116,12 @@ absl::StatusOr<LiveRegistry::Id> LiveRegistry::Add(std::shared_ptr<const query::
   stats_.evaluations = static_cast<int64_t>(evals_.size());
   stats_.subscriptions = static_cast<int64_t>(subs_.size());
   // The initial result goes to this subscriber alone: not encoded here (the
-  // session encodes what its merge box sends).
+  // session encodes what its merge box sends), but with its documents
+  // shared, as live batches have them (the merge box keeps those, and a
+  // collection this subscription alone fills needs no index).
   auto snapshot = std::make_shared<ChangeBatch>();
   snapshot->changes = e.eval->Snapshot();
+  snapshot->ShareDocuments();
   if (!snapshot->changes.empty()) sink->Send(std::move(snapshot));
   sink->Ready();
   return id;

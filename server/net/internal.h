@@ -37,7 +37,7 @@ class StrandExecutor : public Executor, public std::enable_shared_from_this<Stra
   void Post(absl::AnyInvocable<void() &&> fn) override {
     if (batches_ != nullptr && PostBatch::Active()) {
       PostBatch::Hold(batches_, [self = shared_from_this(), fn = std::move(fn)]() mutable {
-        self->Dispatch(std::move(fn));
+        self->PostNow(std::move(fn));
       });
       return;
     }
@@ -65,35 +65,27 @@ class StrandExecutor : public Executor, public std::enable_shared_from_this<Stra
     // Closed: `fn` is destroyed here, outside the lock (its captures may
     // post again).
   }
-  // On an I/O thread, from a batch's hand-over: runs `fn` at once when the
-  // strand is free (it is queued behind the strand's work otherwise), so
-  // a batch needs no second trip through the scheduler. Not under mu_:
-  // `fn` may post to this executor again.
-  void Dispatch(absl::AnyInvocable<void() &&> fn) {
-    std::optional<Strand> strand;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      strand = strand_;
-    }
-    if (strand) asio::dispatch(*strand, [fn = std::move(fn)]() mutable { std::move(fn)(); });
-  }
 
   mutable std::mutex mu_;
   std::optional<Strand> strand_;
   const std::shared_ptr<PostTarget> batches_;
 };
 
-// The io_context as a PostTarget: a batch of posts is one handler there.
-// Closed by NetServer before the io_context goes; later batches are
-// dropped, like posts to a closed StrandExecutor.
+// The io_context as a PostTarget: a batch of posts is one handler there,
+// which posts each onto its connection's strand. The batches' handlers run
+// in hand-over order, one at a time (a strand of their own): with several
+// I/O threads, a later batch's handler must not reach a connection's
+// strand before an earlier batch's post to it (the connection would see
+// its work out of order). Closed by NetServer before the io_context goes;
+// later batches are dropped, like posts to a closed StrandExecutor.
 class IoPostTarget : public PostTarget {
  public:
-  explicit IoPostTarget(asio::io_context* ioc) : ioc_(ioc) {}
+  explicit IoPostTarget(asio::io_context& ioc) : order_(asio::make_strand(ioc)) {}
   void PostAll(std::vector<absl::AnyInvocable<void() &&>> fns) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (ioc_ != nullptr) {
-        asio::post(*ioc_, [fns = std::move(fns)]() mutable {
+      if (order_) {
+        asio::post(*order_, [fns = std::move(fns)]() mutable {
           for (auto& fn : fns) std::move(fn)();
         });
         return;
@@ -101,14 +93,16 @@ class IoPostTarget : public PostTarget {
     }
     // Closed: `fns` go here, outside the lock.
   }
+  // The strand must not outlive the io_context (see StrandExecutor).
   void Close() {
+    std::optional<Strand> gone;
     std::lock_guard<std::mutex> lock(mu_);
-    ioc_ = nullptr;
+    gone.swap(order_);
   }
 
  private:
   std::mutex mu_;
-  asio::io_context* ioc_;
+  std::optional<Strand> order_;
 };
 
 // A live WebSocket connection as the server sees it, for shutdown.

@@ -208,7 +208,7 @@ NetServer::NetServer(NetOptions options, std::shared_ptr<const Registry> registr
                      HttpHandler http)
     : impl_(std::make_unique<Impl>()) {
   impl_->shared->ioc = &impl_->ioc;
-  impl_->shared->post_target = std::make_shared<IoPostTarget>(&impl_->ioc);
+  impl_->shared->post_target = std::make_shared<IoPostTarget>(impl_->ioc);
   impl_->shared->options = std::move(options);
   impl_->shared->registry = std::move(registry);
   impl_->shared->http = std::move(http);

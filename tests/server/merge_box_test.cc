@@ -192,11 +192,18 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
   const std::vector<std::string> ids = {"d1", "d2", "d3"};
   const std::vector<std::string> keys = {"a", "b", "c", "d"};
   int encoded_used = 0;
-  for (int round = 0; round < 30; ++round) {
-    // Odd rounds hand the merge box each change pre-encoded (as live
-    // queries do): it may forward those bytes only where the client's
-    // message is exactly that change, so the view must match all the same.
-    const bool pre_encoded = round % 2 == 1;
+  for (int round = 0; round < 36; ++round) {
+    // Rounds of kind 1 and 2 hand the merge box each change pre-encoded
+    // (as live queries do): it may forward those bytes only where the
+    // client's message is exactly that change, so the view must match all
+    // the same. Kind 2 also hands over each changed document whole (as
+    // live queries do), which keeps a collection that one subscription
+    // alone publishes into without an index. 1 to 3 subscriptions: with
+    // fewer, one alone holds the collection more often.
+    const int kind = round % 3;
+    const bool pre_encoded = kind >= 1;
+    const bool with_after = kind == 2;
+    const int subs = 1 + (round / 3) % 3;
     auto enc = [&](std::string text) {
       return pre_encoded ? std::make_shared<const std::string>(std::move(text)) : nullptr;
     };
@@ -229,7 +236,7 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
       for (const auto& k : keys) model_clear(s, id, k);
     };
     for (int step = 0; step < 400; ++step) {
-      SubHandle sub = static_cast<SubHandle>(1 + pick(3));
+      SubHandle sub = static_cast<SubHandle>(1 + pick(subs));
       const std::string& id = ids[static_cast<size_t>(pick(3))];
       int op = pick(10);
       if (op == 9) {
@@ -254,10 +261,30 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
         model_drop(sub, id);
         ASSERT_TRUE(box.Removed(sub, "c", id, sink, enc(EncodeRemoved("c", id))).ok());
       } else {
+        // The document as this subscription publishes it.
+        auto own = [&] {
+          Object o;
+          for (const auto& [k, list] : model[id]) {
+            for (const auto& [holder, v] : list) {
+              if (holder == sub) o.Append(k, v);
+            }
+          }
+          return o;
+        };
+        const Object before = own();
         Object fields;
         std::vector<std::string> cleared;
         for (const auto& k : keys) {
           int what = pick(4);
+          if (with_after) {
+            // Exact deltas, as a producer that hands documents over sends
+            // them: only values that differ, only fields it has.
+            const Value* v = before.Find(k);
+            Value next(pick(3));
+            if (what == 0 && (v == nullptr || *v != next)) fields.Set(k, next);
+            if (what == 1 && v != nullptr) cleared.push_back(k);
+            continue;
+          }
           if (what == 0) fields.Set(k, Value(pick(3)));
           if (what == 1) cleared.push_back(k);
         }
@@ -266,10 +293,13 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
           if (!fields.Contains(k)) model_clear(sub, id, k);
         }
         auto e = enc(EncodeChanged("c", id, fields, cleared));
-        ASSERT_TRUE(box.Changed(sub, "c", id, fields, cleared, sink, e).ok());
+        const SharedDocumentRef after = with_after ? SharedDocumentRef::Make(id, own()) : nullptr;
+        ASSERT_TRUE(box.Changed(sub, "c", id, fields, cleared, sink, e, after).ok());
       }
+      size_t present_count = 0;
       for (const auto& i : ids) {
         bool present = !holders[i].empty();
+        present_count += present ? 1 : 0;
         ASSERT_EQ(sink.present["c"].contains(i), present) << "round " << round << " step " << step;
         if (!present) continue;
         std::map<std::string, Value> expected;
@@ -281,6 +311,7 @@ TEST(MergeBoxTest, RandomOperationsMatchTheModel) {
         for (const Member& m : *view) box_view[m.key] = m.value;
         ASSERT_EQ(box_view, expected) << "round " << round << " step " << step;
       }
+      ASSERT_EQ(box.document_count(), present_count) << "round " << round << " step " << step;
     }
     encoded_used += sink.encoded_used;
   }
@@ -391,6 +422,102 @@ TEST(MergeBoxTest, AChangeWithItsAfterImageKeepsTheDocumentShared) {
   EXPECT_EQ(box.ClientView("c", "d"), O(R"({"a":9,"z":1})"));
   EXPECT_EQ(sink.view["c"]["d"]["a"], Value(9));
   EXPECT_FALSE(sink.view["c"]["d"].contains("c"));
+}
+
+
+// A collection that one subscription alone publishes into, with whole
+// documents, keeps a list instead of an index (see merge_box.h). Through
+// many changes and removals (the list compacts), a second subscription
+// (the list becomes an index) and the retraction of the first, the client
+// sees what it would see with an index all along.
+TEST(MergeBoxTest, OneSubscriptionAloneKeepsAListThatBecomesAnIndexWhenNeeded) {
+  for (bool second_joins : {false, true}) {
+    SCOPED_TRACE(second_joins ? "a second subscription joins" : "one subscription throughout");
+    MergeBox box;
+    RecordingSink sink;
+    std::map<std::string, int64_t> expected;  // id -> the value of "v" the client sees
+    auto doc = [](const std::string& id, int64_t v) {
+      return SharedDocumentRef::Make(id, O(StrCat(R"({"v":)", v, "}")));
+    };
+    auto add = [&](const std::string& id, int64_t v) {
+      auto d = doc(id, v);
+      ASSERT_TRUE(box.Added(1, "c", id, d->fields(), sink, nullptr, d).ok());
+      expected[id] = v;
+    };
+    for (int i = 0; i < 2000; ++i) add(StrCat("d", i), i);
+    // Changes and removals, enough to compact the list several times.
+    for (int i = 0; i < 2000; i += 3) {
+      std::string id = StrCat("d", i);
+      ASSERT_TRUE(box.Changed(1, "c", id, O(StrCat(R"({"v":)", -i, "}")), {}, sink, nullptr,
+                              doc(id, -i))
+                      .ok());
+      expected[id] = -i;
+    }
+    for (int i = 1; i < 2000; i += 4) {
+      std::string id = StrCat("d", i);
+      ASSERT_TRUE(box.Removed(1, "c", id, sink).ok());
+      expected.erase(id);
+    }
+    for (int i = 1; i < 400; i += 4) add(StrCat("d", i), 7);  // added again
+    ASSERT_EQ(box.document_count(), expected.size());
+    for (const auto& [id, v] : expected) {
+      ASSERT_EQ(sink.view["c"][id]["v"], Value(v)) << id;
+      std::optional<Object> seen = box.ClientView("c", id);
+      ASSERT_TRUE(seen.has_value()) << id;
+      EXPECT_EQ(*seen->Find("v"), Value(v)) << id;
+      EXPECT_TRUE(box.Holds(1, "c", id));
+    }
+    EXPECT_FALSE(box.ClientView("c", "d1001").has_value());  // removed, not added again
+    EXPECT_FALSE(box.Holds(2, "c", "d0"));
+    // Another subscription may not touch what it does not hold.
+    EXPECT_EQ(box.Removed(2, "c", "d0", sink).code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(box.Changed(2, "c", "d0", O(R"({"v":1})"), {}, sink).code(),
+              absl::StatusCode::kFailedPrecondition);
+    std::set<std::string> kept;  // what the client keeps after the first stops
+    if (second_joins) {
+      // The second subscription publishes d0 (held by the first) with a
+      // field of its own, and a document of its own.
+      ASSERT_TRUE(box.Added(2, "c", "d0", O(R"({"v":99,"w":1})"), sink).ok());
+      EXPECT_EQ(sink.view["c"]["d0"]["v"], Value(int64_t{0}));  // the first holder's value
+      EXPECT_EQ(sink.view["c"]["d0"]["w"], Value(1));
+      ASSERT_TRUE(box.Added(2, "c", "x", O(R"({"v":5})"), sink).ok());
+      ASSERT_EQ(box.document_count(), expected.size() + 1);
+      // The first keeps publishing into the collection, now indexed.
+      ASSERT_TRUE(box.Changed(1, "c", "d3", O(R"({"v":33})"), {}, sink, nullptr, doc("d3", 33)).ok());
+      EXPECT_EQ(sink.view["c"]["d3"]["v"], Value(33));
+      kept = {"d0", "x"};
+    }
+    sink.Take();
+    box.RemoveSubscription(1, sink);
+    std::set<std::string> left;
+    for (const auto& [id, fields] : sink.view["c"]) left.insert(id);
+    EXPECT_EQ(left, kept);
+    EXPECT_EQ(box.document_count(), kept.size());
+    if (second_joins) {
+      // d0 is the second's alone now: its own value.
+      EXPECT_EQ(sink.view["c"]["d0"]["v"], Value(99));
+    }
+  }
+}
+
+// A change without the whole document ends the list (the box cannot
+// follow the document any more); the client's view is unaffected.
+TEST(MergeBoxTest, AChangeWithoutItsDocumentIndexesTheCollection) {
+  MergeBox box;
+  RecordingSink sink;
+  for (int i = 0; i < 10; ++i) {
+    auto d = SharedDocumentRef::Make(StrCat("d", i), O(R"({"a":1,"b":2})"));
+    ASSERT_TRUE(box.Added(1, "c", d->id(), d->fields(), sink, nullptr, d).ok());
+  }
+  ASSERT_TRUE(box.Changed(1, "c", "d4", O(R"({"a":5})"), {"b"}, sink).ok());
+  EXPECT_EQ(*box.ClientView("c", "d4"), O(R"({"a":5})"));
+  // Index checks apply again: adding a document the subscription holds.
+  auto again = SharedDocumentRef::Make("d1", O(R"({"a":1})"));
+  EXPECT_EQ(box.Added(1, "c", "d1", again->fields(), sink, nullptr, again).code(),
+            absl::StatusCode::kFailedPrecondition);
+  box.RemoveSubscription(1, sink);
+  EXPECT_TRUE(sink.present["c"].empty());
+  EXPECT_EQ(box.document_count(), 0u);
 }
 
 }  // namespace
