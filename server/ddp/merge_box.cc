@@ -16,6 +16,19 @@ absl::Status Misuse(std::string_view what, std::string_view collection, std::str
   return absl::FailedPreconditionError(StrCat(what, " (collection '", collection, "', id '", id, "')"));
 }
 
+// A change from the document's only holder, with its whole document: the
+// client's message is the change itself (never an empty one).
+void SendExactChange(MergeSink& sink, std::string_view collection, std::string_view id,
+                     const Object& fields, const std::vector<std::string>& cleared,
+                     const EncodedChange& encoded) {
+  if (fields.empty() && cleared.empty()) return;
+  if (encoded) {
+    sink.SendEncoded(encoded);
+  } else {
+    sink.SendChanged(collection, id, fields, cleared);
+  }
+}
+
 }  // namespace
 
 MergeBox::Field* MergeBox::Merged::FindField(std::string_view key) {
@@ -340,12 +353,7 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
       DDP_CHECK(after->id() == id);
       log.later.insert_or_assign(std::string(id), after);
       if (TimeToCompact(log.later.size(), log.present)) log.Compact();
-      if (fields.empty() && cleared.empty()) return absl::OkStatus();
-      if (encoded) {
-        sink.SendEncoded(encoded);
-      } else {
-        sink.SendChanged(collection, id, fields, cleared);
-      }
+      SendExactChange(sink, collection, id, fields, cleared, encoded);
       return absl::OkStatus();
     }
     Index(*coll);  // without the whole document the list cannot follow
@@ -359,12 +367,7 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
     // sees exactly the change, and then exactly `after`.
     DDP_CHECK(after->id() == id);
     entry->Replace(after);
-    if (fields.empty() && cleared.empty()) return absl::OkStatus();
-    if (encoded) {
-      sink.SendEncoded(encoded);
-    } else {
-      sink.SendChanged(collection, id, fields, cleared);
-    }
+    SendExactChange(sink, collection, id, fields, cleared, encoded);
     return absl::OkStatus();
   }
   Merged& doc = entry->Materialize();
