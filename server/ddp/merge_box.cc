@@ -352,8 +352,11 @@ absl::Status MergeBox::Changed(SubHandle sub, std::string_view collection, std::
     if (after) {
       DDP_CHECK(after->id() == id);
       log.later.insert_or_assign(std::string(id), after);
-      if (TimeToCompact(log.later.size(), log.present)) log.Compact();
       SendExactChange(sink, collection, id, fields, cleared, encoded);
+      // Documents that keep changing are better served by the index (an
+      // entry swaps its reference in place; the list copies each changed
+      // id and rewrites itself): past the point of a rewrite, it becomes one.
+      if (TimeToCompact(log.later.size(), log.present)) Index(*coll);
       return absl::OkStatus();
     }
     Index(*coll);  // without the whole document the list cannot follow
