@@ -29,6 +29,12 @@ void SendExactChange(MergeSink& sink, std::string_view collection, std::string_v
   }
 }
 
+// A sole-subscription list's `later` holds the ids changed or removed since
+// their add (and the removed ones' documents stay alive in `added`): past a
+// quarter of the list, the list is rewritten (or, on a change, becomes the
+// index), so each entry costs O(1) amortized.
+bool TimeToCompact(size_t later, size_t present) { return later > 64 + present / 4; }
+
 }  // namespace
 
 MergeBox::Field* MergeBox::Merged::FindField(std::string_view key) {
@@ -131,15 +137,6 @@ void MergeBox::SoleLog::Compact() {
   added = std::move(now);
   later.clear();
 }
-
-namespace {
-
-// `later` holds ids changed or removed since their add (and keeps the
-// removed ones' documents alive in `added`); past a quarter of the list
-// the list is rewritten, so each entry costs O(1) amortized.
-bool TimeToCompact(size_t later, size_t present) { return later > 64 + present / 4; }
-
-}  // namespace
 
 // ---------------------------------------------------------------- MergeBox
 
