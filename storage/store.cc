@@ -481,6 +481,32 @@ absl::StatusOr<std::optional<StoredDoc>> Store::Get(std::string_view topic, std:
   return std::optional<StoredDoc>(std::move(*d));
 }
 
+std::vector<absl::StatusOr<std::optional<StoredDoc>>> Store::GetMany(
+    std::span<const std::pair<std::string_view, std::string_view>> keys) const {
+  std::vector<absl::StatusOr<std::optional<StoredDoc>>> out;
+  out.reserve(keys.size());
+  std::vector<std::string> key_bytes;
+  key_bytes.reserve(keys.size());
+  for (const auto& [topic, id] : keys) key_bytes.push_back(DocKey(topic, id));
+  std::vector<rocksdb::Slice> slices(key_bytes.begin(), key_bytes.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->cf[kDocs], slices.size(), slices.data(),
+                      values.data(), statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      out.emplace_back(std::optional<StoredDoc>());
+    } else if (!statuses[i].ok()) {
+      out.emplace_back(FromRocks(statuses[i], "get"));
+    } else if (absl::StatusOr<StoredDoc> d = DecodeDoc(V(values[i])); d.ok()) {
+      out.emplace_back(std::optional<StoredDoc>(std::move(*d)));
+    } else {
+      out.emplace_back(d.status());
+    }
+  }
+  return out;
+}
+
 absl::Status Store::Scan(std::string_view topic,
                          const std::function<bool(std::string_view id, StoredDoc&& doc)>& fn,
                          const Snapshot* snapshot) const {

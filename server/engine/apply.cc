@@ -56,13 +56,63 @@ const std::map<std::string, DocState, std::less<>>* Overlay::TopicDocs(
   return t == topics_.end() ? nullptr : &t->second;
 }
 
-TxApplier::TxApplier(const storage::Store& store, const Overlay& group,
+void StoreReads::Add(const TxRequest& tx) {
+  auto add = [&](const std::string& topic, std::string_view id) {
+    auto [it, inserted] = states_.try_emplace(OverlayKey(topic, id));
+    if (inserted) keys_.emplace_back(topic, id);
+  };
+  for (const WriteOp& op : tx.ops) {
+    switch (op.kind) {
+      case WriteOp::Kind::kInsert:
+      case WriteOp::Kind::kPublish:
+        for (const Object& doc : op.docs) {
+          if (const Value* id = doc.Find("_id"); id != nullptr && id->is_string()) {
+            add(op.topic, id->as_string());
+          }
+        }
+        break;
+      case WriteOp::Kind::kUpdate:
+      case WriteOp::Kind::kRemove:
+        if (const auto& id = op.selector.id()) add(op.topic, *id);
+        break;
+      case WriteOp::Kind::kExpect:
+        add(op.topic, op.id);
+        break;
+    }
+  }
+}
+
+void StoreReads::Read(const storage::Store& store) {
+  if (keys_.empty()) return;
+  auto stored = store.GetMany(keys_);
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    const auto& [topic, id] = keys_[i];
+    auto it = states_.find(OverlayKey(topic, id));
+    if (!stored[i].ok()) {
+      states_.erase(it);
+    } else if (stored[i]->has_value()) {
+      storage::StoredDoc& d = **stored[i];
+      it->second = DocState{std::make_shared<const Object>(std::move(d.doc)), d.version};
+    }
+  }
+  keys_.clear();
+}
+
+const DocState* StoreReads::Find(std::string_view topic, std::string_view id) const {
+  auto it = states_.find(OverlayKey(topic, id));
+  return it == states_.end() ? nullptr : &it->second;
+}
+
+TxApplier::TxApplier(const storage::Store& store, const Overlay& group, const StoreReads* reads,
                      const EngineOptions& options, int64_t now_millis)
-    : store_(store), group_(group), options_(options), now_millis_(now_millis) {}
+    : store_(store), group_(group), reads_(reads), options_(options), now_millis_(now_millis) {}
 
 absl::StatusOr<DocState> TxApplier::Get(const std::string& topic, const std::string& id) {
   if (const DocState* s = mine_.Find(topic, id)) return *s;
   if (const DocState* s = group_.Find(topic, id)) return *s;
+  if (reads_ != nullptr) {
+    if (const DocState* s = reads_->Find(topic, id)) return *s;
+  }
   absl::StatusOr<std::optional<storage::StoredDoc>> stored = store_.Get(topic, id);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return DocState{};

@@ -36,10 +36,30 @@ class Overlay {
   StringMap<std::map<std::string, DocState, std::less<>>> topics_;
 };
 
+// The stored state of the documents a group's transactions name by _id
+// (inserts and publishes with an _id, updates and removes by _id,
+// preconditions), read in one batch before the group is applied: the store
+// does not change until the group commits. A batched read costs a fraction
+// of one read per document (7-9% of the server's CPU publishing 10
+// documents per call). Anything else is read on demand.
+class StoreReads {
+ public:
+  void Add(const TxRequest& tx);
+  // Reads every added key; a key whose read fails is left out (the on-demand
+  // read reports the error to its transaction).
+  void Read(const storage::Store& store);
+  const DocState* Find(std::string_view topic, std::string_view id) const;
+
+ private:
+  std::vector<std::pair<std::string_view, std::string_view>> keys_;
+  StringMap<DocState> states_;  // key: topic \0 id
+};
+
 class TxApplier {
  public:
-  TxApplier(const storage::Store& store, const Overlay& group, const EngineOptions& options,
-            int64_t now_millis);
+  // `reads` may be null.
+  TxApplier(const storage::Store& store, const Overlay& group, const StoreReads* reads,
+            const EngineOptions& options, int64_t now_millis);
 
   // Applies the ops in order. On error nothing of this transaction counts.
   absl::Status Apply(const TxRequest& tx, std::vector<Value>* results);
@@ -72,6 +92,7 @@ class TxApplier {
 
   const storage::Store& store_;
   const Overlay& group_;
+  const StoreReads* reads_;
   const EngineOptions& options_;
   const int64_t now_millis_;
   Overlay mine_;

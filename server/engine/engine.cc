@@ -233,6 +233,9 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
   std::vector<absl::StatusOr<TxResult>> results(group.size(), absl::UnknownError("not run"));
   StringMap<size_t> keys_in_group;  // idempotency key -> index of its transaction
   uint64_t seq = next_seq;
+  StoreReads reads;
+  for (const TxTask& t : group) reads.Add(t.tx);
+  reads.Read(*store);
 
   for (size_t i = 0; i < group.size(); ++i) {
     const TxRequest& tx = group[i].tx;
@@ -252,7 +255,7 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
         continue;
       }
     }
-    TxApplier applier(*store, overlay, options, now);
+    TxApplier applier(*store, overlay, &reads, options, now);
     std::vector<Value> values;
     absl::Status s = applier.Apply(tx, &values);
     if (!s.ok()) {

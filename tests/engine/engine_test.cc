@@ -651,5 +651,47 @@ TEST_F(EngineTest, ConcurrentWritersAllCommitInOneOrder) {
   EXPECT_LT(engine_->stats().groups.load(), kThreads * kEach);  // some grouping happened
 }
 
+// Transactions submitted together commit in one group, whose documents the
+// engine reads from the store in one batch before applying any of them:
+// each transaction must still see what the ones before it wrote, stored or
+// not, and the batch must not hide a document stored by an earlier group.
+TEST_F(EngineTest, TransactionsInFlightTogetherSeeEachOthersWrites) {
+  Open();
+  ASSERT_TRUE(Tx(R"([{"op":"insert","topic":"g","doc":{"_id":"old","n":1}}])").ok());
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = "r" + std::to_string(round);
+    std::vector<std::string> txs = {
+        R"([{"op":"insert","topic":"g","doc":{"_id":"ID","n":1}}])",
+        R"([{"op":"insert","topic":"g","doc":{"_id":"ID","n":99}}])",  // duplicate: 409
+        R"([{"op":"update","topic":"g","selector":{"_id":"ID"},"modifier":{"$inc":{"n":1}}}])",
+        R"([{"op":"expect","topic":"g","id":"ID","match":{"n":2}}])",
+        R"([{"op":"insert","topic":"g","doc":{"_id":"old"}}])",  // stored long ago: 409
+        R"([{"op":"update","topic":"g","selector":{"_id":"old"},"modifier":{"$inc":{"n":1}}}])",
+        R"([{"op":"remove","topic":"g","selector":{"_id":"ID"}}])",
+        R"([{"op":"expect","topic":"g","id":"ID","exists":false}])",
+        R"([{"op":"publish","topic":"g","docs":[{"_id":"ID","n":7},{"_id":"old","n":0}]}])",
+        R"([{"op":"expect","topic":"g","id":"old","match":{"n":0}}])",
+    };
+    std::vector<std::promise<absl::StatusOr<TxResult>>> done(txs.size());
+    std::vector<std::future<absl::StatusOr<TxResult>>> results;
+    for (size_t i = 0; i < txs.size(); ++i) {
+      std::string ops = txs[i];
+      for (size_t at; (at = ops.find("ID")) != std::string::npos;) ops.replace(at, 2, id);
+      auto tx = ParseTx(J(ops), J("null"));
+      ASSERT_TRUE(tx.ok()) << tx.status();
+      results.push_back(done[i].get_future());
+      engine_->Submit(std::move(*tx),
+                      [&p = done[i]](absl::StatusOr<TxResult> r) { p.set_value(std::move(r)); });
+    }
+    std::vector<bool> ok;
+    for (auto& f : results) ok.push_back(f.get().ok());
+    EXPECT_EQ(ok, (std::vector<bool>{true, false, true, true, false, true, true, true, true, true}))
+        << "round " << round;
+    EXPECT_EQ(QueryJson("g", R"({"filter":{"_id":{"$in":[")" + id + R"(","old"]}}})"),
+              R"([{"_id":"old","n":0},{"_id":")" + id + R"(","n":7}])");
+  }
+  EXPECT_LT(engine_->stats().groups.load(), 1 + 20 * 10);  // some transactions shared a group
+}
+
 }  // namespace
 }  // namespace ddp::engine

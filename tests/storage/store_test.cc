@@ -80,6 +80,31 @@ TEST_F(StoreTest, CommitGetScanAndRecover) {
   EXPECT_EQ(log, (std::vector<std::pair<uint64_t, std::string>>{{1, "one"}, {2, "two"}}));
 }
 
+TEST_F(StoreTest, GetManyReadsSeveralDocumentsInOneCall) {
+  Open();
+  CommitBatch b;
+  b.writes.push_back(Put("t", "a", R"({"_id":"a","n":1})", 1));
+  b.writes.push_back(Put("t", "b", R"({"_id":"b","n":2})", 1));
+  b.writes.push_back(Put("u", "a", R"({"_id":"a","n":3})", 1));
+  b.log = {{1, "one"}};
+  b.last_seq = 1;
+  ASSERT_TRUE(store_->Commit(b).ok());
+  std::vector<std::pair<std::string_view, std::string_view>> keys = {
+      {"t", "b"}, {"t", "zz"}, {"u", "a"}, {"tt", "a"}, {"t", "a"}, {"t", "b"}};
+  auto got = store_->GetMany(keys);
+  ASSERT_EQ(got.size(), keys.size());
+  std::vector<std::string> seen;
+  for (auto& r : got) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    seen.push_back(r->has_value() ? ToJson(Value((*r)->doc)) : "absent");
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{R"({"_id":"b","n":2})", "absent", R"({"_id":"a","n":3})",
+                                            "absent", R"({"_id":"a","n":1})",
+                                            R"({"_id":"b","n":2})"}));
+  EXPECT_EQ((*got[0])->version, 1u);
+  EXPECT_TRUE(store_->GetMany({}).empty());
+}
+
 TEST_F(StoreTest, UpdatesDeletesCountsAndOldestOrder) {
   Open();
   CommitBatch b1;
