@@ -16,10 +16,15 @@ WORK=$(mktemp -d -p "${BENCH_DIR:-$PWD/build}" commit-bench.XXXXXX)
 trap 'kill $server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "# data on $(df --output=source,fstype "$WORK" | tail -1); ${SECONDS_PER_RUN}s per run"
+# The target's baseline writes counter keys (each insert lands next to the
+# last: the cheapest memtable insert there is); random 17-character ids, as
+# Meteor clients choose them, show what a memtable search per record costs.
 for payload in 128 1024; do
   for batch in 1 16 64; do
     $BIN/rocksdb_raw_bench --dir "$WORK/raw" --batch $batch --payload-bytes $payload --seconds "$SECONDS_PER_RUN"
   done
+  $BIN/rocksdb_raw_bench --dir "$WORK/raw" --batch 64 --keys random --payload-bytes $payload \
+    --seconds "$SECONDS_PER_RUN"
 done
 # writers:docs per call (one transaction); 64:10 shows what batching gives.
 for payload in 128 1024; do

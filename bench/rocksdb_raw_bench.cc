@@ -4,10 +4,11 @@
 // disk). A measurement tool, so it uses RocksDB directly; product code
 // reaches RocksDB only through storage/.
 //
-//   rocksdb_raw_bench --dir /path --batch 64 --payload-bytes 128 --seconds 5
+//   rocksdb_raw_bench --dir /path --batch 64 --payload-bytes 128 --seconds 5 [--keys random]
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -19,7 +20,12 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/rocksdb_raw_bench";
   int batch = 64, payload = 128;
   double seconds = 5;
+  std::string keys = "counter";
   app.add_option("--dir", dir);
+  app.add_option("--keys", keys,
+                 "counter: k0, k1, ... (each insert lands next to the last); random: 17 random "
+                 "characters like Meteor's Random.id() (each insert searches the memtable)")
+      ->check(CLI::IsMember({"counter", "random"}));
   app.add_option("--batch", batch);
   app.add_option("--payload-bytes", payload);
   app.add_option("--seconds", seconds);
@@ -40,9 +46,17 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   auto end = start + std::chrono::duration<double>(seconds);
   int64_t records = 0, key = 0;
+  std::mt19937_64 rng(42);
+  const std::string_view alphabet = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+  auto next_key = [&]() {
+    if (keys == "counter") return "k" + std::to_string(key++);
+    std::string k(17, ' ');
+    for (char& c : k) c = alphabet[rng() % alphabet.size()];
+    return k;
+  };
   while (std::chrono::steady_clock::now() < end) {
     rocksdb::WriteBatch wb;
-    for (int i = 0; i < batch; ++i) wb.Put("k" + std::to_string(key++), value);
+    for (int i = 0; i < batch; ++i) wb.Put(next_key(), value);
     s = db->Write(wo, &wb);
     if (!s.ok()) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -51,9 +65,9 @@ int main(int argc, char** argv) {
     records += batch;
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"mode\":\"rocksdb_raw\",\"batch\":%d,\"payload_bytes\":%d,\"records_per_s\":%.0f,"
+  std::printf("{\"mode\":\"rocksdb_raw\",\"batch\":%d,\"keys\":\"%s\",\"payload_bytes\":%d,\"records_per_s\":%.0f,"
               "\"syncs_per_s\":%.0f}\n",
-              batch, payload, static_cast<double>(records) / elapsed,
+              batch, keys.c_str(), payload, static_cast<double>(records) / elapsed,
               static_cast<double>(records) / batch / elapsed);
   db.reset();
   std::filesystem::remove_all(dir);
