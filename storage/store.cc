@@ -258,6 +258,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
+  // The log and the oldest-first index are only ever read in ranges: a
+  // bloom filter there is built at every flush and never consulted.
+  rocksdb::BlockBasedTableOptions range_table = table;
+  range_table.filter_policy.reset();
+  for (Cf c : {kLog, kBySeq}) {
+    descriptors[c].options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(range_table));
+  }
   // Documents are read before they are written (a write's prior state, an
   // insert's duplicate check), and a new document's key is in no memtable:
   // without a filter that miss walked the skiplist (15% of the server's

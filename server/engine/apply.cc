@@ -174,14 +174,14 @@ absl::Status TxApplier::Candidates(const std::string& topic, const query::Select
   return absl::OkStatus();
 }
 
-absl::StatusOr<Value> TxApplier::Insert(const WriteOp& op) {
+absl::StatusOr<Value> TxApplier::Insert(WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
-  const Object& given = op.docs[0];
+  Object& given = op.docs[0];
   if (const Value* given_id = given.Find("_id")) {
     std::string id = given_id->as_string();
     ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
     if (existing.doc != nullptr) return DuplicateKey(op.topic, id);
-    Put(op.topic, id, std::make_shared<const Object>(given), &existing);
+    Put(op.topic, id, std::make_shared<const Object>(std::move(given)), &existing);
     return Value(std::move(id));
   }
   // A generated id is new: 17 characters of 55 from the CSPRNG are 98
@@ -189,16 +189,15 @@ absl::StatusOr<Value> TxApplier::Insert(const WriteOp& op) {
   // between two UUIDv4s. So no read of the prior state (that store read
   // was 7% of a durable insert's server CPU).
   std::string id = RandomId();
-  Put(op.topic, id, std::make_shared<const Object>(WithLeadingId(id, given)), &kAbsent);
+  Put(op.topic, id, std::make_shared<const Object>(WithLeadingId(id, std::move(given))), &kAbsent);
   return Value(std::move(id));
 }
 
-absl::StatusOr<Value> TxApplier::Publish(const WriteOp& op) {
+absl::StatusOr<Value> TxApplier::Publish(WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
   Array ids;
   ids.reserve(op.docs.size());
-  for (const Object& given : op.docs) {
-    Object doc = given;
+  for (Object& doc : op.docs) {
     std::string id;
     // A generated id is new (time-ordered ids are unique across restarts):
     // there is no prior state to read.
@@ -291,8 +290,8 @@ absl::Status TxApplier::Expect(const WriteOp& op) {
   return absl::OkStatus();
 }
 
-absl::Status TxApplier::Apply(const TxRequest& tx, std::vector<Value>* results) {
-  for (const WriteOp& op : tx.ops) {
+absl::Status TxApplier::Apply(TxRequest& tx, std::vector<Value>* results) {
+  for (WriteOp& op : tx.ops) {
     switch (op.kind) {
       case WriteOp::Kind::kInsert: {
         ASSIGN_OR_RETURN(Value r, Insert(op));

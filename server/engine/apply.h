@@ -62,7 +62,10 @@ class TxApplier {
             const EngineOptions& options, int64_t now_millis);
 
   // Applies the ops in order. On error nothing of this transaction counts.
-  absl::Status Apply(const TxRequest& tx, std::vector<Value>* results);
+  // The documents of inserts and publishes are moved out of `tx` (a group
+  // applies each transaction once; copying them was 1.5% of the server's
+  // CPU publishing 10 documents per call).
+  absl::Status Apply(TxRequest& tx, std::vector<Value>* results);
 
   // The net effect per document (first-touch order), with the versions the
   // documents had before.
@@ -84,8 +87,8 @@ class TxApplier {
                           std::vector<std::pair<std::string, DocState>>* out);
   absl::Status CheckTopic(const std::string& topic) const;
 
-  absl::StatusOr<Value> Insert(const WriteOp& op);
-  absl::StatusOr<Value> Publish(const WriteOp& op);
+  absl::StatusOr<Value> Insert(WriteOp& op);
+  absl::StatusOr<Value> Publish(WriteOp& op);
   absl::StatusOr<Value> Update(const WriteOp& op);
   absl::StatusOr<Value> Remove(const WriteOp& op);
   absl::Status Expect(const WriteOp& op);

@@ -238,7 +238,7 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
   reads.Read(*store);
 
   for (size_t i = 0; i < group.size(); ++i) {
-    const TxRequest& tx = group[i].tx;
+    TxRequest& tx = group[i].tx;
     if (!tx.key.empty()) {
       if (auto k = keys_in_group.find(tx.key); k != keys_in_group.end()) {
         results[i] = results[k->second];
