@@ -16,15 +16,26 @@ WORK=$(mktemp -d -p "${BENCH_DIR:-$PWD/build}" commit-bench.XXXXXX)
 trap 'kill $server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "# data on $(df --output=source,fstype "$WORK" | tail -1); ${SECONDS_PER_RUN}s per run"
-# The target's baseline writes counter keys (each insert lands next to the
-# last: the cheapest memtable insert there is); random 17-character ids, as
-# Meteor clients choose them, show what a memtable search per record costs.
+# Raw RocksDB runs on the server's cores (SERVER_CPUS), as ddpd does: its
+# flushes and compactions share the writer's core instead of taking the
+# load generator's idle one. The target's baseline writes counter keys
+# (each insert lands next to the last: the cheapest memtable insert there
+# is); random 17-character ids, as Meteor clients choose them, show what a
+# memtable search per record costs; batch 64 on every core is the figure
+# earlier sessions compared with.
+raw() {
+  local cpus=$1
+  shift
+  echo "{\"cpus\":\"$cpus\",\"result\":$(taskset -c "$cpus" $BIN/rocksdb_raw_bench --dir "$WORK/raw" \
+    --seconds "$SECONDS_PER_RUN" "$@")}"
+}
+all_cpus=0-$(($(nproc) - 1))
 for payload in 128 1024; do
   for batch in 1 16 64; do
-    $BIN/rocksdb_raw_bench --dir "$WORK/raw" --batch $batch --payload-bytes $payload --seconds "$SECONDS_PER_RUN"
+    raw "$SERVER_CPUS" --batch $batch --payload-bytes $payload
   done
-  $BIN/rocksdb_raw_bench --dir "$WORK/raw" --batch 64 --keys random --payload-bytes $payload \
-    --seconds "$SECONDS_PER_RUN"
+  raw "$SERVER_CPUS" --batch 64 --keys random --payload-bytes $payload
+  raw "$all_cpus" --batch 64 --payload-bytes $payload
 done
 # writers:docs per call (one transaction); 64:10 shows what batching gives.
 for payload in 128 1024; do
@@ -38,11 +49,10 @@ for payload in 128 1024; do
     server=$!
     for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
     port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
-    echo -n "{\"payload_bytes\":$payload,\"writers\":$writers,\"docs_per_call\":$docs,\"result\":"
-    taskset -c "$CLIENT_CPUS" $BIN/ddp_bench methods --port "$port" --clients $writers \
+    result=$(taskset -c "$CLIENT_CPUS" $BIN/ddp_bench methods --port "$port" --clients $writers \
       --insert-topic bench --payload-bytes $payload --docs-per-call $docs \
-      --seconds "$SECONDS_PER_RUN" --server-pid $server
-    echo "}"
+      --seconds "$SECONDS_PER_RUN" --server-pid $server)
+    echo "{\"payload_bytes\":$payload,\"writers\":$writers,\"docs_per_call\":$docs,\"result\":$result}"
     kill $server; wait $server 2>/dev/null || true
   done
 done
