@@ -66,6 +66,17 @@ std::string SeqKey(uint64_t seq) {
   return k;
 }
 
+// Sorts right after the record's own key, before the next record's.
+std::string LogBodyKey(uint64_t seq, std::string_view topic, std::string_view id) {
+  std::string k;
+  k.reserve(8 + topic.size() + 1 + id.size());
+  PutBe64(&k, seq);
+  k.append(topic);
+  k.push_back('\0');
+  k.append(id);
+  return k;
+}
+
 rocksdb::Slice S(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view V(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
@@ -264,8 +275,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
-  // The log and the oldest-first index are only ever read in ranges: a
-  // bloom filter there is built at every flush and never consulted.
+  // The log and the oldest-first index are read in ranges (and the log's
+  // bodies by key in `history`, where seq-ordered keys put each key in one
+  // file per level): a bloom filter there would be built at every flush for
+  // next to nothing.
   rocksdb::BlockBasedTableOptions range_table = table;
   range_table.filter_policy.reset();
   for (Cf c : {kLog, kBySeq}) {
@@ -433,7 +446,23 @@ absl::Status Store::Commit(const CommitBatch& batch) {
       if (w.prev_version != 0) deltas[w.topic] -= 1;
     }
   }
-  for (const auto& [seq, record] : batch.log) wb.Put(impl_->cf[kLog], SeqKey(seq), record);
+  // Records and bodies in key order: each lands next to the one before in
+  // the memtable (a body out of order searched the whole skiplist).
+  std::vector<std::pair<std::string, const std::string*>> bodies;
+  bodies.reserve(batch.log_bodies.size());
+  for (const LogBody& b : batch.log_bodies) {
+    bodies.emplace_back(LogBodyKey(b.seq, b.topic, b.id), b.json.get());
+  }
+  std::sort(bodies.begin(), bodies.end());
+  auto body = bodies.begin();
+  for (const auto& [seq, record] : batch.log) {
+    std::string key = SeqKey(seq);
+    for (; body != bodies.end() && body->first < key; ++body) {
+      wb.Put(impl_->cf[kLog], body->first, *body->second);
+    }
+    wb.Put(impl_->cf[kLog], key, record);
+  }
+  for (; body != bodies.end(); ++body) wb.Put(impl_->cf[kLog], body->first, *body->second);
   std::string seq_value;
   PutBe64(&seq_value, batch.last_seq);
   wb.Put(impl_->cf[kMeta], kLastSeqKey, seq_value);
@@ -576,16 +605,29 @@ absl::Status Store::ReadLog(
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[kLog]));
   for (it->Seek(SeqKey(after_seq + 1)); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) continue;  // a LogBody
     if (!fn(GetBe64(V(it->key())), V(it->value()))) break;
   }
   return FromRocks(it->status(), "read log");
 }
 
+absl::StatusOr<std::optional<std::string>> Store::GetLogBody(uint64_t seq, std::string_view topic,
+                                                             std::string_view id) const {
+  std::string v;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[kLog], LogBodyKey(seq, topic, id), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "read log body");
+  return std::optional<std::string>(std::move(v));
+}
+
 uint64_t Store::first_log_seq() const {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[kLog]));
-  it->SeekToFirst();
-  return it->Valid() ? GetBe64(V(it->key())) : 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() == 8) return GetBe64(V(it->key()));
+  }
+  return 0;
 }
 
 absl::Status Store::TrimLog(uint64_t keep_from) {

@@ -6,6 +6,9 @@
 //   byseq  topic \0 version(8) id -> ""        (oldest-first, for retention;
 //                                               indexed topics only)
 //   log    seq(8)                 -> the transaction's change record (opaque)
+//          seq(8) topic \0 id     -> the JSON of a document that record seq
+//                                    wrote by reference and a later write
+//                                    replaced (see LogBody)
 //   meta   "last_seq"             -> seq(8); "count:" topic -> int64(8);
 //          "byseq:" topic         -> "" while the topic's byseq index is
 //                                    complete and maintained;
@@ -87,11 +90,22 @@ struct StoredDoc {
 struct DocWrite {
   std::string topic;
   std::string id;
-  // The document (with its `_id`) as JSON, encoded once by the caller, which
-  // also puts it in the transaction's log record; nullopt: delete.
-  std::optional<std::string> json;
+  // The document (with its `_id`) as JSON, encoded once by the caller
+  // (shared: a later write of the group replacing it saves the same bytes
+  // as a LogBody); nullptr: delete.
+  std::shared_ptr<const std::string> json;
   uint64_t version = 0;       // the seq writing it
   uint64_t prev_version = 0;  // the version it replaces, 0 when new
+};
+
+// The document a log record wrote by reference (its body was the
+// document's own, with version == seq), saved next to the record when a
+// later write replaces or removes that version.
+struct LogBody {
+  uint64_t seq = 0;
+  std::string topic;
+  std::string id;
+  std::shared_ptr<const std::string> json;
 };
 
 // A group of transactions committed atomically.
@@ -99,6 +113,7 @@ struct CommitBatch {
   std::vector<DocWrite> writes;
   // (seq, record) per transaction, seqs increasing and contiguous.
   std::vector<std::pair<uint64_t, std::string>> log;
+  std::vector<LogBody> log_bodies;
   uint64_t last_seq = 0;
   int64_t time_millis = 0;
   // Idempotency keys: (key, result JSON), kept until expires_millis.
@@ -153,9 +168,12 @@ class Store {
   // Log records with seq > after_seq, in order; `fn` returns false to stop.
   absl::Status ReadLog(uint64_t after_seq,
                        const std::function<bool(uint64_t seq, std::string_view record)>& fn) const;
+  // The LogBody saved for (seq, topic, id), nullopt when there is none.
+  absl::StatusOr<std::optional<std::string>> GetLogBody(uint64_t seq, std::string_view topic,
+                                                        std::string_view id) const;
   // The first seq still in the log (0 when empty).
   uint64_t first_log_seq() const;
-  // Drops log records with seq < keep_from.
+  // Drops log records (and their bodies) with seq < keep_from.
   absl::Status TrimLog(uint64_t keep_from);
 
   // The stored result for an idempotency key, if it has not expired.

@@ -337,6 +337,7 @@ std::vector<TxApplier::Written> TxApplier::TakeWrites() {
     w.change.before = before.doc;
     w.change.after = std::move(after_doc);
     w.prev_version = before.version;
+    w.before_json = before.json;
     out.push_back(std::move(w));
   }
   return out;

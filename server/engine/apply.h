@@ -21,6 +21,8 @@ namespace ddp::engine {
 struct DocState {
   std::shared_ptr<const Object> doc;  // nullptr: absent
   uint64_t version = 0;               // 0 when absent (or written in this tx)
+  // `doc` as JSON when it is at hand (written earlier in the group).
+  std::shared_ptr<const std::string> json;
 };
 
 // Writes of a group (or of one transaction) not yet in the store.
@@ -72,6 +74,7 @@ class TxApplier {
   struct Written {
     Change change;
     uint64_t prev_version = 0;
+    std::shared_ptr<const std::string> before_json;  // change.before as JSON, when at hand
   };
   std::vector<Written> TakeWrites();
 

@@ -56,13 +56,17 @@ const char* OpName(const Change& c) {
   return "update";
 }
 
-// The change-log record of a transaction; `writes` are its document writes,
-// one per change in the same order, with the documents already encoded.
-std::string LogRecord(const CommittedTx& tx, std::span<const storage::DocWrite> writes) {
-  size_t size = 64;
-  for (const storage::DocWrite& w : writes) size += 64 + w.id.size() + (w.json ? w.json->size() : 0);
+// The change-log record of a transaction: {"seq","t","changes":[{"topic",
+// "id","op"}]}. A change that leaves a document behind names it by
+// reference ("ref":1) instead of carrying it: that document is stored
+// anyway, with version == seq, until a later write replaces or removes it,
+// and that write saves it next to this record (storage::LogBody). Writing
+// each document once instead of twice is 25-30% of the server's CPU for
+// 1 KB inserts (memtable, write-ahead log, flush and compaction bytes).
+// Records from before this layout carry "doc" inline; readers take both.
+std::string LogRecord(const CommittedTx& tx) {
   std::string r;
-  r.reserve(size);
+  r.reserve(64 + tx.changes.size() * 64);
   StrAppend(&r, R"({"seq":)", tx.seq, R"(,"t":)", tx.time_millis, R"(,"changes":[)");
   for (size_t i = 0; i < tx.changes.size(); ++i) {
     const Change& c = tx.changes[i];
@@ -72,10 +76,7 @@ std::string LogRecord(const CommittedTx& tx, std::span<const storage::DocWrite> 
     r.append(R"(,"id":)");
     AppendJsonString(c.id, &r);
     StrAppend(&r, R"(,"op":")", OpName(c), "\"");
-    if (writes[i].json) {
-      r.append(R"(,"doc":)");
-      r.append(*writes[i].json);
-    }
+    if (c.after != nullptr) r.append(R"(,"ref":1)");
     r.push_back('}');
   }
   r.append("]}");
@@ -119,6 +120,9 @@ struct Engine::Impl {
 
   // Committer-thread state.
   uint64_t next_seq = 1;
+  // Log records before this seq are trimmed: a write replacing a document
+  // they wrote needs to save no LogBody for them.
+  uint64_t log_first_kept = 0;
   SteadyTime next_maintenance;
   // Topics written since the last EnforceMaxDocs (committer thread only),
   // tracked only when some retention rule has max_docs.
@@ -147,6 +151,7 @@ struct Engine::Impl {
   void RunSubscribe(SubscribeTask& t);
   void RunQuery(QueryTask& t);
   void RunHistory(HistoryTask& t);
+  absl::Status ResolveLogRef(uint64_t seq, Object& change);
   void Maintenance();
   // Retention (see Maintenance and EnforceMaxDocs).
   void RetentionOps(const std::string& topic, int64_t count, int64_t now, bool with_age,
@@ -272,20 +277,37 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
       CommittedTx c;
       c.seq = seq++;
       c.time_millis = now;
-      size_t first_write = batch.writes.size();
       for (TxApplier::Written& w : writes) {
         storage::DocWrite& dw = batch.writes.emplace_back();
         dw.topic = w.change.topic;
         dw.id = w.change.id;
-        if (w.change.after) AppendJsonObject(*w.change.after, &dw.json.emplace());
+        if (w.change.after) {
+          auto json = std::make_shared<std::string>();
+          AppendJsonObject(*w.change.after, json.get());
+          dw.json = std::move(json);
+        }
         dw.version = c.seq;
         dw.prev_version = w.prev_version;
+        if (w.prev_version >= log_first_kept && w.prev_version > 0 && w.change.before) {
+          // The record that wrote the version replaced here named it by
+          // reference: keep it for the change log.
+          storage::LogBody& b = batch.log_bodies.emplace_back();
+          b.seq = w.prev_version;
+          b.topic = w.change.topic;
+          b.id = w.change.id;
+          if (w.before_json) {
+            b.json = std::move(w.before_json);
+          } else {
+            auto json = std::make_shared<std::string>();
+            AppendJsonObject(*w.change.before, json.get());
+            b.json = std::move(json);
+          }
+        }
         overlay.Put(w.change.topic, w.change.id,
-                    DocState{w.change.after, w.change.after ? c.seq : 0});
+                    DocState{w.change.after, w.change.after ? c.seq : 0, dw.json});
         c.changes.push_back(std::move(w.change));
       }
-      batch.log.emplace_back(
-          c.seq, LogRecord(c, std::span<const storage::DocWrite>(batch.writes).subspan(first_write)));
+      batch.log.emplace_back(c.seq, LogRecord(c));
       r.seq = c.seq;
       committed.push_back(std::move(c));
     }
@@ -416,6 +438,36 @@ void Engine::Impl::RunQuery(QueryTask& t) {
   std::move(t.done)(std::move(out));
 }
 
+// Replaces a change's "ref" (see LogRecord) with the document it wrote:
+// the one saved next to the record when a later write replaced it, or else
+// the stored document, whose version is then the record's seq.
+absl::Status Engine::Impl::ResolveLogRef(uint64_t seq, Object& change) {
+  const Value* topic = change.Find("topic");
+  const Value* id = change.Find("id");
+  if (topic == nullptr || !topic->is_string() || id == nullptr || !id->is_string()) {
+    return absl::DataLossError(StrCat("change-log record ", seq, " names no document"));
+  }
+  Value doc;
+  ASSIGN_OR_RETURN(std::optional<std::string> body,
+                   store->GetLogBody(seq, topic->as_string(), id->as_string()));
+  if (body) {
+    absl::StatusOr<Value> parsed = ParseJson(*body, JsonLimits{100, SIZE_MAX, SIZE_MAX});
+    if (!parsed.ok()) return absl::DataLossError(StrCat("unreadable change-log document at ", seq));
+    doc = std::move(*parsed);
+  } else {
+    ASSIGN_OR_RETURN(std::optional<storage::StoredDoc> stored,
+                     store->Get(topic->as_string(), id->as_string()));
+    if (!stored || stored->version != seq) {
+      return absl::DataLossError(StrCat("change-log record ", seq, ": the document '",
+                                        id->as_string(), "' it wrote is missing"));
+    }
+    doc = Value(std::move(stored->doc));
+  }
+  change.Erase("ref");
+  change.Append("doc", std::move(doc));
+  return absl::OkStatus();
+}
+
 void Engine::Impl::RunHistory(HistoryTask& t) {
   std::vector<HistoryEntry> entries;
   absl::Status parse_error;
@@ -426,12 +478,19 @@ void Engine::Impl::RunHistory(HistoryTask& t) {
       return false;
     }
     Array mine;
-    if (const Value* changes = v->Find("changes"); changes != nullptr && changes->is_array()) {
-      for (const Value& c : changes->as_array()) {
+    if (Value* changes = v->Find("changes"); changes != nullptr && changes->is_array()) {
+      for (Value& c : changes->as_array()) {
         const Value* topic = c.Find("topic");
         if (topic != nullptr && topic->is_string() &&
             (topic->as_string() == t.topic || (IsPattern(t.topic) && TopicMatches(t.topic, topic->as_string())))) {
-          mine.push_back(c);
+          if (c.is_object() && c.Find("ref") != nullptr) {
+            absl::Status resolved = ResolveLogRef(seq, c.as_object());
+            if (!resolved.ok()) {
+              parse_error = resolved;
+              return false;
+            }
+          }
+          mine.push_back(std::move(c));
         }
       }
     }
@@ -564,7 +623,11 @@ void Engine::Impl::Maintenance() {
   }
   if (keep_from > 0) {
     absl::Status s = store->TrimLog(keep_from);
-    if (!s.ok()) spdlog::warn("change-log trim failed: {}", ToStd(s.message()));
+    if (s.ok()) {
+      log_first_kept = std::max(log_first_kept, keep_from);
+    } else {
+      spdlog::warn("change-log trim failed: {}", ToStd(s.message()));
+    }
   }
   absl::StatusOr<size_t> purged = store->PurgeIdempotent(now);
   if (!purged.ok()) spdlog::warn("idempotency purge failed: {}", ToStd(purged.status().message()));
@@ -590,6 +653,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   };
   ASSIGN_OR_RETURN(impl->store, storage::Store::Open(impl->options.store));
   impl->next_seq = impl->store->last_seq() + 1;
+  impl->log_first_kept = impl->store->first_log_seq();
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
     // The committer works in batches: what queued while it waited is one

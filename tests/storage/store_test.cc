@@ -27,12 +27,17 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
+  static LogBody Body(uint64_t seq, std::string topic, std::string id, std::string json) {
+    return LogBody{seq, std::move(topic), std::move(id),
+                   std::make_shared<const std::string>(std::move(json))};
+  }
   static Object Doc(std::string_view json) { return ParseJson(json)->as_object(); }
   static DocWrite Put(std::string topic, std::string id, std::string_view json, uint64_t version,
                       uint64_t prev = 0) {
     std::string canonical;
     AppendJsonObject(Doc(json), &canonical);
-    return DocWrite{std::move(topic), std::move(id), std::move(canonical), version, prev};
+    return DocWrite{std::move(topic), std::move(id),
+                    std::make_shared<const std::string>(std::move(canonical)), version, prev};
   }
 
   std::filesystem::path dir_;
@@ -114,7 +119,7 @@ TEST_F(StoreTest, UpdatesDeletesCountsAndOldestOrder) {
   b1.last_seq = 1;
   ASSERT_TRUE(store_->Commit(b1).ok());
   CommitBatch b2;
-  b2.writes = {Put("t", "a", R"({"_id":"a","v":2})", 2, 1), DocWrite{"t", "b", std::nullopt, 2, 1}};
+  b2.writes = {Put("t", "a", R"({"_id":"a","v":2})", 2, 1), DocWrite{"t", "b", nullptr, 2, 1}};
   b2.log = {{2, "r2"}};
   b2.last_seq = 2;
   ASSERT_TRUE(store_->Commit(b2).ok());
@@ -178,7 +183,7 @@ TEST_F(StoreTest, OldestFirstIndexFollowsTheIndexedTopics) {
   Open();
   EXPECT_TRUE(oldest("r.a").empty());
   CommitBatch b3;
-  b3.writes = {Put("r.a", "y", R"({"_id":"y","v":3})", 3, 1), DocWrite{"r.a", "x", std::nullopt, 3, 2},
+  b3.writes = {Put("r.a", "y", R"({"_id":"y","v":3})", 3, 1), DocWrite{"r.a", "x", nullptr, 3, 2},
                Put("r.a", "z", R"({"_id":"z"})", 3)};
   b3.log = {{3, "r3"}};
   b3.last_seq = 3;
@@ -245,6 +250,50 @@ TEST_F(StoreTest, LogTrimAndIdempotencyExpiry) {
   EXPECT_FALSE(store_->GetIdempotent("other", 0)->has_value());
   EXPECT_EQ(*store_->PurgeIdempotent(2000), 1u);
   EXPECT_FALSE(store_->GetIdempotent("key-3", 0)->has_value());
+}
+
+TEST_F(StoreTest, LogBodiesSitBesideTheirRecordsAndGoWithThem) {
+  Open();
+  for (uint64_t s = 1; s <= 5; ++s) {
+    CommitBatch b;
+    b.log = {{s, "r" + std::to_string(s)}};
+    b.last_seq = s;
+    // The body of what record s-1 wrote, saved by record s's commit.
+    if (s >= 2) b.log_bodies.push_back(Body(s - 1, "t", "x", "body" + std::to_string(s - 1)));
+    if (s == 5) b.log_bodies.push_back(Body(1, "t.long", "y", "late body of 1"));
+    ASSERT_TRUE(store_->Commit(b).ok());
+  }
+  std::vector<std::pair<uint64_t, std::string>> records;
+  ASSERT_TRUE(store_->ReadLog(0, [&](uint64_t s, std::string_view r) {
+                      records.emplace_back(s, std::string(r));
+                      return true;
+                    }).ok());
+  EXPECT_EQ(records, (std::vector<std::pair<uint64_t, std::string>>{
+                         {1, "r1"}, {2, "r2"}, {3, "r3"}, {4, "r4"}, {5, "r5"}}));
+  EXPECT_EQ(**store_->GetLogBody(3, "t", "x"), "body3");
+  EXPECT_EQ(**store_->GetLogBody(1, "t.long", "y"), "late body of 1");
+  EXPECT_FALSE(store_->GetLogBody(5, "t", "x")->has_value());
+  EXPECT_FALSE(store_->GetLogBody(3, "t", "xx")->has_value());
+  EXPECT_FALSE(store_->GetLogBody(3, "", "t")->has_value());
+  // Trimming drops the bodies of the trimmed records and nothing else.
+  ASSERT_TRUE(store_->TrimLog(3).ok());
+  EXPECT_EQ(store_->first_log_seq(), 3u);
+  EXPECT_FALSE(store_->GetLogBody(1, "t.long", "y")->has_value());
+  EXPECT_FALSE(store_->GetLogBody(2, "t", "x")->has_value());
+  EXPECT_EQ(**store_->GetLogBody(3, "t", "x"), "body3");
+  records.clear();
+  ASSERT_TRUE(store_->ReadLog(3, [&](uint64_t s, std::string_view r) {
+                      records.emplace_back(s, std::string(r));
+                      return true;
+                    }).ok());
+  EXPECT_EQ(records, (std::vector<std::pair<uint64_t, std::string>>{{4, "r4"}, {5, "r5"}}));
+  // A body whose record is gone does not pass for the first record.
+  CommitBatch orphan;
+  orphan.log_bodies.push_back(Body(1, "t", "z", "orphan"));
+  orphan.log = {{6, "r6"}};
+  orphan.last_seq = 6;
+  ASSERT_TRUE(store_->Commit(orphan).ok());
+  EXPECT_EQ(store_->first_log_seq(), 3u);
 }
 
 TEST_F(StoreTest, EveryDurabilityModeCommitsAndRecovers) {
