@@ -119,6 +119,12 @@ absl::StatusOr<int> Process::Wait(std::chrono::milliseconds timeout) {
     if (r == pid_) {
       reaped_ = true;
       status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      // The child is gone, but the reader thread may not have drained the
+      // pipe yet: without this, Output() right after Wait() sometimes missed
+      // the last lines (DdpctlTest flaked on a missing --help or error text).
+      // Bounded, in case a grandchild still holds the pipe open.
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(5), [this] { return eof_; });
       return status_;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
