@@ -39,27 +39,39 @@ std::string OverlayKey(std::string_view topic, std::string_view id) {
   return k;
 }
 
+std::string_view DocKeyIn(std::string& buf, std::string_view topic, std::string_view id) {
+  buf.assign(topic);
+  buf.push_back('\0');
+  buf.append(id);
+  return buf;
+}
+
 const DocState* Overlay::Find(std::string_view topic, std::string_view id) const {
-  auto t = topics_.find(topic);
-  if (t == topics_.end()) return nullptr;
-  auto d = t->second.find(id);
-  return d == t->second.end() ? nullptr : &d->second;
+  if (docs_.empty()) return nullptr;
+  auto d = docs_.find(DocKeyIn(key_, topic, id));
+  return d == docs_.end() ? nullptr : &d->second;
 }
 
 void Overlay::Put(std::string_view topic, std::string_view id, DocState state) {
-  topics_[topic].insert_or_assign(std::string(id), std::move(state));
+  docs_.insert_or_assign(OverlayKey(topic, id), std::move(state));
 }
 
-const std::map<std::string, DocState, std::less<>>* Overlay::TopicDocs(
-    std::string_view topic) const {
-  auto t = topics_.find(topic);
-  return t == topics_.end() ? nullptr : &t->second;
+void Overlay::ForEachOfTopic(
+    std::string_view topic,
+    const std::function<void(std::string_view id, const DocState&)>& fn) const {
+  for (const auto& [key, state] : docs_) {
+    std::string_view k = key;
+    if (k.size() > topic.size() && k[topic.size()] == '\0' && k.starts_with(topic)) {
+      fn(k.substr(topic.size() + 1), state);
+    }
+  }
 }
 
 void StoreReads::Add(const TxRequest& tx) {
   auto add = [&](const std::string& topic, std::string_view id) {
-    auto [it, inserted] = states_.try_emplace(OverlayKey(topic, id));
-    if (inserted) keys_.emplace_back(topic, id);
+    if (states_.contains(DocKeyIn(key_, topic, id))) return;
+    states_.try_emplace(key_);
+    keys_.emplace_back(topic, id);
   };
   for (const WriteOp& op : tx.ops) {
     switch (op.kind) {
@@ -87,7 +99,7 @@ void StoreReads::Read(const storage::Store& store) {
   auto stored = store.GetMany(keys_);
   for (size_t i = 0; i < keys_.size(); ++i) {
     const auto& [topic, id] = keys_[i];
-    auto it = states_.find(OverlayKey(topic, id));
+    auto it = states_.find(DocKeyIn(key_, topic, id));
     if (!stored[i].ok()) {
       states_.erase(it);
     } else if (stored[i]->has_value()) {
@@ -99,7 +111,7 @@ void StoreReads::Read(const storage::Store& store) {
 }
 
 const DocState* StoreReads::Find(std::string_view topic, std::string_view id) const {
-  auto it = states_.find(OverlayKey(topic, id));
+  auto it = states_.find(DocKeyIn(key_, topic, id));
   return it == states_.end() ? nullptr : &it->second;
 }
 
@@ -121,14 +133,13 @@ absl::StatusOr<DocState> TxApplier::Get(const std::string& topic, const std::str
 
 void TxApplier::Put(const std::string& topic, const std::string& id,
                     std::shared_ptr<const Object> doc, const DocState* prior) {
-  std::string key = OverlayKey(topic, id);
-  if (!before_.contains(key)) {
+  if (!before_.contains(DocKeyIn(key_, topic, id))) {
     // Remember the state before this transaction touched the document.
     if (prior != nullptr) {
-      before_.emplace(key, *prior);
+      before_.emplace(OverlayKey(topic, id), *prior);
     } else {
       absl::StatusOr<DocState> read = Get(topic, id);
-      before_.emplace(key, read.ok() ? *read : DocState{});
+      before_.emplace(OverlayKey(topic, id), read.ok() ? *read : DocState{});
     }
     order_.emplace_back(topic, id);
   }
@@ -162,9 +173,9 @@ absl::Status TxApplier::Candidates(const std::string& topic, const query::Select
   });
   RETURN_IF_ERROR(st);
   for (const Overlay* layer : {&group_, static_cast<const Overlay*>(&mine_)}) {
-    if (const auto* pending = layer->TopicDocs(topic)) {
-      for (const auto& [id, state] : *pending) docs.insert_or_assign(id, state);
-    }
+    layer->ForEachOfTopic(topic, [&](std::string_view id, const DocState& state) {
+      docs.insert_or_assign(std::string(id), state);
+    });
   }
   for (auto& [id, state] : docs) {
     if (state.doc == nullptr || !selector.Matches(*state.doc)) continue;
@@ -326,7 +337,7 @@ std::vector<TxApplier::Written> TxApplier::TakeWrites() {
   std::vector<Written> out;
   out.reserve(order_.size());
   for (auto& [topic, id] : order_) {
-    const DocState& before = before_.at(OverlayKey(topic, id));
+    const DocState& before = before_.at(DocKeyIn(key_, topic, id));
     const DocState* after = mine_.Find(topic, id);
     std::shared_ptr<const Object> after_doc = after ? after->doc : nullptr;
     if (before.doc == nullptr && after_doc == nullptr) continue;  // created and removed

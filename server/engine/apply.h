@@ -5,6 +5,7 @@
 // store. A failed transaction leaves no trace: its layer is dropped.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,17 +26,25 @@ struct DocState {
   std::shared_ptr<const std::string> json;
 };
 
-// Writes of a group (or of one transaction) not yet in the store.
+// `topic \0 id` in a buffer of the caller's, reused so that lookups do
+// not allocate.
+std::string_view DocKeyIn(std::string& buf, std::string_view topic, std::string_view id);
+
+// Writes of a group (or of one transaction) not yet in the store: one hash
+// table by topic \0 id (a lookup or insert per document written; the
+// per-topic view that a scan needs is rare and filters it).
 class Overlay {
  public:
   const DocState* Find(std::string_view topic, std::string_view id) const;
   void Put(std::string_view topic, std::string_view id, DocState state);
-  // Ids of `topic` this overlay holds, in id order.
-  const std::map<std::string, DocState, std::less<>>* TopicDocs(std::string_view topic) const;
-  void Clear() { topics_.clear(); }
+  // Calls fn(id, state) for each document of `topic` here, in no order.
+  void ForEachOfTopic(std::string_view topic,
+                      const std::function<void(std::string_view id, const DocState&)>& fn) const;
+  void Clear() { docs_.clear(); }
 
  private:
-  StringMap<std::map<std::string, DocState, std::less<>>> topics_;
+  StringMap<DocState> docs_;  // key: topic \0 id
+  mutable std::string key_;
 };
 
 // The stored state of the documents a group's transactions name by _id
@@ -55,6 +64,7 @@ class StoreReads {
  private:
   std::vector<std::pair<std::string_view, std::string_view>> keys_;
   StringMap<DocState> states_;  // key: topic \0 id
+  mutable std::string key_;
 };
 
 class TxApplier {
@@ -105,6 +115,7 @@ class TxApplier {
   // First-touch order and the state before this transaction.
   std::vector<std::pair<std::string, std::string>> order_;
   StringMap<DocState> before_;  // key: topic \0 id
+  std::string key_;
 };
 
 std::string OverlayKey(std::string_view topic, std::string_view id);
