@@ -653,7 +653,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   };
   ASSIGN_OR_RETURN(impl->store, storage::Store::Open(impl->options.store));
   impl->next_seq = impl->store->last_seq() + 1;
-  impl->log_first_kept = impl->store->first_log_seq();
+  // An empty log with commits behind it was trimmed to nothing.
+  const uint64_t first_log_seq = impl->store->first_log_seq();
+  impl->log_first_kept = first_log_seq > 0 ? first_log_seq : impl->next_seq;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
     // The committer works in batches: what queued while it waited is one
