@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
