@@ -6,9 +6,12 @@
 #
 #   bench/commit_bench.sh            (after `make build`)
 #   BENCH_SECONDS=2 bench/commit_bench.sh
+#   PAYLOAD=random bench/commit_bench.sh   (incompressible documents; default x:
+#                                           one repeated character)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+PAYLOAD=${PAYLOAD:-x}
 SERVER_CPUS=${SERVER_CPUS:-0}
 CLIENT_CPUS=${CLIENT_CPUS:-1}
 BIN=build/bin
@@ -27,7 +30,7 @@ raw() {
   local cpus=$1
   shift
   echo "{\"cpus\":\"$cpus\",\"result\":$(taskset -c "$cpus" $BIN/rocksdb_raw_bench --dir "$WORK/raw" \
-    --seconds "$SECONDS_PER_RUN" "$@")}"
+    --seconds "$SECONDS_PER_RUN" --payload "$PAYLOAD" "$@")}"
 }
 all_cpus=0-$(($(nproc) - 1))
 for payload in 128 1024; do
@@ -50,7 +53,7 @@ for payload in 128 1024; do
     for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
     port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
     result=$(taskset -c "$CLIENT_CPUS" $BIN/ddp_bench methods --port "$port" --clients $writers \
-      --insert-topic bench --payload-bytes $payload --docs-per-call $docs \
+      --insert-topic bench --payload-bytes $payload --docs-per-call $docs --payload "$PAYLOAD" \
       --seconds "$SECONDS_PER_RUN" --server-pid $server)
     echo "{\"payload_bytes\":$payload,\"writers\":$writers,\"docs_per_call\":$docs,\"result\":$result}"
     kill $server; wait $server 2>/dev/null || true

@@ -28,6 +28,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <random>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -134,10 +135,31 @@ tcp::endpoint Endpoint(const std::string& host, uint16_t port) {
 
 int RunMethods(const std::string& host, uint16_t port, int clients, double seconds,
                const std::string& method, const std::string& params, int server_pid,
-               const std::string& insert_topic, int payload_bytes, int docs_per_call) {
+               const std::string& insert_topic, int payload_bytes, int docs_per_call,
+               const std::string& payload_kind) {
   // With an insert topic, every call inserts a new document of about
-  // payload_bytes (a unique _id per client and call).
-  std::string payload(static_cast<size_t>(std::max(0, payload_bytes - 40)), 'x');
+  // payload_bytes (a unique _id per client and call). Its payload is one
+  // repeated character ("x", which RocksDB compresses to almost nothing)
+  // or, with "random", one of 1024 random alphanumeric strings (which it
+  // cannot compress): the two ends of what real documents do.
+  const size_t payload_size = static_cast<size_t>(std::max(0, payload_bytes - 40));
+  std::vector<std::string> payloads;
+  if (payload_kind == "random") {
+    std::mt19937_64 rng(1);
+    const std::string_view alphabet =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    for (int i = 0; i < 1024; ++i) {
+      std::string p(payload_size, ' ');
+      for (char& ch : p) ch = alphabet[rng() % alphabet.size()];
+      payloads.push_back(std::move(p));
+    }
+  } else {
+    payloads.emplace_back(payload_size, 'x');
+  }
+  size_t next_payload = 0;
+  auto payload = [&]() -> const std::string& {
+    return payloads[next_payload++ % payloads.size()];
+  };
   asio::io_context ioc;
   Histogram latency;
   int64_t completed = 0;
@@ -161,7 +183,7 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
       for (int k = 0; k < docs_per_call; ++k) {
         if (k > 0) docs.push_back(',');
         docs += R"({"_id":")" + std::to_string(c.index) + "-" + std::to_string(c.seq) + "-" +
-                std::to_string(k) + R"(","p":")" + payload + R"("})";
+                std::to_string(k) + R"(","p":")" + payload() + R"("})";
       }
       c.conn->Send(R"({"msg":"method","method":"publish","params":[")" + insert_topic + R"(",[)" +
                    docs + R"(]],"id":")" + std::to_string(c.seq) + R"("})");
@@ -169,7 +191,7 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
     }
     if (!insert_topic.empty()) {
       c.conn->Send(R"({"msg":"method","method":"/)" + insert_topic + R"(/insert","params":[{"_id":")" +
-                   std::to_string(c.index) + "-" + std::to_string(c.seq) + R"(","p":")" + payload +
+                   std::to_string(c.index) + "-" + std::to_string(c.seq) + R"(","p":")" + payload() +
                    R"("}],"id":")" + std::to_string(c.seq) + R"("})");
       return;
     }
@@ -306,7 +328,7 @@ int main(int argc, char** argv) {
   double seconds = 5;
   int clients = 64, subscribers = 100, window = 4, server_pid = 0, payload_bytes = 128,
       docs_per_call = 1;
-  std::string method = "add", params = "[1,2]", insert_topic;
+  std::string method = "add", params = "[1,2]", insert_topic, payload_kind = "x";
   auto* methods = app.add_subcommand("methods", "closed-loop method calls");
   methods->add_option("--clients", clients);
   methods->add_option("--method", method);
@@ -314,6 +336,10 @@ int main(int argc, char** argv) {
   methods->add_option("--insert-topic", insert_topic,
                       "call /<topic>/insert with a new document each time instead");
   methods->add_option("--payload-bytes", payload_bytes, "approximate document size for inserts");
+  methods->add_option("--payload", payload_kind,
+                      "x: one repeated character (compresses to nothing); random: random "
+                      "alphanumerics (do not compress)")
+      ->check(CLI::IsMember({"x", "random"}));
   methods->add_option("--docs-per-call", docs_per_call,
                       "with --insert-topic: publish this many new documents per call (one transaction)")
       ->check(CLI::Range(1, 10000));
@@ -330,7 +356,7 @@ int main(int argc, char** argv) {
   try {
     if (methods->parsed()) {
       return RunMethods(host, port, clients, seconds, method, params, server_pid, insert_topic,
-                        payload_bytes, docs_per_call);
+                        payload_bytes, docs_per_call, payload_kind);
     }
     return RunFanout(host, port, subscribers, seconds, window, server_pid);
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <vector>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -20,12 +21,16 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/rocksdb_raw_bench";
   int batch = 64, payload = 128;
   double seconds = 5;
-  std::string keys = "counter";
+  std::string keys = "counter", payload_kind = "x";
   app.add_option("--dir", dir);
   app.add_option("--keys", keys,
                  "counter: k0, k1, ... (each insert lands next to the last); random: 17 random "
                  "characters like Meteor's Random.id() (each insert searches the memtable)")
       ->check(CLI::IsMember({"counter", "random"}));
+  app.add_option("--payload", payload_kind,
+                 "x: one repeated character (compresses to nothing); random: one of 1024 random "
+                 "alphanumeric values (does not compress)")
+      ->check(CLI::IsMember({"x", "random"}));
   app.add_option("--batch", batch);
   app.add_option("--payload-bytes", payload);
   app.add_option("--seconds", seconds);
@@ -40,7 +45,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<rocksdb::DB> db(raw);
-  std::string value(static_cast<size_t>(payload), 'x');
+  std::vector<std::string> values;
+  if (payload_kind == "random") {
+    std::mt19937_64 value_rng(1);
+    const std::string_view digits =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    for (int i = 0; i < 1024; ++i) {
+      std::string v(static_cast<size_t>(payload), ' ');
+      for (char& ch : v) ch = digits[value_rng() % digits.size()];
+      values.push_back(std::move(v));
+    }
+  } else {
+    values.emplace_back(static_cast<size_t>(payload), 'x');
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   auto start = std::chrono::steady_clock::now();
@@ -56,7 +73,7 @@ int main(int argc, char** argv) {
   };
   while (std::chrono::steady_clock::now() < end) {
     rocksdb::WriteBatch wb;
-    for (int i = 0; i < batch; ++i) wb.Put(next_key(), value);
+    for (int i = 0; i < batch; ++i) wb.Put(next_key(), values[(records + i) % values.size()]);
     s = db->Write(wo, &wb);
     if (!s.ok()) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -65,9 +82,9 @@ int main(int argc, char** argv) {
     records += batch;
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"mode\":\"rocksdb_raw\",\"batch\":%d,\"keys\":\"%s\",\"payload_bytes\":%d,\"records_per_s\":%.0f,"
+  std::printf("{\"mode\":\"rocksdb_raw\",\"batch\":%d,\"keys\":\"%s\",\"payload\":\"%s\",\"payload_bytes\":%d,\"records_per_s\":%.0f,"
               "\"syncs_per_s\":%.0f}\n",
-              batch, keys.c_str(), payload, static_cast<double>(records) / elapsed,
+              batch, keys.c_str(), payload_kind.c_str(), payload, static_cast<double>(records) / elapsed,
               static_cast<double>(records) / batch / elapsed);
   db.reset();
   std::filesystem::remove_all(dir);
