@@ -28,10 +28,10 @@
 #include <deque>
 #include <memory>
 #include <string>
-#include <random>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "payloads.h"
 #include "proc_stats.h"
 #include "common/histogram.h"
 #include "boost/asio.hpp"
@@ -138,24 +138,10 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
                const std::string& insert_topic, int payload_bytes, int docs_per_call,
                const std::string& payload_kind) {
   // With an insert topic, every call inserts a new document of about
-  // payload_bytes (a unique _id per client and call). Its payload is one
-  // repeated character ("x", which RocksDB compresses to almost nothing)
-  // or, with "random", one of 1024 random alphanumeric strings (which it
-  // cannot compress): the two ends of what real documents do.
-  const size_t payload_size = static_cast<size_t>(std::max(0, payload_bytes - 40));
-  std::vector<std::string> payloads;
-  if (payload_kind == "random") {
-    std::mt19937_64 rng(1);
-    const std::string_view alphabet =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    for (int i = 0; i < 1024; ++i) {
-      std::string p(payload_size, ' ');
-      for (char& ch : p) ch = alphabet[rng() % alphabet.size()];
-      payloads.push_back(std::move(p));
-    }
-  } else {
-    payloads.emplace_back(payload_size, 'x');
-  }
+  // payload_bytes (a unique _id per client and call), its payload from
+  // bench::Payloads (payloads.h).
+  const std::vector<std::string> payloads =
+      bench::Payloads(payload_kind, static_cast<size_t>(std::max(0, payload_bytes - 40)));
   size_t next_payload = 0;
   auto payload = [&]() -> const std::string& {
     return payloads[next_payload++ % payloads.size()];

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "payloads.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -45,19 +46,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::unique_ptr<rocksdb::DB> db(raw);
-  std::vector<std::string> values;
-  if (payload_kind == "random") {
-    std::mt19937_64 value_rng(1);
-    const std::string_view digits =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    for (int i = 0; i < 1024; ++i) {
-      std::string v(static_cast<size_t>(payload), ' ');
-      for (char& ch : v) ch = digits[value_rng() % digits.size()];
-      values.push_back(std::move(v));
-    }
-  } else {
-    values.emplace_back(static_cast<size_t>(payload), 'x');
-  }
+  const std::vector<std::string> values =
+      bench::Payloads(payload_kind, static_cast<size_t>(payload));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   auto start = std::chrono::steady_clock::now();

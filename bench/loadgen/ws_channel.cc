@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "boost/beast/http/field.hpp"
+#include "common/xor_mask.h"
 
 namespace loadgen {
 
@@ -228,20 +229,7 @@ void WsChannel::QueueFrame(uint8_t opcode, std::string_view payload) {
   prng_ ^= prng_ << 17;
   auto key = static_cast<uint32_t>(prng_);
   std::memcpy(h + k, &key, 4);
-  unsigned char mask[4];
-  std::memcpy(mask, &key, 4);
-  uint64_t key8 = 0;
-  for (int i = 0; i < 8; ++i) key8 |= uint64_t{mask[i % 4]} << (8 * i);
-  char* dst = out_.data() + at + header;
-  const char* src = payload.data();
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, src + i, 8);
-    w ^= key8;
-    std::memcpy(dst + i, &w, 8);
-  }
-  for (; i < n; ++i) dst[i] = static_cast<char>(src[i] ^ static_cast<char>(mask[i % 4]));
+  ddp::XorMask(payload.data(), n, reinterpret_cast<const char*>(h + k), out_.data() + at + header);
   ScheduleFlush();
 }
 
