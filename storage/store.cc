@@ -42,12 +42,16 @@ uint64_t GetBe64(std::string_view s) {
   return v;
 }
 
+void AppendDocKey(std::string_view topic, std::string_view id, std::string* k) {
+  k->reserve(k->size() + topic.size() + 1 + id.size());
+  k->append(topic);
+  k->push_back('\0');
+  k->append(id);
+}
+
 std::string DocKey(std::string_view topic, std::string_view id) {
   std::string k;
-  k.reserve(topic.size() + 1 + id.size());
-  k.append(topic);
-  k.push_back('\0');
-  k.append(id);
+  AppendDocKey(topic, id, &k);
   return k;
 }
 
@@ -69,14 +73,14 @@ std::string SeqKey(uint64_t seq) {
 
 // Sorts right after the record's own key, before the next record's.
 std::string LogBodyKey(uint64_t seq, std::string_view topic, std::string_view id) {
-  std::string k;
-  k.reserve(8 + topic.size() + 1 + id.size());
-  PutBe64(&k, seq);
-  k.append(topic);
-  k.push_back('\0');
-  k.append(id);
+  std::string k = SeqKey(seq);
+  AppendDocKey(topic, id, &k);
   return k;
 }
+
+// In the log column family: a record's key is its seq alone; anything
+// longer is a LogBody.
+bool IsLogRecordKey(const rocksdb::Slice& key) { return key.size() == 8; }
 
 rocksdb::Slice S(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view V(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
@@ -606,7 +610,7 @@ absl::Status Store::ReadLog(
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[kLog]));
   for (it->Seek(SeqKey(after_seq + 1)); it->Valid(); it->Next()) {
-    if (it->key().size() != 8) continue;  // a LogBody
+    if (!IsLogRecordKey(it->key())) continue;
     if (!fn(GetBe64(V(it->key())), V(it->value()))) break;
   }
   return FromRocks(it->status(), "read log");
@@ -626,7 +630,7 @@ uint64_t Store::first_log_seq() const {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[kLog]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().size() == 8) return GetBe64(V(it->key()));
+    if (IsLogRecordKey(it->key())) return GetBe64(V(it->key()));
   }
   return 0;
 }

@@ -30,20 +30,19 @@ absl::Status DuplicateKey(std::string_view topic, std::string_view id) {
 
 }  // namespace
 
-std::string OverlayKey(std::string_view topic, std::string_view id) {
-  std::string k;
-  k.reserve(topic.size() + 1 + id.size());
-  k.append(topic);
-  k.push_back('\0');
-  k.append(id);
-  return k;
-}
-
 std::string_view DocKeyIn(std::string& buf, std::string_view topic, std::string_view id) {
-  buf.assign(topic);
+  buf.clear();
+  buf.reserve(topic.size() + 1 + id.size());
+  buf.append(topic);
   buf.push_back('\0');
   buf.append(id);
   return buf;
+}
+
+std::string OverlayKey(std::string_view topic, std::string_view id) {
+  std::string k;
+  DocKeyIn(k, topic, id);
+  return k;
 }
 
 const DocState* Overlay::Find(std::string_view topic, std::string_view id) const {
@@ -104,7 +103,7 @@ void StoreReads::Read(const storage::Store& store) {
       states_.erase(it);
     } else if (stored[i]->has_value()) {
       storage::StoredDoc& d = **stored[i];
-      it->second = DocState{std::make_shared<const Object>(std::move(d.doc)), d.version};
+      it->second = DocState{std::make_shared<const Object>(std::move(d.doc)), d.version, nullptr};
     }
   }
   keys_.clear();
@@ -128,7 +127,8 @@ absl::StatusOr<DocState> TxApplier::Get(const std::string& topic, const std::str
   absl::StatusOr<std::optional<storage::StoredDoc>> stored = store_.Get(topic, id);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return DocState{};
-  return DocState{std::make_shared<const Object>(std::move((*stored)->doc)), (*stored)->version};
+  return DocState{std::make_shared<const Object>(std::move((*stored)->doc)), (*stored)->version,
+                  nullptr};
 }
 
 void TxApplier::Put(const std::string& topic, const std::string& id,
@@ -143,7 +143,7 @@ void TxApplier::Put(const std::string& topic, const std::string& id,
     }
     order_.emplace_back(topic, id);
   }
-  mine_.Put(topic, id, DocState{std::move(doc), 0});
+  mine_.Put(topic, id, DocState{std::move(doc), 0, nullptr});
 }
 
 absl::Status TxApplier::CheckTopic(const std::string& topic) const {
@@ -168,7 +168,7 @@ absl::Status TxApplier::Candidates(const std::string& topic, const query::Select
   std::map<std::string, DocState, std::less<>> docs;
   absl::Status st = store_.Scan(topic, [&](std::string_view id, storage::StoredDoc&& d) {
     docs.emplace(std::string(id),
-                 DocState{std::make_shared<const Object>(std::move(d.doc)), d.version});
+                 DocState{std::make_shared<const Object>(std::move(d.doc)), d.version, nullptr});
     return true;
   });
   RETURN_IF_ERROR(st);

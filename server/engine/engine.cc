@@ -83,6 +83,14 @@ std::string LogRecord(const CommittedTx& tx) {
   return r;
 }
 
+// A document's JSON, encoded once and shared by the store's write, the
+// group overlay and a later LogBody.
+std::shared_ptr<const std::string> SharedJson(const Object& doc) {
+  auto json = std::make_shared<std::string>();
+  AppendJsonObject(doc, json.get());
+  return json;
+}
+
 std::string ResultRecord(const TxResult& r) {
   std::string out = StrCat(R"({"seq":)", r.seq, R"(,"results":)");
   AppendJson(Value(Array(r.results)), &out);
@@ -281,11 +289,7 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
         storage::DocWrite& dw = batch.writes.emplace_back();
         dw.topic = w.change.topic;
         dw.id = w.change.id;
-        if (w.change.after) {
-          auto json = std::make_shared<std::string>();
-          AppendJsonObject(*w.change.after, json.get());
-          dw.json = std::move(json);
-        }
+        if (w.change.after) dw.json = SharedJson(*w.change.after);
         dw.version = c.seq;
         dw.prev_version = w.prev_version;
         if (w.prev_version >= log_first_kept && w.prev_version > 0 && w.change.before) {
@@ -295,13 +299,7 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
           b.seq = w.prev_version;
           b.topic = w.change.topic;
           b.id = w.change.id;
-          if (w.before_json) {
-            b.json = std::move(w.before_json);
-          } else {
-            auto json = std::make_shared<std::string>();
-            AppendJsonObject(*w.change.before, json.get());
-            b.json = std::move(json);
-          }
+          b.json = w.before_json ? std::move(w.before_json) : SharedJson(*w.change.before);
         }
         overlay.Put(w.change.topic, w.change.id,
                     DocState{w.change.after, w.change.after ? c.seq : 0, dw.json});
@@ -605,7 +603,8 @@ void Engine::Impl::Maintenance() {
   if (options.log_max_age_ms > 0) {
     int64_t cutoff = now - options.log_max_age_ms;
     uint64_t first_young = 0;
-    (void)store->ReadLog(store->first_log_seq() > 0 ? store->first_log_seq() - 1 : 0,
+    const uint64_t first = store->first_log_seq();
+    (void)store->ReadLog(first > 0 ? first - 1 : 0,
                          [&](uint64_t seq, std::string_view record) {
                            // Records start {"seq":N,"t":T,...}: read T without a full parse.
                            size_t at = record.find(R"("t":)");
