@@ -1,12 +1,16 @@
 // ddp_bench: a DDP load client for the server benchmarks.
 //
 //   ddp_bench methods --port P [--clients 64] [--seconds 5] [--method add] [--params '[1,2]']
-//                     [--insert-topic T --payload-bytes 128 [--docs-per-call N]]
+//                     [--insert-topic T --payload-bytes 128 [--docs-per-call N]
+//                      [--ids client|random|server]]
 //     Closed loop: each client calls, waits for `result` and `updated`,
 //     calls again. Prints calls/s and latency percentiles. With an insert
 //     topic each call inserts a new document (durable writes); with
 //     --docs-per-call N > 1 it publishes N new documents in one call (one
-//     transaction), and records/s counts documents.
+//     transaction), and records/s counts documents. --ids chooses the new
+//     documents' _id: `client` (default) "<client>-<call>-<k>", `random`
+//     17 random characters as Meteor clients choose them, `server` none
+//     (the server generates one: time-ordered for publish).
 //
 //   ddp_bench fanout --port P [--subscribers 100] [--seconds 5] [--window 4]
 //     Every subscriber subscribes to the test server's `ticker`; one
@@ -27,6 +31,7 @@
 #include <cstdio>
 #include <deque>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -136,7 +141,7 @@ tcp::endpoint Endpoint(const std::string& host, uint16_t port) {
 int RunMethods(const std::string& host, uint16_t port, int clients, double seconds,
                const std::string& method, const std::string& params, int server_pid,
                const std::string& insert_topic, int payload_bytes, int docs_per_call,
-               const std::string& payload_kind) {
+               const std::string& payload_kind, const std::string& ids) {
   // With an insert topic, every call inserts a new document of about
   // payload_bytes (a unique _id per client and call), its payload from
   // bench::Payloads (payloads.h).
@@ -145,6 +150,20 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
   size_t next_payload = 0;
   auto payload = [&]() -> const std::string& {
     return payloads[next_payload++ % payloads.size()];
+  };
+  // `"_id":"...",` for a new document, or nothing when the server names it.
+  std::mt19937_64 rng(std::random_device{}());
+  auto id_field = [&](int client, int64_t seq, int k) -> std::string {
+    if (ids == "server") return "";
+    if (ids == "random") {
+      static constexpr char kChars[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+      std::string id(17, ' ');
+      for (char& ch : id) ch = kChars[rng() % (sizeof(kChars) - 1)];
+      return R"("_id":")" + id + R"(",)";
+    }
+    std::string id = std::to_string(client) + "-" + std::to_string(seq);
+    if (k >= 0) id += "-" + std::to_string(k);
+    return R"("_id":")" + id + R"(",)";
   };
   asio::io_context ioc;
   Histogram latency;
@@ -168,17 +187,16 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
       std::string docs;
       for (int k = 0; k < docs_per_call; ++k) {
         if (k > 0) docs.push_back(',');
-        docs += R"({"_id":")" + std::to_string(c.index) + "-" + std::to_string(c.seq) + "-" +
-                std::to_string(k) + R"(","p":")" + payload() + R"("})";
+        docs += "{" + id_field(c.index, c.seq, k) + R"("p":")" + payload() + R"("})";
       }
       c.conn->Send(R"({"msg":"method","method":"publish","params":[")" + insert_topic + R"(",[)" +
                    docs + R"(]],"id":")" + std::to_string(c.seq) + R"("})");
       return;
     }
     if (!insert_topic.empty()) {
-      c.conn->Send(R"({"msg":"method","method":"/)" + insert_topic + R"(/insert","params":[{"_id":")" +
-                   std::to_string(c.index) + "-" + std::to_string(c.seq) + R"(","p":")" + payload() +
-                   R"("}],"id":")" + std::to_string(c.seq) + R"("})");
+      c.conn->Send(R"({"msg":"method","method":"/)" + insert_topic + R"(/insert","params":[{)" +
+                   id_field(c.index, c.seq, -1) + R"("p":")" + payload() + R"("}],"id":")" +
+                   std::to_string(c.seq) + R"("})");
       return;
     }
     c.conn->Send(R"({"msg":"method","method":")" + method + R"(","params":)" + params +
@@ -314,7 +332,7 @@ int main(int argc, char** argv) {
   double seconds = 5;
   int clients = 64, subscribers = 100, window = 4, server_pid = 0, payload_bytes = 128,
       docs_per_call = 1;
-  std::string method = "add", params = "[1,2]", insert_topic, payload_kind = "x";
+  std::string method = "add", params = "[1,2]", insert_topic, payload_kind = "x", ids = "client";
   auto* methods = app.add_subcommand("methods", "closed-loop method calls");
   methods->add_option("--clients", clients);
   methods->add_option("--method", method);
@@ -329,6 +347,10 @@ int main(int argc, char** argv) {
   methods->add_option("--docs-per-call", docs_per_call,
                       "with --insert-topic: publish this many new documents per call (one transaction)")
       ->check(CLI::Range(1, 10000));
+  methods->add_option("--ids", ids,
+                      "new documents' _id: client (<client>-<call>-<k>), random (Meteor-style "
+                      "random ids) or server (none given: the server generates them)")
+      ->check(CLI::IsMember({"client", "random", "server"}));
   auto* fanout = app.add_subcommand("fanout", "one publisher, many subscribers");
   fanout->add_option("--subscribers", subscribers);
   fanout->add_option("--window", window);
@@ -342,7 +364,7 @@ int main(int argc, char** argv) {
   try {
     if (methods->parsed()) {
       return RunMethods(host, port, clients, seconds, method, params, server_pid, insert_topic,
-                        payload_bytes, docs_per_call, payload_kind);
+                        payload_bytes, docs_per_call, payload_kind, ids);
     }
     return RunFanout(host, port, subscribers, seconds, window, server_pid);
   } catch (const std::exception& e) {

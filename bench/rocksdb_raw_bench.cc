@@ -1,16 +1,23 @@
 // The raw RocksDB rate that ddpd's durable commits are compared with:
-// one thread writing WriteBatches of --batch records of --payload-bytes
-// with sync=true (the best a group commit of that size can do on this
-// disk). A measurement tool, so it uses RocksDB directly; product code
-// reaches RocksDB only through storage/.
+// --threads threads (default 1), each writing WriteBatches of --batch
+// records of --payload-bytes with sync=true. One thread with batch N is
+// the best a group commit of N records can do on this disk; N threads
+// with batch D are what ddpd's N writers of D documents per call are in
+// RocksDB's own terms (its write queue groups concurrent writers into one
+// WAL write and one sync, as ddpd's committer groups transactions). A
+// measurement tool, so it uses RocksDB directly; product code reaches
+// RocksDB only through storage/.
 //
 //   rocksdb_raw_bench --dir /path --batch 64 --payload-bytes 128 --seconds 5 [--keys random]
+//                     [--threads 64]
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <random>
 #include <vector>
 #include <string>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "payloads.h"
@@ -20,7 +27,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"raw RocksDB WriteBatch + sync rate"};
   std::string dir = "/tmp/rocksdb_raw_bench";
-  int batch = 64, payload = 128;
+  int batch = 64, payload = 128, threads = 1;
   double seconds = 5;
   std::string keys = "counter", payload_kind = "x";
   app.add_option("--dir", dir);
@@ -33,6 +40,8 @@ int main(int argc, char** argv) {
                  "alphanumeric values (does not compress)")
       ->check(CLI::IsMember({"x", "random"}));
   app.add_option("--batch", batch);
+  app.add_option("--threads", threads, "concurrent writers, each writing --batch records per sync")
+      ->check(CLI::Range(1, 1024));
   app.add_option("--payload-bytes", payload);
   app.add_option("--seconds", seconds);
   CLI11_PARSE(app, argc, argv);
@@ -52,30 +61,45 @@ int main(int argc, char** argv) {
   wo.sync = true;
   auto start = std::chrono::steady_clock::now();
   auto end = start + std::chrono::duration<double>(seconds);
-  int64_t records = 0, key = 0;
-  std::mt19937_64 rng(42);
+  std::atomic<int64_t> records{0}, next_counter{0}, syncs{0};
+  std::atomic<bool> failed{false};
   const std::string_view alphabet = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
-  auto next_key = [&]() {
-    if (keys == "counter") return "k" + std::to_string(key++);
-    std::string k(17, ' ');
-    for (char& c : k) c = alphabet[rng() % alphabet.size()];
-    return k;
-  };
-  while (std::chrono::steady_clock::now() < end) {
-    rocksdb::WriteBatch wb;
-    for (int i = 0; i < batch; ++i) wb.Put(next_key(), values[(records + i) % values.size()]);
-    s = db->Write(wo, &wb);
-    if (!s.ok()) {
-      std::fprintf(stderr, "%s\n", s.ToString().c_str());
-      return 1;
+  auto writer = [&](int index) {
+    std::mt19937_64 rng(42 + static_cast<uint64_t>(index));
+    auto next_key = [&]() {
+      if (keys == "counter") {
+        std::string k = "k";
+        k += std::to_string(next_counter.fetch_add(1));
+        return k;
+      }
+      std::string k(17, ' ');
+      for (char& c : k) c = alphabet[rng() % alphabet.size()];
+      return k;
+    };
+    int64_t written = 0;
+    while (!failed.load() && std::chrono::steady_clock::now() < end) {
+      rocksdb::WriteBatch wb;
+      for (int i = 0; i < batch; ++i) wb.Put(next_key(), values[(written + i) % values.size()]);
+      rocksdb::Status ws = db->Write(wo, &wb);
+      if (!ws.ok()) {
+        std::fprintf(stderr, "%s\n", ws.ToString().c_str());
+        failed = true;
+        return;
+      }
+      written += batch;
+      syncs.fetch_add(1);
     }
-    records += batch;
-  }
+    records.fetch_add(written);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(writer, t);
+  for (std::thread& t : pool) t.join();
+  if (failed) return 1;
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"mode\":\"rocksdb_raw\",\"batch\":%d,\"keys\":\"%s\",\"payload\":\"%s\",\"payload_bytes\":%d,\"records_per_s\":%.0f,"
+  std::printf("{\"mode\":\"rocksdb_raw\",\"threads\":%d,\"batch\":%d,\"keys\":\"%s\",\"payload\":\"%s\",\"payload_bytes\":%d,\"records_per_s\":%.0f,"
               "\"syncs_per_s\":%.0f}\n",
-              batch, keys.c_str(), payload_kind.c_str(), payload, static_cast<double>(records) / elapsed,
-              static_cast<double>(records) / batch / elapsed);
+              threads, batch, keys.c_str(), payload_kind.c_str(), payload,
+              static_cast<double>(records.load()) / elapsed, static_cast<double>(syncs.load()) / elapsed);
   db.reset();
   std::filesystem::remove_all(dir);
   return 0;

@@ -1,10 +1,12 @@
 // Identifiers.
 //
 // RandomId(): Meteor's Random.id(): 17 characters from the 55-character
-// "unmistakable" alphabet, from the kernel's CSPRNG. Used for session ids,
-// document `_id`s generated on insert, login tokens.
+// "unmistakable" alphabet, from the kernel's CSPRNG. Used for session ids
+// and subscription ids: names nobody should guess.
 //
-// EventIdGenerator: time-ordered ids for events published without `_id`:
+// EventIdGenerator: time-ordered ids for documents inserted, upserted or
+// published without `_id` (like MongoDB's ObjectId, they sort by creation
+// and leak the creation time; successive ids are guessable):
 // 26-character ULIDs (48-bit millisecond time + 80 random bits, Crockford
 // base32), so ids sort by creation time as strings. Within one millisecond
 // the random part is incremented, so ids of one process are strictly

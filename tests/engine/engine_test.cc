@@ -178,11 +178,16 @@ TEST_F(EngineTest, InsertUpdateRemoveLikeMeteorCollections) {
   ASSERT_TRUE(id.ok()) << id.status();
   EXPECT_EQ(ResultValue(*id, ResultShape::kInsert), Value("a"));
   EXPECT_EQ(id->seq, 1u);
-  // A generated _id is a 17-character Meteor id, placed first.
+  // A generated _id is a time-ordered 26-character ULID, placed first:
+  // later inserts sort later.
   auto gen = Run(ParseInsert("c", {J(R"({"n":2})")}));
   ASSERT_TRUE(gen.ok());
   std::string gen_id = ResultValue(*gen, ResultShape::kInsert).as_string();
-  EXPECT_EQ(gen_id.size(), 17u);
+  EXPECT_EQ(gen_id.size(), 26u);
+  auto gen2 = Run(ParseInsert("c", {J(R"({"n":3})")}));
+  ASSERT_TRUE(gen2.ok());
+  EXPECT_LT(gen_id, ResultValue(*gen2, ResultShape::kInsert).as_string());
+  ASSERT_TRUE(Run(ParseRemove("c", {J(R"({"n":3})")})).ok());
   // Duplicate _id -> 409.
   auto dup = Run(ParseInsert("c", {J(R"({"_id":"a"})")}));
   ASSERT_FALSE(dup.ok());
