@@ -28,7 +28,7 @@
 # S1_SUBSCRIBERS ("1 10 100 1000"); S1_PAYLOADS ("128 1024");
 # S2_LOADS ("10 50 80", percent of the system's own S1 maximum at 100
 # subscribers, 128 B); S4_CONNECTIONS (10000); S5_CONCURRENCY (16);
-# S8_CLIENTS (64); SERVER_CPU (0); CLIENT_CPU (1); OUT (bench/results);
+# S8_CLIENTS (64); S8_PIPELINE (8); SERVER_CPU (0); CLIENT_CPU (1); OUT (bench/results);
 # REPORT_ONLY (0; 1 rebuilds compare.md and the plots from the CSVs of an
 # earlier run without running anything).
 set -euo pipefail
@@ -43,6 +43,7 @@ S2_LOADS=${S2_LOADS:-"10 50 80"}
 S4_CONNECTIONS=${S4_CONNECTIONS:-10000}
 S5_CONCURRENCY=${S5_CONCURRENCY:-16}
 S8_CLIENTS=${S8_CLIENTS:-64}
+S8_PIPELINE=${S8_PIPELINE:-8}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 OUT=${OUT:-bench/results}
@@ -317,12 +318,30 @@ s8() {
     else
       FAILURES=$((FAILURES + 1))
     fi
+    # The same with each client keeping S8_PIPELINE calls in flight, as a
+    # Meteor client does when it calls without waiting for earlier results.
+    if start_server ddpd test; then
+      run_loadgen ddpd-test_server S8-add-pipelined "$S8_CLIENTS" 0 "add [1,2], $S8_PIPELINE in flight per client" \
+        -- methods --system ddp --concurrency "$S8_CLIENTS" --pipeline "$S8_PIPELINE" \
+        --method add --params '[1,2]' || true
+      stop_server
+    else
+      FAILURES=$((FAILURES + 1))
+    fi
   else
     echo "compare: $BIN/test_server missing (tests not built): skipping the pure dispatch figure" >&2
   fi
   if start_server ddpd; then
     run_loadgen ddpd S8-query "$S8_CLIENTS" 0 "query empty topic" -- methods --system ddp \
       --concurrency "$S8_CLIENTS" --method query --params '["bench.empty",{}]' || true
+    stop_server
+  else
+    FAILURES=$((FAILURES + 1))
+  fi
+  if start_server ddpd; then
+    run_loadgen ddpd S8-query-pipelined "$S8_CLIENTS" 0 "query empty topic, $S8_PIPELINE in flight per client" \
+      -- methods --system ddp --concurrency "$S8_CLIENTS" --pipeline "$S8_PIPELINE" \
+      --method query --params '["bench.empty",{}]' || true
     stop_server
   else
     FAILURES=$((FAILURES + 1))

@@ -5,7 +5,9 @@
 // Messages are recognized by prefix scans, never parsed: ddpd writes "msg"
 // first, and the receivers only need `ts`, which FindTs scans for. Parsing
 // JSON here would make the load generator the bottleneck long before ddpd.
+#include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <string>
 
 #include "loadgen.h"
@@ -55,8 +57,6 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
   }
 
   void Call(std::string_view method, std::string_view params_json) override {
-    got_result_ = got_updated_ = false;
-    call_ok_ = true;
     std::string m;
     m.append(R"({"msg":"method","id":")")
         .append(std::to_string(++next_id_))
@@ -84,9 +84,9 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
     if (StartsWith(m, R"({"msg":"added")") || StartsWith(m, R"({"msg":"changed")")) {
       if (events_.on_message) events_.on_message(m);
     } else if (StartsWith(m, R"({"msg":"result")")) {
-      got_result_ = true;
-      if (m.find(R"("error":)") != std::string_view::npos) {
-        call_ok_ = false;
+      bool ok = m.find(R"("error":)") == std::string_view::npos;
+      results_ok_.push_back(ok);
+      if (!ok) {
         if (!reported_error_) {
           reported_error_ = true;
           std::fprintf(stderr, "loadgen: ddp method failed: %.*s\n",
@@ -95,7 +95,12 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
       }
       MaybeCallDone();
     } else if (StartsWith(m, R"({"msg":"updated")")) {
-      got_updated_ = true;
+      // {"msg":"updated","methods":["7","8"]}: ids are digits, so two
+      // quotes per id.
+      size_t list = m.find('[');
+      if (list != std::string_view::npos) {
+        updated_ += static_cast<int64_t>(std::count(m.begin() + static_cast<ptrdiff_t>(list), m.end(), '"') / 2);
+      }
       MaybeCallDone();
     } else if (StartsWith(m, R"({"msg":"ping")")) {
       // Echo the id when there is one, as DDP asks.
@@ -121,11 +126,14 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
   }
 
   void MaybeCallDone() {
-    // Publishers pipeline their calls and ignore completions; a DDP `updated`
-    // may name several calls, so only one-call-at-a-time users (Call) count.
-    if (got_result_ && got_updated_) {
-      got_result_ = got_updated_ = false;
-      if (events_.on_call_done) events_.on_call_done(call_ok_);
+    // A call is done when both its `result` and an `updated` naming it have
+    // come. The server answers one client's calls in order, and an
+    // `updated` may name several, so counts say how many calls are done.
+    while (!results_ok_.empty() && done_ < updated_) {
+      bool ok = results_ok_.front();
+      results_ok_.pop_front();
+      ++done_;
+      if (events_.on_call_done) events_.on_call_done(ok);
     }
   }
 
@@ -134,7 +142,9 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
   bool subscribe_;
   Events events_;
   bool closed_ = false;
-  bool got_result_ = false, got_updated_ = false, call_ok_ = true, reported_error_ = false;
+  bool reported_error_ = false;
+  std::deque<bool> results_ok_;  // results of calls not yet done, oldest first
+  int64_t updated_ = 0, done_ = 0;  // calls named by `updated`; calls done
   uint64_t next_id_ = 0;
 };
 

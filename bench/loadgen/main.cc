@@ -7,7 +7,8 @@
 //   loadgen latency --system S --port P --rate R [--subscribers 100] [--payload-bytes 128]
 //   loadgen idle    --system S --port P [--connections 10000] [--distinct-topics]
 //   loadgen connect --system S --port P [--concurrency 16]
-//   loadgen methods --system ddp --port P [--concurrency 64] [--method add] [--params '[1,2]']
+//   loadgen methods --system ddp --port P [--concurrency 64] [--pipeline 1] [--method add]
+//                   [--params '[1,2]']
 //   loadgen free-ports [N]      print N free TCP ports on 127.0.0.1 (for the script)
 //
 // Common: --host 127.0.0.1, --seconds 10, --warmup (10% of seconds, >= 0.2),
@@ -111,9 +112,14 @@ int main(int argc, char** argv) {
   connect->add_option("--concurrency", o.concurrency, "connect loops in parallel")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
-  methods->add_option("--concurrency", o.concurrency, "clients, one call in flight each")
+  methods->add_option("--concurrency", o.concurrency, "clients")
       ->default_val(64)
       ->check(CLI::Range(1, 10000));
+  methods->add_option("--pipeline", o.pipeline,
+                      "calls each client keeps in flight (a Meteor client sends its calls "
+                      "without waiting for earlier results)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   methods->add_option("--method", o.method, "method name")->capture_default_str();
   methods->add_option("--params", o.params, "JSON array of parameters")->capture_default_str();
 

@@ -31,6 +31,7 @@ struct Options {
 
   // connect, methods
   int concurrency = 16;
+  int pipeline = 1;  // methods: calls in flight per client
   std::string method = "add";
   std::string params = "[1,2]";
 };
