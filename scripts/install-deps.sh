@@ -13,7 +13,7 @@ packages=(
   # libraries
   libboost1.81-dev rapidjson-dev librocksdb-dev libabsl-dev libnats-dev
   prometheus-cpp-dev libspdlog-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libssl-dev libjemalloc-dev
   # test peers
   nats-server
 )

@@ -3,12 +3,36 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <string>
+
+#if DDP_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 
 #include "common/logging.h"
 #include "common/strings.h"
 #include "server/config.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
+
+namespace {
+
+// Which malloc serves the process (the build links jemalloc unless it is
+// sanitized; see CMakeLists.txt), for the startup log.
+std::string AllocatorName() {
+#if DDP_JEMALLOC
+  const char* version = nullptr;
+  size_t size = sizeof version;
+  if (mallctl("version", &version, &size, nullptr, 0) == 0 && version != nullptr) {
+    return std::string("jemalloc ") + version;
+  }
+  return "jemalloc";
+#else
+  return "the C library's malloc";
+#endif
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   ddp::ParsedConfig config = ddp::ParseConfig(argc, argv);
@@ -37,6 +61,7 @@ int main(int argc, char** argv) {
   }
   spdlog::info("ddpd {} listening on {}:{} (WebSocket at /websocket)", ddp::kDdpdVersion,
                config.options.net.bind, server.port());
+  spdlog::info("memory allocator: {}", AllocatorName());
 
   int sig = 0;
   sigwait(&signals, &sig);
