@@ -102,6 +102,9 @@ int main(int argc, char** argv) {
   latency->add_option("--rate", o.rate, "messages published per second")
       ->required()
       ->check(CLI::PositiveNumber);
+  latency->add_flag("--busy-poll", o.busy_poll,
+                    "poll the sockets without sleeping (no wake-up interrupts charged to the "
+                    "server on loopback)");
   idle->add_option("--connections", o.connections, "idle subscribed connections")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));

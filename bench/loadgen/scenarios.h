@@ -29,6 +29,9 @@ struct Options {
   bool distinct_topics = false;
   double settle = 1;  // idle: seconds between the last connection and the RSS reading
 
+  // latency: poll the sockets without sleeping (see RunLatency)
+  bool busy_poll = false;
+
   // connect, methods
   int concurrency = 16;
   int pipeline = 1;  // methods: calls in flight per client
