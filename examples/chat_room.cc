@@ -58,7 +58,9 @@ int main(int argc, char** argv) {
   };
   (*bob)->client().Observe("chat.lobby", printer);
 
-  auto query = *ddp::ParseJson(R"({"sort":{"ts":-1},"limit":50,"ordered":true})");
+  // Newest first. Two messages can share a millisecond; the ids the server
+  // generates are time-ordered, so `_id` breaks the tie.
+  auto query = *ddp::ParseJson(R"({"sort":{"ts":-1,"_id":-1},"limit":50,"ordered":true})");
   for (auto* c : {alice->get(), bob->get()}) {
     auto sub = c->Subscribe("chat.lobby", ddp::Array{query});
     if (!sub.ok()) {

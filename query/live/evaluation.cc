@@ -5,6 +5,7 @@
 // the client's list against the new order.
 #include <set>
 
+#include "common/incremental_map.h"
 #include "common/status_macros.h"
 #include "common/string_map.h"
 #include "common/strings.h"
@@ -72,7 +73,10 @@ struct LiveEvaluation::Impl {
     }
     return last_collection;
   }
-  StringMap<Result> results;  // by key
+  // By key. It grows a step at a time: an event topic's result can hold
+  // hundreds of thousands of documents, and a rehash of all of them at once
+  // stalled every commit (incremental_map.h).
+  IncrementalStringMap<Result> results;
   std::set<std::pair<Sort::Key, std::string>, OrderLess> order;  // ordered results only
   DocDeltas scratch[2];  // operator outputs of one batch (see Run)
   bool failed = false;
@@ -181,16 +185,16 @@ absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_change
     for (const auto& [k, key] : impl_->order) old_order.push_back(key);
   }
   for (const DocDelta& d : final_changes) {
-    auto it = impl_->results.find(d.key);
+    Impl::Result* found = impl_->results.Find(d.key);
     if (d.after == nullptr) {
-      if (it == impl_->results.end()) continue;
-      if (ordered) impl_->order.erase({*it->second.sort_key, d.key});
-      out->push_back(LiveDelta{LiveDelta::Kind::kRemoved, *it->second.collection, it->second.id, {}, {}, {}, {}});
-      impl_->results.erase(it);
+      if (found == nullptr) continue;
+      if (ordered) impl_->order.erase({*found->sort_key, d.key});
+      out->push_back(LiveDelta{LiveDelta::Kind::kRemoved, *found->collection, found->id, {}, {}, {}, {}});
+      impl_->results.Erase(d.key);
       continue;
     }
     Sort::Key key = ordered ? plan_->order.KeyFor(*d.after) : Sort::Key();
-    if (it == impl_->results.end()) {
+    if (found == nullptr) {
       Impl::Result r{impl_->CollectionOf(*plan_, d.topic), d.id,
                      d.after, ordered ? std::make_unique<Sort::Key>(key) : nullptr};
       if (!ordered) {
@@ -199,9 +203,9 @@ absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_change
       } else {
         impl_->order.insert({key, d.key});
       }
-      impl_->results.emplace(d.key, std::move(r));
+      impl_->results.Emplace(d.key, std::move(r));
     } else {
-      Impl::Result& r = it->second;
+      Impl::Result& r = *found;
       LiveDelta c{LiveDelta::Kind::kChanged, *r.collection, r.id, {}, {}, {}, {}};
       if (plan_->fields.keeps_all()) {
         Diff(*r.doc, *d.after, &c.fields, &c.cleared);
@@ -234,15 +238,15 @@ absl::Status LiveEvaluation::EmitFinal(const std::vector<DocDelta>& final_change
   std::vector<std::string> client;
   client.reserve(old_order.size());
   for (const std::string& k : old_order) {
-    if (impl_->results.contains(k)) client.push_back(k);
+    if (impl_->results.Contains(k)) client.push_back(k);
   }
   StringSet in_client(client.begin(), client.end());
   size_t i = 0;
   for (const auto& [sk, key] : impl_->order) {
-    const Impl::Result& r = impl_->results.at(key);
+    const Impl::Result& r = *impl_->results.Find(key);
     auto before_id = [&](size_t pos) -> std::optional<std::string> {
       if (pos >= client.size()) return std::nullopt;
-      return impl_->results.at(client[pos]).id;
+      return impl_->results.Find(client[pos])->id;
     };
     if (!in_client.contains(key)) {
       out->push_back(LiveDelta{LiveDelta::Kind::kAddedBefore, *r.collection, r.id,
@@ -310,13 +314,13 @@ std::vector<LiveEvaluation::ResultDoc> LiveEvaluation::Documents() const {
     out.push_back(ResultDoc{*r.collection, r.id, plan_->fields.Apply(*r.doc)});
   };
   if (plan_->ordered) {
-    for (const auto& [k, key] : impl_->order) emit(impl_->results.at(key));
+    for (const auto& [k, key] : impl_->order) emit(*impl_->results.Find(key));
     return out;
   }
   // Unordered: still in the plan's order, so `query` returns sorted results.
   std::vector<const Impl::Result*> all;
   all.reserve(impl_->results.size());
-  for (const auto& [key, r] : impl_->results) all.push_back(&r);
+  impl_->results.ForEach([&](const std::string&, const Impl::Result& r) { all.push_back(&r); });
   std::vector<std::pair<Sort::Key, const Impl::Result*>> keyed;
   keyed.reserve(all.size());
   for (const Impl::Result* r : all) keyed.emplace_back(plan_->order.KeyFor(*r->doc), r);
