@@ -38,7 +38,9 @@ raw() {
     --payload "$PAYLOAD" "$@"
 }
 
-# ddpd WRITERS DOCS_PER_CALL PAYLOAD_BYTES IDS
+# ddpd WRITERS DOCS_PER_CALL PAYLOAD_BYTES IDS: the load client's JSON line
+# in $WORK/ddpd.json. Runs in this shell (not in $(...)), so that the trap
+# sees the server and a failed run stops the script.
 ddpd() {
   rm -rf "$WORK/data"
   local log="$WORK/ddpd.log"
@@ -48,9 +50,10 @@ ddpd() {
   for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.1; done
   local port
   port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
+  [ -n "$port" ] || { echo "commit_bench: ddpd did not start:" >&2; cat "$log" >&2; exit 1; }
   taskset -c "$CLIENT_CPUS" $BIN/ddp_bench methods --port "$port" --clients "$1" \
     --insert-topic bench --docs-per-call "$2" --payload-bytes "$3" --ids "$4" --payload "$PAYLOAD" \
-    --seconds "$SECONDS_PER_RUN" --server-pid $server
+    --seconds "$SECONDS_PER_RUN" --server-pid $server > "$WORK/ddpd.json"
   kill $server
   wait $server 2>/dev/null || true
   server=
@@ -69,7 +72,8 @@ for payload in 128 1024; do
       [ "$ids" = random ] && [ "$writers" != 64 ] && continue
       keys=counter
       [ "$ids" = random ] && keys=random
-      d=$(ddpd "$writers" "$docs" $payload $ids)
+      ddpd "$writers" "$docs" $payload $ids
+      d=$(<"$WORK/ddpd.json")
       r=$(raw "$SERVER_CPUS" --threads "$writers" --batch "$docs" --keys $keys --payload-bytes $payload)
       ratio=$(awk -v a="$(rate "$d")" -v b="$(rate "$r")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
       echo "{\"payload_bytes\":$payload,\"writers\":$writers,\"docs_per_call\":$docs,\"ids\":\"$ids\",\"ratio\":$ratio,\"ddpd\":$d,\"raw\":$r}"

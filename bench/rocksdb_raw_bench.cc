@@ -6,7 +6,9 @@
 // RocksDB's own terms (its write queue groups concurrent writers into one
 // WAL write and one sync, as ddpd's committer groups transactions). A
 // measurement tool, so it uses RocksDB directly; product code reaches
-// RocksDB only through storage/.
+// RocksDB only through storage/. Prints records/s and `syncs_per_s`, the
+// Write calls per second (each asks for a sync; with --threads > 1 RocksDB
+// serves concurrent ones with one fsync, so fewer fsyncs happen).
 //
 //   rocksdb_raw_bench --dir /path --batch 64 --payload-bytes 128 --seconds 5 [--keys random]
 //                     [--threads 64]

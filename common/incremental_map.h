@@ -24,7 +24,9 @@
 //
 // Not thread-safe, like the map it wraps. Pointers to values stay valid
 // until the value is erased or moved to the new table (any insert or erase
-// may move it): do not hold them across those calls.
+// may move it): do not hold them across those calls. Entries move only on
+// inserts and erasures: a map that is only looked up and updated in place
+// keeps two tables (and looks in both) until the next insert or erase.
 #pragma once
 
 #include <cstddef>
@@ -42,6 +44,11 @@ class IncrementalStringMap {
  public:
   static constexpr size_t kMinIncrementalCapacity = 4096;
   static constexpr int kMovesPerUpdate = 4;
+
+  IncrementalStringMap() = default;
+  // Not copyable or movable: `next_` points into `old_`.
+  IncrementalStringMap(const IncrementalStringMap&) = delete;
+  IncrementalStringMap& operator=(const IncrementalStringMap&) = delete;
 
   V* Find(std::string_view key) {
     if (auto it = cur_.find(key); it != cur_.end()) return &it->second;

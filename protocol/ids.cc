@@ -82,12 +82,21 @@ std::string EventIdGenerator::NextAt(uint64_t unix_millis) {
       for (unsigned char& b : r) b = pool.Byte();  // the pool, not a syscall per millisecond
       rand_hi_ = (uint64_t{r[0]} << 8) | r[1];
       std::memcpy(&rand_lo_, r + 2, 8);
-      // Leave headroom so increments within one millisecond cannot overflow
-      // the 80 bits.
+      // Leave headroom so steps within one millisecond (< 2^33 each) cannot
+      // overflow the 80 bits.
       rand_hi_ &= 0x7fff;
     } else {
-      // Same millisecond, or the clock went back: stay monotonic.
-      if (++rand_lo_ == 0) ++rand_hi_;
+      // Same millisecond, or the clock went back: stay monotonic, by a
+      // random step of 1 to 2^32, so that the next id cannot be told from
+      // this one (an insert skips its duplicate check for a generated id:
+      // nobody may plant a document under the next one).
+      uint32_t r;
+      unsigned char b[4];
+      for (unsigned char& x : b) x = pool.Byte();
+      std::memcpy(&r, b, 4);
+      const uint64_t before = rand_lo_;
+      rand_lo_ += uint64_t{r} + 1;
+      if (rand_lo_ < before) ++rand_hi_;
     }
     millis = last_millis_;
     hi = rand_hi_;

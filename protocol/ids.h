@@ -6,11 +6,12 @@
 //
 // EventIdGenerator: time-ordered ids for documents inserted, upserted or
 // published without `_id` (like MongoDB's ObjectId, they sort by creation
-// and leak the creation time; successive ids are guessable):
-// 26-character ULIDs (48-bit millisecond time + 80 random bits, Crockford
-// base32), so ids sort by creation time as strings. Within one millisecond
-// the random part is incremented, so ids of one process are strictly
-// increasing; across restarts the fresh random part keeps them unique.
+// and show the creation time): 26-character ULIDs (48-bit millisecond time
+// + 80 random bits, Crockford base32), so ids sort by creation time as
+// strings. Within one millisecond (or after the clock went back) the
+// random part grows by a random step of 1 to 2^32, so ids of one process
+// are strictly increasing and the next cannot be told from the last;
+// across restarts the fresh random part keeps them unique.
 //
 // Both are thread-safe.
 #pragma once

@@ -43,6 +43,30 @@ TEST(IdsTest, EventIdsSortByTimeAndAreStrictlyIncreasing) {
   EXPECT_LT(other.NextAt(3000), gen.NextAt(4000));
 }
 
+// Within one millisecond the random part grows by a random step of 1 to
+// 2^32: the next id cannot be told from the last (inserts trust a
+// generated id to be new, so nobody may plant a document under it).
+TEST(IdsTest, EventIdsWithinAMillisecondStepByRandomAmounts) {
+  const std::string crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  // The 80 random bits (the last 16 characters).
+  auto random_part = [&](const std::string& id) {
+    unsigned __int128 v = 0;
+    for (size_t i = 10; i < 26; ++i) v = (v << 5) | crockford.find(id[i]);
+    return v;
+  };
+  EventIdGenerator gen;
+  unsigned __int128 prev = random_part(gen.NextAt(1000));
+  int steps_of_one = 0;
+  for (int i = 0; i < 1000; ++i) {
+    unsigned __int128 next = random_part(gen.NextAt(1000));
+    ASSERT_GT(next, prev);
+    ASSERT_LE(next - prev, static_cast<unsigned __int128>(1) << 32);
+    if (next - prev == 1) ++steps_of_one;
+    prev = next;
+  }
+  EXPECT_LT(steps_of_one, 5);
+}
+
 TEST(IdsTest, EventIdsAreUniqueAcrossThreads) {
   EventIdGenerator gen;
   std::vector<std::vector<std::string>> per_thread(4);
