@@ -155,12 +155,7 @@ int RunMethods(const std::string& host, uint16_t port, int clients, double secon
   std::mt19937_64 rng(std::random_device{}());
   auto id_field = [&](int client, int64_t seq, int k) -> std::string {
     if (ids == "server") return "";
-    if (ids == "random") {
-      static constexpr char kChars[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
-      std::string id(17, ' ');
-      for (char& ch : id) ch = kChars[rng() % (sizeof(kChars) - 1)];
-      return R"("_id":")" + id + R"(",)";
-    }
+    if (ids == "random") return R"("_id":")" + bench::MeteorStyleId(rng) + R"(",)";
     std::string id = std::to_string(client) + "-" + std::to_string(seq);
     if (k >= 0) id += "-" + std::to_string(k);
     return R"("_id":")" + id + R"(",)";

@@ -1,5 +1,6 @@
-// Document payloads for the write benchmarks (ddp_bench, rocksdb_raw_bench),
-// the same on both sides so that ddpd and raw RocksDB store alike bytes.
+// Document payloads and ids for the write benchmarks (ddp_bench,
+// rocksdb_raw_bench), the same on both sides so that ddpd and raw RocksDB
+// store alike bytes under alike keys.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +29,15 @@ inline std::vector<std::string> Payloads(std::string_view kind, size_t size) {
     out.push_back(std::move(p));
   }
   return out;
+}
+
+// A random id as Meteor clients choose them (Random.id(): 17 characters of
+// the 55-character "unmistakable" alphabet), from the caller's generator.
+inline std::string MeteorStyleId(std::mt19937_64& rng) {
+  const std::string_view alphabet = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+  std::string id(17, ' ');
+  for (char& c : id) c = alphabet[rng() % alphabet.size()];
+  return id;
 }
 
 }  // namespace bench

@@ -65,7 +65,6 @@ int main(int argc, char** argv) {
   auto end = start + std::chrono::duration<double>(seconds);
   std::atomic<int64_t> records{0}, next_counter{0}, syncs{0};
   std::atomic<bool> failed{false};
-  const std::string_view alphabet = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
   auto writer = [&](int index) {
     std::mt19937_64 rng(42 + static_cast<uint64_t>(index));
     auto next_key = [&]() {
@@ -74,9 +73,7 @@ int main(int argc, char** argv) {
         k += std::to_string(next_counter.fetch_add(1));
         return k;
       }
-      std::string k(17, ' ');
-      for (char& c : k) c = alphabet[rng() % alphabet.size()];
-      return k;
+      return bench::MeteorStyleId(rng);
     };
     int64_t written = 0;
     while (!failed.load() && std::chrono::steady_clock::now() < end) {
