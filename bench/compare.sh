@@ -307,45 +307,35 @@ s5() {
   done
 }
 
+# s8_run VARIANT SYSTEM SCENARIO PARAM METHOD PARAMS [PIPELINE]: one S8 run
+# on a fresh server (VARIANT test: test_server), PIPELINE calls in flight
+# per client (default 1).
+s8_run() {
+  local variant=$1 sys=$2 scen=$3 param=$4 method=$5 params=$6 pipeline=${7:-1}
+  if start_server ddpd "$variant"; then
+    run_loadgen "$sys" "$scen" "$S8_CLIENTS" 0 "$param" -- methods --system ddp \
+      --concurrency "$S8_CLIENTS" --pipeline "$pipeline" --method "$method" --params "$params" || true
+    stop_server
+  else
+    FAILURES=$((FAILURES + 1))
+  fi
+}
+
 s8() {
   case " $SYSTEMS " in *" ddpd "*) ;; *) return 0 ;; esac
   echo "== S8 DDP method calls/s ($S8_CLIENTS clients, closed loop)"
+  # Each with one call in flight per client, then with S8_PIPELINE, as a
+  # Meteor client keeps them when it calls without waiting for results.
   if [ -x "$BIN/test_server" ]; then
-    if start_server ddpd test; then
-      run_loadgen ddpd-test_server S8-add "$S8_CLIENTS" 0 "add [1,2]" -- methods --system ddp \
-        --concurrency "$S8_CLIENTS" --method add --params '[1,2]' || true
-      stop_server
-    else
-      FAILURES=$((FAILURES + 1))
-    fi
-    # The same with each client keeping S8_PIPELINE calls in flight, as a
-    # Meteor client does when it calls without waiting for earlier results.
-    if start_server ddpd test; then
-      run_loadgen ddpd-test_server S8-add-pipelined "$S8_CLIENTS" 0 "add [1,2], $S8_PIPELINE in flight per client" \
-        -- methods --system ddp --concurrency "$S8_CLIENTS" --pipeline "$S8_PIPELINE" \
-        --method add --params '[1,2]' || true
-      stop_server
-    else
-      FAILURES=$((FAILURES + 1))
-    fi
+    s8_run test ddpd-test_server S8-add "add [1,2]" add '[1,2]'
+    s8_run test ddpd-test_server S8-add-pipelined "add [1,2], $S8_PIPELINE in flight per client" \
+      add '[1,2]' "$S8_PIPELINE"
   else
     echo "compare: $BIN/test_server missing (tests not built): skipping the pure dispatch figure" >&2
   fi
-  if start_server ddpd; then
-    run_loadgen ddpd S8-query "$S8_CLIENTS" 0 "query empty topic" -- methods --system ddp \
-      --concurrency "$S8_CLIENTS" --method query --params '["bench.empty",{}]' || true
-    stop_server
-  else
-    FAILURES=$((FAILURES + 1))
-  fi
-  if start_server ddpd; then
-    run_loadgen ddpd S8-query-pipelined "$S8_CLIENTS" 0 "query empty topic, $S8_PIPELINE in flight per client" \
-      -- methods --system ddp --concurrency "$S8_CLIENTS" --pipeline "$S8_PIPELINE" \
-      --method query --params '["bench.empty",{}]' || true
-    stop_server
-  else
-    FAILURES=$((FAILURES + 1))
-  fi
+  s8_run "" ddpd S8-query "query empty topic" query '["bench.empty",{}]'
+  s8_run "" ddpd S8-query-pipelined "query empty topic, $S8_PIPELINE in flight per client" \
+    query '["bench.empty",{}]' "$S8_PIPELINE"
 }
 
 echo "# compare: ${BENCH_SECONDS}s per run; servers on CPU $SERVER_CPU, loadgen on CPU $CLIENT_CPU; fd limit $FD_LIMIT"
