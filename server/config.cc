@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -177,6 +178,23 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
                  "On SIGTERM/SIGINT, time sessions get to flush before they are closed")
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
 
+  std::string cluster;
+  app.add_option("--cluster", cluster,
+                 "Cluster mode: comma-separated NATS URLs (nats://h1:4222,nats://h2:4222) of a "
+                 "JetStream cluster that holds the shared commit log; empty: one node, embedded "
+                 "log");
+  app.add_option("--cluster-stream", o.cluster.stream,
+                 "JetStream stream of the commit log (subject ddpd.<stream>.log)");
+  app.add_option("--cluster-replicas", o.cluster.replicas,
+                 "Replicas of the stream when this node creates it")
+      ->check(CLI::Range(1, 5));
+  app.add_option("--node-id", o.cluster.node_id,
+                 "This node's name in the cluster (default: a random one)");
+  int64_t cluster_publish_timeout_ms = 10000;
+  app.add_option("--cluster-publish-timeout-ms", cluster_publish_timeout_ms,
+                 "How long a commit waits for JetStream's acknowledgement before failing")
+      ->check(CLI::Range(int64_t{100}, int64_t{600000}));
+
   // Precedence without relying on CLI11's: the file's values, then the
   // environment's, then the command line, parsed in that order with "last
   // value wins".
@@ -274,6 +292,19 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
     }
     o.api.strategies.push_back(std::move(r));
   }
+  for (absl::string_view url : absl::StrSplit(cluster, ',', absl::SkipWhitespace())) {
+    url = absl::StripAsciiWhitespace(url);
+    if (!absl::StartsWith(url, "nats://") && !absl::StartsWith(url, "tls://")) {
+      return usage_error(StrCat("--cluster '", url, "': expected nats://host:port"));
+    }
+    o.cluster.servers.emplace_back(url);
+  }
+  if (!engine::ValidateTopicName(o.cluster.stream).ok() ||
+      o.cluster.stream.find('.') != std::string::npos) {
+    return usage_error(StrCat("--cluster-stream '", o.cluster.stream,
+                              "': expected letters, digits, - and _"));
+  }
+  o.cluster.publish_timeout = std::chrono::milliseconds(cluster_publish_timeout_ms);
   session.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
   session.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);
   session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);

@@ -11,7 +11,12 @@ Server::Server(ServerOptions options, std::shared_ptr<Registry> registry)
 Server::~Server() { Shutdown(); }
 
 absl::Status Server::Start() {
-  absl::StatusOr<std::unique_ptr<engine::Engine>> engine = engine::Engine::Open(options_.engine);
+  std::unique_ptr<commitlog::CommitLog> log;
+  if (!options_.cluster.servers.empty()) {
+    log = std::make_unique<jetstream::JetStreamLog>(options_.cluster);
+  }
+  absl::StatusOr<std::unique_ptr<engine::Engine>> engine =
+      engine::Engine::Open(options_.engine, std::move(log));
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
   RegisterEngineApi(*registry_, engine_, options_.api);

@@ -13,6 +13,7 @@
 #include "server/api/engine_api.h"
 #include "server/ddp/registry.h"
 #include "server/engine/engine.h"
+#include "jetstream/jetstream_log.h"
 #include "server/http/http_api.h"
 #include "server/net/net_server.h"
 
@@ -27,6 +28,9 @@ struct ServerOptions {
   engine::EngineOptions engine;
   // Publication strategies of topic subscriptions (--publication-strategy).
   EngineApiOptions api;
+  // Cluster mode (--cluster): the commit log is this JetStream stream,
+  // shared with the other nodes. Default: no servers, the embedded log.
+  jetstream::JetStreamOptions cluster;
   // Log level name. Default: "info".
   std::string log_level = "info";
 };

@@ -23,6 +23,7 @@ namespace ddp::storage {
 namespace {
 
 constexpr char kLastSeqKey[] = "last_seq";
+constexpr char kLogPositionKey[] = "log_position";
 constexpr char kCountPrefix[] = "count:";
 constexpr char kIndexedPrefix[] = "byseq:";
 constexpr char kLayoutKey[] = "byseq_layout";
@@ -180,6 +181,7 @@ struct Store::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
   std::atomic<uint64_t> last_seq{0};
+  std::atomic<uint64_t> log_position{0};
   // Set after a failed write: RocksDB's log writer must not be touched
   // again (Debian's RocksDB is built with assertions that abort otherwise);
   // the database stays read-only until it is reopened.
@@ -317,6 +319,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   } else if (!s.IsNotFound()) {
     return FromRocks(s, "read last seq");
   }
+  s = raw->Get(rocksdb::ReadOptions(), impl->cf[kMeta], kLogPositionKey, &v);
+  if (s.ok()) {
+    impl->log_position = GetBe64(v);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read log position");
+  }
   std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), impl->cf[kMeta]));
   for (it->Seek(kCountPrefix); it->Valid() && it->key().starts_with(kCountPrefix); it->Next()) {
     std::string topic(it->key().data() + sizeof(kCountPrefix) - 1,
@@ -416,6 +424,9 @@ absl::Status Store::Impl::ReconcileIndex() {
 }
 
 uint64_t Store::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
+uint64_t Store::log_position() const {
+  return impl_->log_position.load(std::memory_order_acquire);
+}
 
 absl::Status Store::Commit(const CommitBatch& batch) {
   if (impl_->write_failed) {
@@ -471,6 +482,11 @@ absl::Status Store::Commit(const CommitBatch& batch) {
   std::string seq_value;
   PutBe64(&seq_value, batch.last_seq);
   wb.Put(impl_->cf[kMeta], kLastSeqKey, seq_value);
+  if (batch.log_position != 0) {
+    std::string position;
+    PutBe64(&position, batch.log_position);
+    wb.Put(impl_->cf[kMeta], kLogPositionKey, position);
+  }
   for (const auto& [key, result] : batch.idempotency) {
     std::string v;
     PutBe64(&v, static_cast<uint64_t>(batch.idempotency_expires_millis));
@@ -503,6 +519,9 @@ absl::Status Store::Commit(const CommitBatch& batch) {
     for (auto& [topic, n] : new_counts) impl_->counts[topic] = n;
   }
   impl_->last_seq.store(batch.last_seq, std::memory_order_release);
+  if (batch.log_position != 0) {
+    impl_->log_position.store(batch.log_position, std::memory_order_release);
+  }
   return absl::OkStatus();
 }
 

@@ -10,6 +10,8 @@
 //                                    wrote by reference and a later write
 //                                    replaced (see LogBody)
 //   meta   "last_seq"             -> seq(8); "count:" topic -> int64(8);
+//          "log_position"         -> the position in an external commit
+//                                    log (JetStream) this state reflects;
 //          "byseq:" topic         -> "" while the topic's byseq index is
 //                                    complete and maintained;
 //          "byseq_layout"         -> "1" (byseq only for indexed topics)
@@ -116,6 +118,10 @@ struct CommitBatch {
   std::vector<LogBody> log_bodies;
   uint64_t last_seq = 0;
   int64_t time_millis = 0;
+  // The position of this group in an external commit log (cluster mode:
+  // the JetStream stream sequence of its record), stored in the same
+  // atomic write; 0: no external log (the position is left as it was).
+  uint64_t log_position = 0;
   // Idempotency keys: (key, result JSON), kept until expires_millis.
   std::vector<std::pair<std::string, std::string>> idempotency;
   int64_t idempotency_expires_millis = 0;
@@ -137,6 +143,9 @@ class Store {
 
   // The seq of the last committed transaction (0 for an empty store).
   uint64_t last_seq() const;
+  // The external commit-log position of the last batch that had one (0
+  // when none did): where a node resumes reading the cluster's log.
+  uint64_t log_position() const;
 
   // Atomic, durable per the durability mode when it returns OK.
   absl::Status Commit(const CommitBatch& batch);

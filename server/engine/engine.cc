@@ -15,176 +15,33 @@
 #include "common/strings.h"
 #include "protocol/ddp_error.h"
 #include "protocol/json.h"
+#include "commitlog/embedded_log.h"
 #include "server/engine/apply.h"
+#include "server/engine/engine_impl.h"
 #include "server/engine/topic_name.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp::engine {
-namespace {
-
-struct TxTask {
-  TxRequest tx;
-  Engine::TxCallback done;
-};
-struct SubscribeTask {
-  PlanPtr plan;
-  std::shared_ptr<LiveSink> sink;
-  Engine::SubscribeCallback done;
-};
-struct UnsubscribeTask {
-  LiveRegistry::Id id;
-};
-struct QueryTask {
-  PlanPtr plan;
-  Engine::QueryCallback done;
-};
-struct HistoryTask {
-  std::string topic;
-  uint64_t after_seq;
-  size_t limit;
-  Engine::HistoryCallback done;
-};
-struct MaintenanceTask {
-  std::shared_ptr<std::promise<void>> done;
-};
-using Task = std::variant<TxTask, SubscribeTask, UnsubscribeTask, QueryTask, HistoryTask,
-                          MaintenanceTask>;
-
-const char* OpName(const Change& c) {
-  if (c.before == nullptr) return "insert";
-  if (c.after == nullptr) return "remove";
-  return "update";
-}
-
-// The change-log record of a transaction: {"seq","t","changes":[{"topic",
-// "id","op"}]}. A change that leaves a document behind names it by
-// reference ("ref":1) instead of carrying it: that document is stored
-// anyway, with version == seq, until a later write replaces or removes it,
-// and that write saves it next to this record (storage::LogBody). Writing
-// each document once instead of twice is 25-30% of the server's CPU for
-// 1 KB inserts (memtable, write-ahead log, flush and compaction bytes).
-// Records from before this layout carry "doc" inline; readers take both.
-std::string LogRecord(const CommittedTx& tx) {
-  std::string r;
-  r.reserve(64 + tx.changes.size() * 64);
-  StrAppend(&r, R"({"seq":)", tx.seq, R"(,"t":)", tx.time_millis, R"(,"changes":[)");
-  for (size_t i = 0; i < tx.changes.size(); ++i) {
-    const Change& c = tx.changes[i];
-    if (i) r.push_back(',');
-    r.append(R"({"topic":)");
-    AppendJsonString(c.topic, &r);
-    r.append(R"(,"id":)");
-    AppendJsonString(c.id, &r);
-    StrAppend(&r, R"(,"op":")", OpName(c), "\"");
-    if (c.after != nullptr) r.append(R"(,"ref":1)");
-    r.push_back('}');
-  }
-  r.append("]}");
-  return r;
-}
-
-// A document's JSON, encoded once and shared by the store's write, the
-// group overlay and a later LogBody.
-std::shared_ptr<const std::string> SharedJson(const Object& doc) {
-  auto json = std::make_shared<std::string>();
-  AppendJsonObject(doc, json.get());
-  return json;
-}
-
-std::string ResultRecord(const TxResult& r) {
-  std::string out = StrCat(R"({"seq":)", r.seq, R"(,"results":)");
-  AppendJson(Value(Array(r.results)), &out);
-  out.push_back('}');
-  return out;
-}
-
-absl::StatusOr<TxResult> ParseResultRecord(std::string_view record) {
-  ASSIGN_OR_RETURN(Value v, ParseJson(record));
-  TxResult r;
-  const Value* seq = v.Find("seq");
-  const Value* results = v.Find("results");
-  if (seq == nullptr || !seq->is_int() || results == nullptr || !results->is_array()) {
-    return absl::DataLossError("storage: unreadable idempotency record");
-  }
-  r.seq = static_cast<uint64_t>(seq->as_int());
-  r.results = results->as_array();
-  r.replayed = true;
-  return r;
-}
-
-}  // namespace
-
-struct Engine::Impl {
-  EngineOptions options;
-  std::unique_ptr<storage::Store> store;
-  LiveRegistry live;
-  EngineStats stats;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<Task> queue;  // guarded by mu
-  bool stopping = false;   // guarded by mu
-  std::thread thread;
-
-  // Committer-thread state.
-  uint64_t next_seq = 1;
-  // Log records before this seq are trimmed: a write replacing a document
-  // they wrote needs to save no LogBody for them.
-  uint64_t log_first_kept = 0;
-  SteadyTime next_maintenance;
-  // Topics written since the last EnforceMaxDocs (committer thread only),
-  // tracked only when some retention rule has max_docs.
-  StringSet written_topics;
-  bool has_max_docs = false;
-  std::atomic<size_t> live_count{0};
-  mutable std::mutex topic_writes_mu;
-  StringMap<int64_t> topic_writes;  // guarded by topic_writes_mu
-
-  // OK, or why the task was not queued (`full` says what to tell the
-  // caller when the queue is full).
-  absl::Status Push(Task t, std::string_view full) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (stopping) return absl::UnavailableError("the server is shutting down");
-      if (queue.size() >= options.max_queue) return TooManyRequestsError(full);
-      queue.push_back(std::move(t));
-    }
-    cv.notify_one();
-    return absl::OkStatus();
-  }
-
-  void Run();
-  void CommitGroup(std::vector<TxTask>& group);
-  LiveRegistry::Loader Loader();
-  void RunSubscribe(SubscribeTask& t);
-  void RunQuery(QueryTask& t);
-  void RunHistory(HistoryTask& t);
-  absl::Status ResolveLogRef(uint64_t seq, Object& change);
-  void Maintenance();
-  // Retention (see Maintenance and EnforceMaxDocs).
-  void RetentionOps(const std::string& topic, int64_t count, int64_t now, bool with_age,
-                    std::vector<WriteOp>& ops);
-  void CommitCleanup(TxRequest cleanup);
-  // max_docs right after commits, for the topics they wrote: a topic over
-  // its limit loses its oldest documents at once, one small removal per
-  // batch of writes, rather than a burst of removals once per maintenance
-  // interval (which subscribers would get all at once).
-  void EnforceMaxDocs();
-  absl::Status ScanTarget(const std::string& target, bool is_pattern,
-                          const std::function<void(const std::string& topic, std::string_view id,
-                                                   storage::StoredDoc&& doc)>& fn);
-};
 
 void Engine::Impl::Run() {
   next_maintenance = SteadyClock::now() + options.maintenance_interval;
   for (const TopicRetention& r : options.retention) has_max_docs |= r.max_docs > 0;
   while (true) {
     std::deque<Task> batch;
+    bool pending_log = false;
     {
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait_until(lock, next_maintenance, [&] { return stopping || !queue.empty(); });
+      cv.wait_until(lock, next_maintenance,
+                    [&] { return stopping || !queue.empty() || log_pending; });
       if (queue.empty() && stopping) break;
       batch.swap(queue);
+      pending_log = log_pending;
+      log_pending = false;
+    }
+    if (pending_log && log->shared()) {
+      // Other nodes' records, before this turn's tasks.
+      PostBatch posts;
+      (void)CatchUp();
     }
     // Tasks run in order; consecutive transactions commit as one group.
     // What each task sends to connections (deltas to every subscriber,
@@ -233,117 +90,6 @@ void Engine::Impl::Run() {
       next_maintenance = SteadyClock::now() + options.maintenance_interval;
     }
   }
-}
-
-void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
-  int64_t now = UnixMillis();
-  Overlay overlay;
-  storage::CommitBatch batch;
-  batch.time_millis = now;
-  batch.idempotency_expires_millis =
-      now + std::chrono::duration_cast<std::chrono::milliseconds>(options.idempotency_ttl).count();
-  std::vector<CommittedTx> committed;
-  std::vector<absl::StatusOr<TxResult>> results(group.size(), absl::UnknownError("not run"));
-  StringMap<size_t> keys_in_group;  // idempotency key -> index of its transaction
-  uint64_t seq = next_seq;
-  StoreReads reads;
-  for (const TxTask& t : group) reads.Add(t.tx);
-  reads.Read(*store);
-
-  for (size_t i = 0; i < group.size(); ++i) {
-    TxRequest& tx = group[i].tx;
-    if (!tx.key.empty()) {
-      if (auto k = keys_in_group.find(tx.key); k != keys_in_group.end()) {
-        results[i] = results[k->second];
-        if (results[i].ok()) results[i]->replayed = true;
-        continue;
-      }
-      absl::StatusOr<std::optional<std::string>> prior = store->GetIdempotent(tx.key, now);
-      if (!prior.ok()) {
-        results[i] = prior.status();
-        continue;
-      }
-      if (prior->has_value()) {
-        results[i] = ParseResultRecord(**prior);
-        continue;
-      }
-    }
-    TxApplier applier(*store, overlay, &reads, options, now);
-    std::vector<Value> values;
-    absl::Status s = applier.Apply(tx, &values);
-    if (!s.ok()) {
-      if (s.code() == absl::StatusCode::kFailedPrecondition) stats.conflicts++;
-      results[i] = s;
-      continue;
-    }
-    std::vector<TxApplier::Written> writes = applier.TakeWrites();
-    TxResult r;
-    r.results = std::move(values);
-    if (writes.empty()) {
-      r.seq = seq - 1;  // nothing written: the state it saw
-    } else {
-      CommittedTx c;
-      c.seq = seq++;
-      c.time_millis = now;
-      for (TxApplier::Written& w : writes) {
-        storage::DocWrite& dw = batch.writes.emplace_back();
-        dw.topic = w.change.topic;
-        dw.id = w.change.id;
-        if (w.change.after) dw.json = SharedJson(*w.change.after);
-        dw.version = c.seq;
-        dw.prev_version = w.prev_version;
-        if (w.prev_version >= log_first_kept && w.prev_version > 0 && w.change.before) {
-          // The record that wrote the version replaced here named it by
-          // reference: keep it for the change log.
-          storage::LogBody& b = batch.log_bodies.emplace_back();
-          b.seq = w.prev_version;
-          b.topic = w.change.topic;
-          b.id = w.change.id;
-          b.json = w.before_json ? std::move(w.before_json) : SharedJson(*w.change.before);
-        }
-        overlay.Put(w.change.topic, w.change.id,
-                    DocState{w.change.after, w.change.after ? c.seq : 0, dw.json});
-        c.changes.push_back(std::move(w.change));
-      }
-      batch.log.emplace_back(c.seq, LogRecord(c));
-      r.seq = c.seq;
-      committed.push_back(std::move(c));
-    }
-    if (!tx.key.empty()) {
-      batch.idempotency.emplace_back(tx.key, ResultRecord(r));
-      keys_in_group.emplace(tx.key, i);
-    }
-    results[i] = std::move(r);
-  }
-
-  if (!batch.log.empty() || !batch.idempotency.empty()) {
-    batch.last_seq = seq - 1;
-    absl::Status s = store->Commit(batch);
-    if (!s.ok()) {
-      // Nothing of the group is durable: every transaction that wrote fails.
-      stats.storage_errors++;
-      seq = next_seq;
-      committed.clear();
-      for (auto& r : results) {
-        if (r.ok()) r = s;
-      }
-    }
-  }
-  next_seq = seq;
-  stats.groups++;
-  live.OnCommit(std::span<const CommittedTx>(committed));
-  for (const CommittedTx& c : committed) {
-    if (has_max_docs) {
-      for (const Change& ch : c.changes) {
-        if (ch.after != nullptr && !written_topics.contains(ch.topic)) written_topics.insert(ch.topic);
-      }
-    }
-    stats.transactions++;
-    stats.documents_written += static_cast<int64_t>(c.changes.size());
-    std::lock_guard<std::mutex> lock(topic_writes_mu);
-    for (const Change& ch : c.changes) topic_writes[ch.topic]++;
-  }
-  for (size_t i = 0; i < group.size(); ++i) std::move(group[i].done)(std::move(results[i]));
 }
 
 absl::Status Engine::Impl::ScanTarget(
@@ -636,9 +382,12 @@ void Engine::Impl::Maintenance() {
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
+    EngineOptions options, std::unique_ptr<commitlog::CommitLog> log) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
+  impl->log = log ? std::move(log) : std::make_unique<commitlog::EmbeddedLog>();
+  if (impl->log->shared()) impl->options.store.durability = storage::Durability::kNone;
   for (const std::string& t : impl->options.declared_topics) {
     RETURN_IF_ERROR(ValidateTopicPattern(t));
   }
@@ -656,6 +405,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   const uint64_t first_log_seq = impl->store->first_log_seq();
   impl->log_first_kept = first_log_seq > 0 ? first_log_seq : impl->next_seq;
   Impl* raw = impl.get();
+  RETURN_IF_ERROR(impl->log->Start(impl->store->log_position(), [raw] { raw->Wake(); }));
   impl->thread = std::thread([raw] {
     // The committer works in batches: what queued while it waited is one
     // commit group and one change batch per subscriber. As SCHED_BATCH
@@ -682,6 +432,7 @@ void Engine::Stop() {
   }
   impl_->cv.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->log->Stop();
   // Every subscription goes with its sink: sinks and callbacks hold the
   // executors of connections, which must not outlive the network layer.
   impl_->live.Clear();
@@ -738,6 +489,17 @@ void Engine::History(std::string topic, uint64_t after_seq, size_t limit, Histor
 }
 
 uint64_t Engine::last_seq() const { return impl_->store->last_seq(); }
+
+LogProgress Engine::log_progress() const {
+  LogProgress p;
+  p.log = impl_->log->status();
+  p.position = impl_->store->log_position();
+  p.lag = p.log.end > p.position ? p.log.end - p.position : 0;
+  p.caught_up = !impl_->log->shared() || impl_->caught_up.load();
+  std::lock_guard<std::mutex> lock(impl_->replica_error_mu);
+  p.error = impl_->replica_error_text;
+  return p;
+}
 
 std::vector<TopicInfo> Engine::Topics() const {
   std::vector<TopicInfo> out;

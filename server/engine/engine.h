@@ -18,6 +18,11 @@
 // Registrations and reads run on the same thread between groups, so a new
 // subscription's snapshot and the stream after it meet exactly.
 //
+// Where a group becomes durable is a commitlog::CommitLog: the store itself
+// on one node, or a JetStream stream shared by the nodes of a cluster, in
+// which case the committer also applies the groups other nodes appended
+// (see commit.cc). Nothing else in the engine differs between the two.
+//
 // Thread-safe: every public method may be called from any thread; callbacks
 // run on the committer thread and must not block.
 #pragma once
@@ -30,6 +35,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "commitlog/commit_log.h"
 #include "query/live/plan.h"
 #include "server/engine/live.h"
 #include "server/engine/write.h"
@@ -91,6 +97,19 @@ struct EngineStats {
   std::atomic<int64_t> documents_written{0};
   std::atomic<int64_t> conflicts{0};
   std::atomic<int64_t> storage_errors{0};
+  // Shared log: groups prepared again after another node committed first,
+  // and records of other nodes applied.
+  std::atomic<int64_t> log_conflicts{0};
+  std::atomic<int64_t> log_records_applied{0};
+};
+
+// Where this node stands in its commit log.
+struct LogProgress {
+  commitlog::LogStatus log;
+  uint64_t position = 0;   // the last record applied here (0 for the embedded log)
+  uint64_t lag = 0;        // records known to exist and not yet applied
+  bool caught_up = false;  // reached the log's end at least once since start
+  std::string error;       // why this node stopped applying the log, if it did
 };
 
 class Engine {
@@ -100,7 +119,12 @@ class Engine {
   using QueryCallback = absl::AnyInvocable<void(absl::StatusOr<Array>) &&>;
   using HistoryCallback = absl::AnyInvocable<void(absl::StatusOr<std::vector<HistoryEntry>>) &&>;
 
-  static absl::StatusOr<std::unique_ptr<Engine>> Open(EngineOptions options);
+  // `log`: where groups become durable; nullptr for the embedded log (the
+  // store). A shared log (cluster mode) is the durable copy, so the local
+  // store is then written without fsync: after a crash the node reads what
+  // it lost back from the log.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(
+      EngineOptions options, std::unique_ptr<commitlog::CommitLog> log = nullptr);
   ~Engine();  // Stop(), then closes the store
 
   // Finishes the queued work (every callback is called), stops the
@@ -127,6 +151,7 @@ class Engine {
   void History(std::string topic, uint64_t after_seq, size_t limit, HistoryCallback done);
 
   uint64_t last_seq() const;
+  LogProgress log_progress() const;
   std::vector<TopicInfo> Topics() const;
   const EngineStats& stats() const;
   const LiveStats& live_stats() const;

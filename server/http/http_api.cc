@@ -107,6 +107,37 @@ void HttpApi::Api(const HttpRequest& request, HttpRespond respond) {
   respond(Error(404, StrCat("no route for ", request.method, " ", request.Path())));
 }
 
+// Ready: started, not shutting down, and in cluster mode connected to the
+// log and caught up with it since start (a node that is still replaying the
+// stream would serve stale reads). The log's position and lag are in the
+// body either way.
+HttpResponse HttpApi::Readiness() const {
+  if (!ready_.load()) return Error(503, "not ready");
+  if (engine_ == nullptr) return HttpResponse{200, "application/json", R"({"status":"ready"})", {}};
+  engine::LogProgress p = engine_->log_progress();
+  std::string reason;
+  if (!p.error.empty()) {
+    reason = StrCat("the commit log cannot be applied: ", p.error);
+  } else if (!p.log.connected) {
+    reason = "not connected to the commit log";
+  } else if (!p.caught_up) {
+    reason = StrCat("catching up with the commit log (", p.lag, " records behind)");
+  }
+  Object log;
+  log.Append("kind", Value(p.log.kind));
+  log.Append("connected", Value(p.log.connected));
+  log.Append("position", Value(static_cast<int64_t>(p.position)));
+  log.Append("end", Value(static_cast<int64_t>(p.log.end)));
+  log.Append("lag", Value(static_cast<int64_t>(p.lag)));
+  log.Append("seq", Value(static_cast<int64_t>(engine_->last_seq())));
+  Object body;
+  body.Append("status", Value(reason.empty() ? "ready" : "not ready"));
+  if (!reason.empty()) body.Append("reason", Value(reason));
+  body.Append("log", Value(std::move(log)));
+  return HttpResponse{reason.empty() ? 200 : 503, "application/json", ToJson(Value(std::move(body))),
+                      {}};
+}
+
 void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
   std::string_view path = request.Path();
   if (engine_ != nullptr && absl::StartsWith(ToAbsl(path), "/api/v1/")) {
@@ -124,8 +155,7 @@ void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
     if (path == "/healthz") {
       respond(HttpResponse{200, "application/json", R"({"status":"ok"})", {}});
     } else if (path == "/readyz") {
-      respond(ready_.load() ? HttpResponse{200, "application/json", R"({"status":"ready"})", {}}
-                            : Error(503, "not ready"));
+      respond(Readiness());
     } else {
       respond(HttpResponse{200, "text/plain; charset=utf-8",
                            StrCat("ddpd ", version_,

@@ -2,7 +2,9 @@
 //
 //   GET /            what this server is (text)
 //   GET /healthz     liveness: 200 while the process serves requests
-//   GET /readyz      readiness: 200 once started and not shutting down, else 503
+//   GET /readyz      readiness: 200 once started, not shutting down and (cluster
+//                    mode) caught up with the commit log, else 503; the log position
+//                    and lag in the body
 //   POST /api/v1/tx                        a transaction: {ops, key?}
 //   POST /api/v1/topics/{topic}/publish    a document or an array of them
 //   GET  /api/v1/topics/{topic}?q=<query>  the current result of a query
@@ -33,6 +35,7 @@ class HttpApi {
   void SetReady(bool ready) { ready_.store(ready); }
 
   static HttpResponse Error(int status, std::string_view reason);
+  HttpResponse Readiness() const;
   static HttpResponse FromStatus(const absl::Status& status);
 
  private:

@@ -1,0 +1,380 @@
+#include "jetstream/jetstream_log.h"
+
+#include <nats/nats.h>
+
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_join.h"
+#include "commitlog/record.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace ddp::jetstream {
+namespace {
+
+constexpr char kExpectedLastSeq[] = "Nats-Expected-Last-Sequence";
+
+std::string NatsError(natsStatus s, jsErrCode jerr) {
+  std::string out = natsStatus_GetText(s);
+  if (jerr != 0) StrAppend(&out, " (JetStream error ", static_cast<int>(jerr), ")");
+  const char* last = nats_GetLastError(nullptr);
+  if (last != nullptr && *last != '\0') StrAppend(&out, ": ", last);
+  return out;
+}
+
+// Failures a retry can outlive: no leader yet, a server gone, a slow ack.
+bool Transient(natsStatus s, jsErrCode jerr) {
+  return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
+         s == NATS_CONNECTION_DISCONNECTED || s == NATS_NOT_YET_CONNECTED ||
+         s == NATS_IO_ERROR || s == NATS_STALE_CONNECTION || jerr == JSClusterNotAvailErr;
+}
+
+int64_t Millis(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+std::string RandomNodeId() {
+  std::random_device rd;
+  static constexpr char kChars[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+  std::string id = "node-";
+  for (int i = 0; i < 10; ++i) id.push_back(kChars[rd() % (sizeof(kChars) - 1)]);
+  return id;
+}
+
+}  // namespace
+
+struct JetStreamLog::Nats {
+  natsOptions* opts = nullptr;
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  natsSubscription* sub = nullptr;
+
+  ~Nats() {
+    if (sub != nullptr) natsSubscription_Destroy(sub);
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (nc != nullptr) natsConnection_Destroy(nc);
+    if (opts != nullptr) natsOptions_Destroy(opts);
+  }
+};
+
+JetStreamLog::JetStreamLog(JetStreamOptions options) : options_(std::move(options)) {
+  if (options_.node_id.empty()) options_.node_id = RandomNodeId();
+  subject_ = StrCat("ddpd.", options_.stream, ".log");
+}
+
+JetStreamLog::~JetStreamLog() { Stop(); }
+
+absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) {
+  if (options_.servers.empty()) return absl::InvalidArgumentError("--cluster names no server");
+  wake_ = std::move(wake);
+  nats_ = std::make_unique<Nats>();
+  Nats& n = *nats_;
+  auto fail = [](std::string_view what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
+    return absl::UnavailableError(StrCat("cluster log: ", what, ": ", NatsError(s, jerr)));
+  };
+  std::vector<const char*> urls;
+  for (const std::string& s : options_.servers) urls.push_back(s.c_str());
+  natsStatus s = natsOptions_Create(&n.opts);
+  if (s == NATS_OK) s = natsOptions_SetServers(n.opts, urls.data(), static_cast<int>(urls.size()));
+  if (s == NATS_OK) s = natsOptions_SetName(n.opts, StrCat("ddpd ", options_.node_id).c_str());
+  // Reconnect forever: the stream outlives any one server.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(n.opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(n.opts, 200);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(n.opts, Millis(options_.request_timeout));
+  if (s == NATS_OK) {
+    s = natsOptions_SetDisconnectedCB(
+        n.opts,
+        [](natsConnection*, void* self) {
+          static_cast<JetStreamLog*>(self)->connected_ = false;
+          spdlog::warn("cluster log: disconnected from NATS; reconnecting");
+        },
+        this);
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetReconnectedCB(
+        n.opts,
+        [](natsConnection* nc, void* self) {
+          static_cast<JetStreamLog*>(self)->connected_ = true;
+          char url[256] = {0};
+          natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+          spdlog::info("cluster log: reconnected to {}", url);
+        },
+        this);
+  }
+  if (s != NATS_OK) return fail("options", s);
+  s = natsConnection_Connect(&n.nc, n.opts);
+  if (s != NATS_OK) {
+    return fail(StrCat("cannot connect to ", absl::StrJoin(options_.servers, ",")), s);
+  }
+  connected_ = true;
+  max_payload_ = natsConnection_GetMaxPayload(n.nc);
+
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = Millis(options_.request_timeout);
+  s = natsConnection_JetStream(&n.js, n.nc, &jo);
+  if (s != NATS_OK) return fail("JetStream context", s);
+
+  // The stream: found, or created (two nodes starting at once may both
+  // try; the same configuration is accepted twice). A cluster that just
+  // started has no JetStream leader for a moment: retry until
+  // publish_timeout.
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const SteadyTime deadline = SteadyClock::now() + options_.publish_timeout;
+  while (true) {
+    jerr = static_cast<jsErrCode>(0);
+    s = js_GetStreamInfo(&si, n.js, options_.stream.c_str(), nullptr, &jerr);
+    if (s != NATS_OK && jerr == JSStreamNotFoundErr) {
+      jsStreamConfig cfg;
+      jsStreamConfig_Init(&cfg);
+      cfg.Name = options_.stream.c_str();
+      const char* subjects[] = {subject_.c_str()};
+      cfg.Subjects = subjects;
+      cfg.SubjectsLen = 1;
+      cfg.Storage = js_FileStorage;
+      cfg.Replicas = options_.replicas;
+      // A commit log loses nothing silently: no limits, no discarding, no
+      // deletes of single records.
+      cfg.Retention = js_LimitsPolicy;
+      cfg.DenyDelete = true;
+      // The dedupe window covers Commit's retries with room to spare (ns).
+      cfg.Duplicates = std::max<int64_t>(Millis(options_.publish_timeout) * 6, 120000) * 1000000;
+      jerr = static_cast<jsErrCode>(0);
+      s = js_AddStream(&si, n.js, &cfg, nullptr, &jerr);
+      if (s == NATS_OK) {
+        spdlog::info("cluster log: created stream '{}' ({} replicas)", options_.stream,
+                     options_.replicas);
+      } else if (jerr == JSStreamNameExistErr) {
+        continue;
+      }
+    }
+    // Until the servers found each other, a stream of 3 replicas has "no
+    // suitable peers" either.
+    bool forming = jerr == JSClusterNoPeersErr || jerr == JSInsufficientResourcesErr;
+    if (s == NATS_OK || !(Transient(s, jerr) || forming) || SteadyClock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (s != NATS_OK) return fail(StrCat("stream '", options_.stream, "'"), s, jerr);
+  uint64_t last = si->State.LastSeq;
+  int64_t replicas = si->Config != nullptr ? si->Config->Replicas : 0;
+  jsStreamInfo_Destroy(si);
+  NoteEnd(last);
+  if (position > last) {
+    return absl::FailedPreconditionError(
+        StrCat("cluster log: this node's data is at position ", position, " of stream '",
+               options_.stream, "', which ends at ", last,
+               ": the data directory belongs to another stream (use a fresh --data-dir)"));
+  }
+  spdlog::info("cluster log: stream '{}' ({} replicas) at {}, this node at {}", options_.stream,
+               replicas, last, position);
+
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = options_.stream.c_str();
+  so.Ordered = true;
+  if (position > 0) {
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = position + 1;
+  } else {
+    so.Config.DeliverPolicy = js_DeliverAll;
+  }
+  jerr = static_cast<jsErrCode>(0);
+  s = js_Subscribe(
+      &n.sub, n.js, subject_.c_str(),
+      [](natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+        jsMsgMetaData* meta = nullptr;
+        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+          std::string data(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+          uint64_t seq = meta->Sequence.Stream, pending = meta->NumPending;
+          jsMsgMetaData_Destroy(meta);
+          natsMsg_Destroy(msg);
+          OnMessage(self, seq, pending, std::move(data));
+        } else {
+          natsMsg_Destroy(msg);
+        }
+      },
+      this, nullptr, &so, &jerr);
+  if (s != NATS_OK) return fail("subscribe", s, jerr);
+  // The inbox bounds what waits for the committer; nats.c's own queue in
+  // front of it must not drop messages meanwhile.
+  natsSubscription_SetPendingLimits(n.sub, 1 << 20, 1 << 30);
+  return absl::OkStatus();
+}
+
+void JetStreamLog::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  room_.notify_all();
+  if (nats_ == nullptr) return;
+  if (nats_->sub != nullptr) natsSubscription_Unsubscribe(nats_->sub);
+  if (nats_->nc != nullptr) natsConnection_Close(nats_->nc);
+  // A callback still inside OnMessage returns once it sees stopping_.
+  std::unique_lock<std::mutex> lock(mu_);
+  room_.wait(lock, [&] { return in_callback_ == 0; });
+  lock.unlock();
+  nats_.reset();
+  connected_ = false;
+}
+
+void JetStreamLog::NoteEnd(uint64_t end) {
+  uint64_t cur = end_.load();
+  while (end > cur && !end_.compare_exchange_weak(cur, end)) {
+  }
+}
+
+void JetStreamLog::OnMessage(void* raw, uint64_t seq, uint64_t pending, std::string data) {
+  auto* self = static_cast<JetStreamLog*>(raw);
+  self->NoteEnd(seq + pending);
+  {
+    std::unique_lock<std::mutex> lock(self->mu_);
+    ++self->in_callback_;
+    self->room_.wait(lock, [&] {
+      return self->stopping_ || self->inbox_size_ < self->options_.inbox_bytes;
+    });
+    if (!self->stopping_) {
+      self->inbox_size_ += data.size();
+      self->inbox_.push_back(Received{seq, std::move(data)});
+    }
+    --self->in_callback_;
+  }
+  self->room_.notify_all();
+  if (self->wake_) self->wake_();
+}
+
+absl::StatusOr<std::optional<std::string>> JetStreamLog::Fetch(uint64_t seq) {
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetMsg(&msg, nats_->js, options_.stream.c_str(), seq, nullptr, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return std::nullopt;
+  if (s != NATS_OK) {
+    return absl::UnavailableError(
+        StrCat("cluster log: reading record ", seq, ": ", NatsError(s, jerr)));
+  }
+  std::string data(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+  natsMsg_Destroy(msg);
+  NoteEnd(seq);
+  return data;
+}
+
+absl::StatusOr<std::vector<storage::CommitBatch>> JetStreamLog::Poll(uint64_t position,
+                                                                     size_t max) {
+  std::vector<storage::CommitBatch> out;
+  if (nats_ == nullptr) return absl::UnavailableError("cluster log: not started");
+  std::vector<Received> taken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // What the consumer delivered that this node already has (its own
+    // records, or ones read directly after a conflict) is dropped.
+    while (!inbox_.empty() && inbox_.front().seq <= position) {
+      inbox_size_ -= inbox_.front().data.size();
+      inbox_.pop_front();
+    }
+    uint64_t next = position + 1;
+    while (!inbox_.empty() && inbox_.front().seq == next && taken.size() < max) {
+      inbox_size_ -= inbox_.front().data.size();
+      taken.push_back(std::move(inbox_.front()));
+      inbox_.pop_front();
+      ++next;
+    }
+    // A gap before the inbox's first record (the consumer restarted after
+    // the connection moved) is read from the stream.
+    if (taken.empty() && !inbox_.empty()) behind_ = true;
+  }
+  room_.notify_all();
+  uint64_t next = position + 1 + taken.size();
+  while (behind_ && taken.size() < max) {
+    ASSIGN_OR_RETURN(std::optional<std::string> data, Fetch(next));
+    if (!data) {
+      behind_ = false;
+      break;
+    }
+    taken.push_back(Received{next++, std::move(*data)});
+  }
+  out.reserve(taken.size());
+  for (Received& r : taken) {
+    absl::StatusOr<storage::CommitBatch> b = commitlog::DecodeGroup(r.data);
+    if (!b.ok()) {
+      return absl::DataLossError(StrCat(b.status().message(), " at stream sequence ", r.seq));
+    }
+    b->log_position = r.seq;
+    out.push_back(std::move(*b));
+  }
+  return out;
+}
+
+absl::Status JetStreamLog::Commit(storage::Store& store, storage::CommitBatch& batch) {
+  if (nats_ == nullptr) return absl::UnavailableError("cluster log: not started");
+  std::string record = commitlog::EncodeGroup(batch);
+  if (max_payload_ > 0 && static_cast<int64_t>(record.size()) > max_payload_) {
+    return absl::ResourceExhaustedError(
+        StrCat("the transaction's record is ", record.size(),
+               " bytes, more than the NATS servers' max_payload of ", max_payload_));
+  }
+  const uint64_t expected = store.log_position();
+  const std::string expected_text = std::to_string(expected);
+  const std::string msg_id = StrCat(options_.node_id, "-", ++next_msg_id_);
+  const SteadyTime deadline = SteadyClock::now() + options_.publish_timeout;
+  Duration backoff = std::chrono::milliseconds(20);
+  std::string last_error;
+  while (true) {
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, subject_.c_str(), nullptr, record.data(),
+                                  static_cast<int>(record.size()));
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, kExpectedLastSeq, expected_text.c_str());
+    if (s != NATS_OK) {
+      if (msg != nullptr) natsMsg_Destroy(msg);
+      return absl::InternalError(StrCat("cluster log: building a record: ", NatsError(s, {})));
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id.c_str();
+    po.MaxWait = Millis(options_.request_timeout);
+    jsPubAck* ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    s = js_PublishMsg(&ack, nats_->js, msg, &po, &jerr);
+    natsMsg_Destroy(msg);
+    if (s == NATS_OK) {
+      uint64_t seq = ack->Sequence;
+      jsPubAck_Destroy(ack);
+      if (seq != expected + 1) {
+        return absl::InternalError(StrCat("cluster log: record stored at ", seq,
+                                          ", expected right after ", expected));
+      }
+      NoteEnd(seq);
+      batch.log_position = seq;
+      return store.Commit(batch);
+    }
+    if (jerr == JSStreamWrongLastSequenceErr) {
+      // Another node appended first: nothing of ours was stored.
+      behind_ = true;
+      return absl::AbortedError("cluster log: another node committed first");
+    }
+    last_error = NatsError(s, jerr);
+    if (!Transient(s, jerr) || SteadyClock::now() + backoff >= deadline) break;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min<Duration>(backoff * 2, std::chrono::milliseconds(500));
+  }
+  // We cannot tell whether the record was stored: if it was, it comes
+  // back through Poll and is applied like another node's.
+  behind_ = true;
+  return absl::UnavailableError(
+      StrCat("cluster log unavailable (", last_error,
+             "); the write may or may not have been applied: retry it with an idempotency key"));
+}
+
+commitlog::LogStatus JetStreamLog::status() const {
+  commitlog::LogStatus st;
+  st.kind = "jetstream";
+  st.connected = connected_.load();
+  st.end = end_.load();
+  st.detail = StrCat("stream ", options_.stream, " node ", options_.node_id);
+  return st;
+}
+
+}  // namespace ddp::jetstream

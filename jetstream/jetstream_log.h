@@ -1,0 +1,112 @@
+// JetStreamLog: the cluster's commit log, one NATS JetStream stream.
+//
+// Each commit group is one record (commitlog/record.h) published to the
+// stream's subject with the header Nats-Expected-Last-Sequence set to the
+// stream position this node's state reflects. JetStream stores it only if
+// no other record came in between (optimistic concurrency over the whole
+// stream: transactions on different nodes are serializable, a
+// precondition checked on a node's state holds when the record lands). It
+// acknowledges once the record is on a majority of the stream's replicas;
+// only then does the node write it to its local store and answer clients.
+// Every node follows the stream with an ordered push consumer and applies
+// the records it did not write itself, in stream order.
+//
+// Retries: a publish that times out or finds no leader (an election after
+// a server died) is sent again with the same Nats-Msg-Id, so that a record
+// that did land is acknowledged as a duplicate instead of stored twice
+// (the dedupe check comes before the expected-sequence check in the
+// server). If no acknowledgement arrives within publish_timeout, Commit
+// reports Unavailable and the outcome is unknown: the record may still be
+// stored, and then every node (this one included) applies it from the
+// stream like any other. Clients that must know retry with an idempotency
+// key (API.md §5).
+//
+// Threading: Commit and Poll on the engine's committer; the subscription's
+// callback runs on a nats.c thread and hands records over through a
+// bounded inbox (it waits while the inbox is full, and JetStream's flow
+// control then holds the stream back).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commitlog/commit_log.h"
+#include "common/clock.h"
+
+namespace ddp::jetstream {
+
+struct JetStreamOptions {
+  // NATS server URLs (nats://host:port); at least one. No default.
+  std::vector<std::string> servers;
+  // The stream's name; its subject is "ddpd.<stream>.log". Default: "ddpd".
+  std::string stream = "ddpd";
+  // Replicas of the stream when this node creates it (an existing stream
+  // keeps its own). Default: 3.
+  int replicas = 3;
+  // Names this node in message ids and in the NATS connection. Default:
+  // empty, a random one.
+  std::string node_id;
+  // How long Commit keeps retrying a publish without an acknowledgement
+  // (leader elections take a few seconds). Default: 10 s.
+  Duration publish_timeout = std::chrono::seconds(10);
+  // One request to JetStream (a publish, a read). Default: 2 s.
+  Duration request_timeout = std::chrono::seconds(2);
+  // Records received and not yet applied, in bytes, before the consumer
+  // waits. Default: 64 MiB.
+  size_t inbox_bytes = size_t{64} << 20;
+};
+
+class JetStreamLog final : public commitlog::CommitLog {
+ public:
+  explicit JetStreamLog(JetStreamOptions options);
+  ~JetStreamLog() override;
+
+  // Connects (Unavailable when no server answers), creates the stream if
+  // it does not exist, and subscribes after `position`.
+  absl::Status Start(uint64_t position, std::function<void()> wake) override;
+  void Stop() override;
+  absl::Status Commit(storage::Store& store, storage::CommitBatch& batch) override;
+  absl::StatusOr<std::vector<storage::CommitBatch>> Poll(uint64_t position, size_t max) override;
+  bool shared() const override { return true; }
+  commitlog::LogStatus status() const override;
+
+  const JetStreamOptions& options() const { return options_; }
+
+ private:
+  struct Nats;  // nats.c handles, kept out of this header
+  struct Received {
+    uint64_t seq;
+    std::string data;
+  };
+  static void OnMessage(void* self, uint64_t seq, uint64_t pending, std::string data);
+  void NoteEnd(uint64_t end);
+  // Reads the record at `seq` from the stream; nullopt when there is none.
+  absl::StatusOr<std::optional<std::string>> Fetch(uint64_t seq);
+
+  JetStreamOptions options_;
+  std::string subject_;
+  std::unique_ptr<Nats> nats_;
+  std::function<void()> wake_;
+  int64_t max_payload_ = 0;
+  uint64_t next_msg_id_ = 0;
+  std::atomic<uint64_t> end_{0};
+  std::atomic<bool> connected_{false};
+
+  std::mutex mu_;
+  std::condition_variable room_;
+  std::deque<Received> inbox_;  // guarded by mu_, increasing seq
+  size_t inbox_size_ = 0;       // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  int in_callback_ = 0;         // guarded by mu_
+  // A conflict proved the stream is ahead of this node: Poll reads from
+  // the stream until it finds the end, whatever the inbox holds.
+  bool behind_ = false;  // committer only
+};
+
+}  // namespace ddp::jetstream
