@@ -29,10 +29,10 @@ namespace ddp::commitlog {
 
 // What a log knows about its own progress, for status pages and readiness.
 struct LogStatus {
-  std::string kind;          // "embedded" or "jetstream"
-  bool connected = true;     // the log's service is reachable
-  uint64_t end = 0;          // newest position known to exist in the log
-  std::string detail;        // e.g. the server a node is connected to
+  std::string kind;       // "embedded" or "jetstream"
+  bool connected = true;  // the log's service is reachable
+  uint64_t end = 0;       // newest position known to exist in the log
+  std::string detail;     // e.g. the server a node is connected to
 };
 
 class CommitLog {
@@ -60,8 +60,7 @@ class CommitLog {
   // Groups that other writers appended after `position`, in log order, at
   // most `max`, each with its log_position set. Empty when there is
   // nothing new (always, for the embedded log).
-  virtual absl::StatusOr<std::vector<storage::CommitBatch>> Poll(uint64_t position,
-                                                                 size_t max) = 0;
+  virtual absl::StatusOr<std::vector<storage::CommitBatch>> Poll(uint64_t position, size_t max) = 0;
 
   // Whether other nodes append too. Then Commit can return Aborted (the
   // engine keeps a copy of a group's requests to prepare them again), and

@@ -102,11 +102,11 @@ absl::StatusOr<storage::CommitBatch> DecodeGroup(std::string_view bytes) {
     return absl::DataLossError(StrCat("commit log: unreadable group record (", what, ")"));
   };
   Reader r(bytes);
-  char magic, version;
+  char magic = 0, version = 0;
   if (!r.Byte(&magic) || magic != kMagic) return bad("not a ddpd record");
   if (!r.Byte(&version) || version != kVersion) {
-    return bad(StrCat("record version ", static_cast<int>(version),
-                      ", this ddpd reads version ", static_cast<int>(kVersion)));
+    return bad(StrCat("record version ", static_cast<int>(version), ", this ddpd reads version ",
+                      static_cast<int>(kVersion)));
   }
   storage::CommitBatch b;
   uint64_t time, expires, n;

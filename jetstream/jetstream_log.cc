@@ -27,8 +27,8 @@ std::string NatsError(natsStatus s, jsErrCode jerr) {
 // Failures a retry can outlive: no leader yet, a server gone, a slow ack.
 bool Transient(natsStatus s, jsErrCode jerr) {
   return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
-         s == NATS_CONNECTION_DISCONNECTED || s == NATS_NOT_YET_CONNECTED ||
-         s == NATS_IO_ERROR || s == NATS_STALE_CONNECTION || jerr == JSClusterNotAvailErr;
+         s == NATS_CONNECTION_DISCONNECTED || s == NATS_NOT_YET_CONNECTED || s == NATS_IO_ERROR ||
+         s == NATS_STALE_CONNECTION || jerr == JSClusterNotAvailErr;
 }
 
 int64_t Millis(Duration d) {
@@ -181,22 +181,29 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
   } else {
     so.Config.DeliverPolicy = js_DeliverAll;
   }
-  jerr = static_cast<jsErrCode>(0);
-  s = js_Subscribe(
-      &n.sub, n.js, subject_.c_str(),
-      [](natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
-        jsMsgMetaData* meta = nullptr;
-        if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-          std::string data(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
-          uint64_t seq = meta->Sequence.Stream, pending = meta->NumPending;
-          jsMsgMetaData_Destroy(meta);
-          natsMsg_Destroy(msg);
-          OnMessage(self, seq, pending, std::move(data));
-        } else {
-          natsMsg_Destroy(msg);
-        }
-      },
-      this, nullptr, &so, &jerr);
+  // Creating the consumer is a request to the stream's leader: while one
+  // is being elected (a server just died) it times out; retry.
+  for (;;) {
+    jerr = static_cast<jsErrCode>(0);
+    s = js_Subscribe(
+        &n.sub, n.js, subject_.c_str(),
+        [](natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+          jsMsgMetaData* meta = nullptr;
+          if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+            std::string data(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+            uint64_t seq = meta->Sequence.Stream, pending = meta->NumPending;
+            jsMsgMetaData_Destroy(meta);
+            natsMsg_Destroy(msg);
+            OnMessage(self, seq, pending, std::move(data));
+          } else {
+            natsMsg_Destroy(msg);
+          }
+        },
+        this, nullptr, &so, &jerr);
+    if (s == NATS_OK || !Transient(s, jerr) || SteadyClock::now() >= deadline) break;
+    spdlog::warn("cluster log: subscribing failed ({}); retrying", NatsError(s, jerr));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   if (s != NATS_OK) return fail("subscribe", s, jerr);
   // The inbox bounds what waits for the committer; nats.c's own queue in
   // front of it must not drop messages meanwhile.
@@ -234,9 +241,8 @@ void JetStreamLog::OnMessage(void* raw, uint64_t seq, uint64_t pending, std::str
   {
     std::unique_lock<std::mutex> lock(self->mu_);
     ++self->in_callback_;
-    self->room_.wait(lock, [&] {
-      return self->stopping_ || self->inbox_size_ < self->options_.inbox_bytes;
-    });
+    self->room_.wait(
+        lock, [&] { return self->stopping_ || self->inbox_size_ < self->options_.inbox_bytes; });
     if (!self->stopping_) {
       self->inbox_size_ += data.size();
       self->inbox_.push_back(Received{seq, std::move(data)});
@@ -343,8 +349,8 @@ absl::Status JetStreamLog::Commit(storage::Store& store, storage::CommitBatch& b
       uint64_t seq = ack->Sequence;
       jsPubAck_Destroy(ack);
       if (seq != expected + 1) {
-        return absl::InternalError(StrCat("cluster log: record stored at ", seq,
-                                          ", expected right after ", expected));
+        return absl::InternalError(
+            StrCat("cluster log: record stored at ", seq, ", expected right after ", expected));
       }
       NoteEnd(seq);
       batch.log_position = seq;

@@ -248,7 +248,8 @@ void Engine::Impl::Publish(std::vector<CommittedTx>& committed, bool local) {
     // not one per node).
     if (has_max_docs && local) {
       for (const Change& ch : c.changes) {
-        if (ch.after != nullptr && !written_topics.contains(ch.topic)) written_topics.insert(ch.topic);
+        if (ch.after != nullptr && !written_topics.contains(ch.topic))
+          written_topics.insert(ch.topic);
       }
     }
     stats.transactions++;
@@ -295,8 +296,8 @@ absl::Status Engine::Impl::ApplyFromLog(storage::CommitBatch& batch) {
                                       " does not follow this node's state: ", what));
   };
   if (!batch.log.empty() && batch.log.front().first != next_seq) {
-    return diverged(StrCat("it starts at seq ", batch.log.front().first, ", this node is at ",
-                           next_seq - 1));
+    return diverged(
+        StrCat("it starts at seq ", batch.log.front().first, ", this node is at ", next_seq - 1));
   }
   Overlay overlay;  // earlier writes of the same record
   std::vector<CommittedTx> committed;
@@ -312,8 +313,8 @@ absl::Status Engine::Impl::ApplyFromLog(storage::CommitBatch& batch) {
       }
     }
     if (before.version != w.prev_version) {
-      return diverged(StrCat("it replaces version ", w.prev_version, " of '", w.topic, "' '",
-                             w.id, "', this node has version ", before.version));
+      return diverged(StrCat("it replaces version ", w.prev_version, " of '", w.topic, "' '", w.id,
+                             "', this node has version ", before.version));
     }
     std::shared_ptr<const Object> after;
     if (w.json) {

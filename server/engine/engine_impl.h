@@ -43,8 +43,8 @@ struct HistoryTask {
 struct MaintenanceTask {
   std::shared_ptr<std::promise<void>> done;
 };
-using Task = std::variant<TxTask, SubscribeTask, UnsubscribeTask, QueryTask, HistoryTask,
-                          MaintenanceTask>;
+using Task =
+    std::variant<TxTask, SubscribeTask, UnsubscribeTask, QueryTask, HistoryTask, MaintenanceTask>;
 
 struct Engine::Impl {
   EngineOptions options;

@@ -71,8 +71,8 @@ absl::Status NatsCluster::StartServer(Server& s) {
   s.process = std::move(*p);
   auto line = s.process->WaitForLine("Server is ready", std::chrono::seconds(20));
   if (!line.ok()) {
-    return absl::UnavailableError(StrCat("nats-server ", s.name, " did not start: ",
-                                         s.process->Output()));
+    return absl::UnavailableError(
+        StrCat("nats-server ", s.name, " did not start: ", s.process->Output()));
   }
   return absl::OkStatus();
 }
@@ -122,22 +122,32 @@ absl::Status NatsCluster::WaitForJetStream(std::chrono::milliseconds timeout) {
 }
 
 absl::StatusOr<std::unique_ptr<DdpdNode>> DdpdNode::Start(std::string dir, std::string urls,
-                                                          std::string stream,
-                                                          std::string node_id,
+                                                          std::string stream, std::string node_id,
                                                           std::vector<std::string> extra) {
   auto n = std::unique_ptr<DdpdNode>(new DdpdNode());
-  std::vector<std::string> argv = {BinaryPath("ddpd"), "--port",  "0",   "--bind",
-                                   "127.0.0.1",        "--data-dir", dir, "--cluster",
-                                   urls,               "--cluster-stream", stream,
-                                   "--node-id",        node_id,   "--log-level", "info"};
+  std::vector<std::string> argv = {BinaryPath("ddpd"),
+                                   "--port",
+                                   "0",
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--data-dir",
+                                   dir,
+                                   "--cluster",
+                                   urls,
+                                   "--cluster-stream",
+                                   stream,
+                                   "--node-id",
+                                   node_id,
+                                   "--log-level",
+                                   "info"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto p = Process::Start(argv);
   if (!p.ok()) return p.status();
   n->process_ = std::move(*p);
   auto line = n->process_->WaitForLine("listening on", std::chrono::seconds(30));
   if (!line.ok()) {
-    return absl::UnavailableError(StrCat("ddpd ", node_id, " did not start: ",
-                                         n->process_->Output()));
+    return absl::UnavailableError(
+        StrCat("ddpd ", node_id, " did not start: ", n->process_->Output()));
   }
   size_t at = line->find("listening on ");
   size_t colon = line->find(':', at + 13);

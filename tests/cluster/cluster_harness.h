@@ -44,8 +44,7 @@ class DdpdNode {
  public:
   // ddpd --cluster <urls> on a fresh ephemeral port; `dir` is its data dir.
   static absl::StatusOr<std::unique_ptr<DdpdNode>> Start(std::string dir, std::string urls,
-                                                         std::string stream,
-                                                         std::string node_id,
+                                                         std::string stream, std::string node_id,
                                                          std::vector<std::string> extra = {});
   uint16_t port() const { return port_; }
   Process& process() { return *process_; }
