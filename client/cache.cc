@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/digest.h"
+
 namespace ddp {
 
 const Object* Collection::Find(const std::string& id) const {
@@ -56,6 +58,21 @@ bool Cache::Apply(const Message& m) {
   }
   if (const auto* a = std::get_if<AddedMsg>(&m)) {
     Collection& c = collections_[a->collection];
+    auto held = c.docs_.find(a->id);
+    if (held != c.docs_.end()) {
+      Object fields;
+      std::vector<std::string> cleared;
+      for (const Member& f : a->fields) {
+        const Value* v = held->second.Find(f.key);
+        if (v == nullptr || *v != f.value) fields.Append(f.key, f.value);
+      }
+      for (const Member& f : held->second) {
+        if (!a->fields.Contains(f.key)) cleared.push_back(f.key);
+      }
+      held->second = a->fields;
+      if (!fields.empty() || !cleared.empty()) NotifyChanged(a->collection, a->id, fields, cleared);
+      return true;
+    }
     c.docs_[a->id] = a->fields;
     NotifyAdded(a->collection, a->id, a->fields);
     return true;
@@ -151,6 +168,23 @@ void Cache::NotifyMoved(const std::string& c, const std::string& id,
                         const std::optional<std::string>& before) {
   if (observers_.empty()) return;
   Notify(CacheEvent{CacheEvent::Kind::kMoved, c, id, kNoFields, kNoCleared, before, true});
+}
+
+std::optional<Value> Cache::ResumeClaims(size_t max_docs) const {
+  if (!store_) return std::nullopt;
+  Object docs;
+  size_t n = 0;
+  for (const auto& [name, c] : collections_) {
+    if (!c.order_.empty() || c.docs_.empty()) continue;
+    n += c.docs_.size();
+    if (n > max_docs) return std::nullopt;
+    Object ids;
+    ids.reserve(c.docs_.size());
+    for (const auto& [id, fields] : c.docs_) ids.Append(id, Value(DigestText(FieldsDigest(fields))));
+    docs.Append(name, Value(std::move(ids)));
+  }
+  if (n == 0) return std::nullopt;
+  return Value(Object{{"docs", Value(std::move(docs))}});
 }
 
 void Cache::ReplaceWith(Cache fresh) {

@@ -73,6 +73,9 @@ class Cache {
   // Applies a data message (added, changed, removed, addedBefore,
   // movedBefore); returns false for anything else. Malformed sequences
   // (changed for an unknown id...) are applied leniently, as Meteor does.
+  // An `added` for a document already held replaces it, and observers hear
+  // what changed (ddpd's resume sends that for a document that changed
+  // while the client was away).
   bool Apply(const Message& m);
 
   const Collection* Get(const std::string& collection) const;
@@ -83,6 +86,11 @@ class Cache {
   uint64_t Observe(const std::string& collection, ObserveCallbacks callbacks);
   void Unobserve(uint64_t handle);
 
+  // What a reconnecting client tells ddpd it holds (server/ddp/resume.h):
+  // {"docs": {collection: {id: digest}}}, without ordered collections
+  // (their order is sent whole). nullopt when there is nothing to claim or
+  // more than `max_docs` documents.
+  std::optional<Value> ResumeClaims(size_t max_docs) const;
   // Replaces the whole content with `fresh` (after a reconnect), telling
   // observers only what differs.
   void ReplaceWith(Cache fresh);

@@ -154,7 +154,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   explicit Impl(asio::io_context& io) : ioc(io), strand(asio::make_strand(io)) {}
 
   ClientOptions options;
-  Url url;
+  Url url;  // the current one of `urls`
+  std::vector<Url> urls;
+  size_t url_index = 0;
+  mutable std::mutex url_mu;  // guards `url` for current_url()
   absl::Status url_status;
   asio::io_context& ioc;
   // Every handler of this client runs on the strand, one at a time.
@@ -208,6 +211,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   mutable std::mutex session_mu;
   std::string session;
   std::atomic<int64_t> connects{0};
+  std::atomic<int64_t> data_messages{0};
+  std::atomic<int64_t> resumes{0};
+  // The server took this connection's resume: it sends only what differs
+  // from the cache, so data goes to the cache as it comes.
+  bool resumed = false;
+  // Most documents claimed on a reconnect (the server's default limit).
+  static constexpr size_t kMaxResumeDocs = 1000000;
   bool login_failed = false;
   static constexpr std::string_view kLoginId = "login";
 
@@ -300,6 +310,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                            ConnectMsg m;
                            m.version = self->version;
                            m.support = self->options.versions;
+                           if (self->options.resume) {
+                             std::lock_guard<std::recursive_mutex> lock(self->cache_mu);
+                             m.resume = self->cache.ResumeClaims(kMaxResumeDocs);
+                           }
                            self->Send(EncodeMessage(m));
                          });
     });
@@ -365,7 +379,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     absl::StatusOr<Message> decoded = DecodeMessage(std::string_view(text));
     if (!decoded.ok()) return;  // a server that sends garbage: ignore the frame
     Message& m = *decoded;
-    if (auto* c = std::get_if<ConnectedMsg>(&m)) return OnConnected(c->session);
+    if (auto* c = std::get_if<ConnectedMsg>(&m)) {
+      resumed = c->resume && *c->resume == "diff";
+      return OnConnected(c->session);
+    }
     if (auto* f = std::get_if<FailedMsg>(&m)) {
       bool supported = std::find(options.versions.begin(), options.versions.end(), f->version) !=
                        options.versions.end();
@@ -386,6 +403,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (std::holds_alternative<AddedMsg>(m) || std::holds_alternative<ChangedMsg>(m) ||
         std::holds_alternative<RemovedMsg>(m) || std::holds_alternative<AddedBeforeMsg>(m) ||
         std::holds_alternative<MovedBeforeMsg>(m)) {
+      data_messages++;
       if (resyncing) {
         fresh.Apply(m);
       } else {
@@ -500,7 +518,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     // and swapped in once every subscription is ready. Otherwise (nothing
     // stored, or an empty cache) it goes straight through, and observers
     // see the server's messages in their exact order.
-    resyncing = cache.stores_documents() && had_data;
+    // A resumed session sends only the difference: straight to the cache.
+    resyncing = cache.stores_documents() && had_data && !resumed;
+    if (resumed) resumes++;
     for (auto& [id, s] : subs) {
       if (resyncing) awaiting_ready.insert(id);
       Send(EncodeMessage(SubMsg{id, s.name, s.params}));
@@ -557,6 +577,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     if (state != State::kStopped) state = State::kIdle;
     CloseStream();
     is_connected = false;
+    resumed = false;
+    if (urls.size() > 1) {
+      // The next server: a node that went away is not tried again first.
+      std::lock_guard<std::mutex> lock(url_mu);
+      url_index = (url_index + 1) % urls.size();
+      url = urls[url_index];
+    }
     resyncing = false;
     fresh.Clear();
     // Calls sent on this connection: retried, completed with the result
@@ -617,12 +644,17 @@ Client::Client(ClientOptions options) : io_(options.io) {
   impl_ = std::make_shared<Impl>(io_->state_->ioc);
   impl_->options = std::move(options);
   impl_->options.io.reset();  // the Client holds it
-  absl::StatusOr<Url> url = ParseUrl(impl_->options.url);
-  if (url.ok()) {
-    impl_->url = *url;
-  } else {
-    impl_->url_status = url.status();
+  std::vector<std::string> urls = impl_->options.urls;
+  if (urls.empty()) urls.push_back(impl_->options.url);
+  for (const std::string& u : urls) {
+    absl::StatusOr<Url> url = ParseUrl(u);
+    if (!url.ok()) {
+      impl_->url_status = url.status();
+      break;
+    }
+    impl_->urls.push_back(*url);
   }
+  if (impl_->url_status.ok()) impl_->url = impl_->urls[0];
   impl_->cache = Cache(impl_->options.store_documents);
   impl_->version = impl_->options.versions.empty() ? "1" : impl_->options.versions[0];
   if (impl_->options.ca_file.empty()) {
@@ -749,117 +781,12 @@ void Client::ReadCache(const std::function<void(const Cache&)>& fn) const {
 }
 
 int64_t Client::connects() const { return impl_->connects.load(); }
-
-// ------------------------------------------------------------ SyncClient
-
-absl::StatusOr<std::unique_ptr<SyncClient>> SyncClient::Connect(ClientOptions options,
-                                                                 std::chrono::milliseconds timeout) {
-  auto client = Client::Create(std::move(options));
-  auto connected = std::make_shared<std::promise<absl::Status>>();
-  auto once = std::make_shared<std::atomic<bool>>(false);
-  client->OnConnectionChange([connected, once](bool up, absl::Status why) {
-    if (!once->exchange(true)) connected->set_value(up ? absl::OkStatus() : why);
-  });
-  client->Start();
-  std::future<absl::Status> f = connected->get_future();
-  if (f.wait_for(timeout) != std::future_status::ready) {
-    client->Stop();
-    return absl::DeadlineExceededError("could not connect in time");
-  }
-  absl::Status s = f.get();
-  if (!s.ok()) {
-    client->Stop();
-    return s;
-  }
-  return std::unique_ptr<SyncClient>(new SyncClient(std::move(client)));
-}
-
-SyncClient::~SyncClient() { client_->Stop(); }
-
-absl::StatusOr<Value> SyncClient::Call(std::string method, Array params,
-                                       std::chrono::milliseconds timeout, CallOptions options) {
-  std::future<absl::StatusOr<Value>> f = client_->Call(std::move(method), std::move(params), options);
-  if (f.wait_for(timeout) != std::future_status::ready) {
-    return absl::DeadlineExceededError("no result in time");
-  }
-  return f.get();
-}
-
-absl::StatusOr<Client::SubscriptionId> SyncClient::Subscribe(std::string name, Array params,
-                                                             std::chrono::milliseconds timeout) {
-  auto p = std::make_shared<std::promise<absl::Status>>();
-  auto once = std::make_shared<std::atomic<bool>>(false);
-  Client::SubscriptionCallbacks cb;
-  cb.ready = [p, once] {
-    if (!once->exchange(true)) p->set_value(absl::OkStatus());
-  };
-  cb.stopped = [p, once](absl::Status s) {
-    if (!once->exchange(true)) p->set_value(s.ok() ? absl::CancelledError("stopped before ready") : s);
-  };
-  Client::SubscriptionId id = client_->Subscribe(std::move(name), std::move(params), std::move(cb));
-  std::future<absl::Status> f = p->get_future();
-  if (f.wait_for(timeout) != std::future_status::ready) {
-    return absl::DeadlineExceededError("subscription not ready in time");
-  }
-  absl::Status s = f.get();
-  if (!s.ok()) return s;
-  return id;
-}
-
-void SyncClient::Unsubscribe(const Client::SubscriptionId& id) { client_->Unsubscribe(id); }
-
-std::vector<std::pair<std::string, Object>> SyncClient::Find(const std::string& collection) const {
-  std::vector<std::pair<std::string, Object>> out;
-  client_->ReadCache([&](const Cache& cache) {
-    const Collection* c = cache.Get(collection);
-    if (c == nullptr) return;
-    if (!c->order().empty()) {
-      for (const std::string& id : c->order()) {
-        if (const Object* d = c->Find(id)) out.emplace_back(id, *d);
-      }
-      return;
-    }
-    for (const auto& [id, doc] : c->documents()) out.emplace_back(id, doc);
-  });
-  return out;
-}
-
-absl::Status SyncClient::WaitFor(const std::function<bool(const Cache&)>& pred,
-                                 std::chrono::milliseconds timeout) {
-  // An observer of every collection wakes the wait on each change.
-  auto mu = std::make_shared<std::mutex>();
-  auto cv = std::make_shared<std::condition_variable>();
-  auto tick = std::make_shared<uint64_t>(0);
-  auto poke = [mu, cv, tick] {
-    std::lock_guard<std::mutex> lock(*mu);
-    ++*tick;
-    cv->notify_all();
-  };
-  ObserveCallbacks cb;
-  cb.added = [poke](const std::string&, const Object&) { poke(); };
-  cb.changed = [poke](const std::string&, const Object&, const std::vector<std::string>&) { poke(); };
-  cb.removed = [poke](const std::string&) { poke(); };
-  cb.moved = [poke](const std::string&, const std::optional<std::string>&) { poke(); };
-  uint64_t handle = client_->Observe("", std::move(cb));
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  absl::Status result = absl::OkStatus();
-  while (true) {
-    uint64_t seen;
-    {
-      std::lock_guard<std::mutex> lock(*mu);
-      seen = *tick;
-    }
-    bool ok = false;
-    client_->ReadCache([&](const Cache& c) { ok = pred(c); });
-    if (ok) break;
-    std::unique_lock<std::mutex> lock(*mu);
-    if (!cv->wait_until(lock, deadline, [&] { return *tick != seen; })) {
-      result = absl::DeadlineExceededError("condition not reached in time");
-      break;
-    }
-  }
-  client_->Unobserve(handle);
-  return result;
+int64_t Client::data_messages() const { return impl_->data_messages.load(); }
+int64_t Client::resumes() const { return impl_->resumes.load(); }
+std::string Client::current_url() const {
+  std::lock_guard<std::mutex> lock(impl_->url_mu);
+  const Url& u = impl_->url;
+  return StrCat(u.tls ? "wss://" : "ws://", u.host, ":", u.port, u.path);
 }
 
 }  // namespace ddp

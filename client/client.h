@@ -56,6 +56,15 @@ class IoThreads {
 struct ClientOptions {
   // ws://host:port/path or wss://host:port/path. Default: ddpd on localhost.
   std::string url = "ws://127.0.0.1:3000/websocket";
+  // Several servers (the nodes of a ddpd cluster): when set, `url` is
+  // ignored and every reconnect after a failed attempt or a drop goes to
+  // the next one, round robin. Default: empty.
+  std::vector<std::string> urls;
+  // After a reconnect, tell the server what the cache holds (a digest per
+  // document, `ddpd_resume` in `connect`), so that a ddpd node sends only
+  // what differs instead of every document again; other servers ignore it
+  // and send everything, as before. Default: true.
+  bool resume = true;
   // DDP versions to offer, preferred first. Default: 1, pre2, pre1.
   std::vector<std::string> versions = {"1", "pre2", "pre1"};
   // Reconnect after a drop. Default: true.
@@ -142,6 +151,13 @@ class Client : public std::enable_shared_from_this<Client> {
 
   // Counters, for tests and ddpctl.
   int64_t connects() const;
+  // Data messages (added, changed, removed, addedBefore, movedBefore)
+  // received since Start.
+  int64_t data_messages() const;
+  // Reconnects on which the server took the resume (sent only what differed).
+  int64_t resumes() const;
+  // The URL of the current (or last) connection.
+  std::string current_url() const;
 
  private:
   struct Impl;

@@ -118,11 +118,12 @@ absl::StatusOr<Message> DecodeByName(std::string_view name, Object& o) {
         }
         if (f.StringArray("support", true)) m.support = TakeStrings(o, "support");
         m.session = TakeOptString(o, "session");
+        if (Value* r = o.Find("ddpd_resume")) m.resume = std::move(*r);
         return m;
       }
       if (name == "connected") {
         if (!f.String("session", true)) return bad("connected needs a string session");
-        return ConnectedMsg{TakeString(o, "session")};
+        return ConnectedMsg{TakeString(o, "session"), TakeOptString(o, "ddpd_resume")};
       }
       if (name == "changed") {
         if (!f.String("collection", true) || !f.String("id", true) || !f.Obj("fields") ||
@@ -289,9 +290,16 @@ struct EncodeVisitor {
   void operator()(const ConnectMsg& m) {
     Enc e(out, "connect");
     if (m.session) e.Str("session", *m.session);
-    e.Str("version", m.version).Strings("support", m.support).End();
+    e.Str("version", m.version).Strings("support", m.support);
+    if (m.resume) e.Val("ddpd_resume", *m.resume);
+    e.End();
   }
-  void operator()(const ConnectedMsg& m) { Enc(out, "connected").Str("session", m.session).End(); }
+  void operator()(const ConnectedMsg& m) {
+    Enc e(out, "connected");
+    e.Str("session", m.session);
+    if (m.resume) e.Str("ddpd_resume", *m.resume);
+    e.End();
+  }
   void operator()(const FailedMsg& m) { Enc(out, "failed").Str("version", m.version).End(); }
   void operator()(const PingMsg& m) {
     Enc e(out, "ping");

@@ -38,9 +38,15 @@ struct ConnectMsg {
   std::vector<std::string> support;
   std::optional<std::string> session;
   bool well_formed = true;  // false when `version`/`support` had wrong types
+  // ddpd's resume (the `ddpd_resume` field, see server/ddp/resume.h): what a
+  // reconnecting client holds, {"docs": {collection: {id: digest}}}.
+  std::optional<Value> resume;
 };
 struct ConnectedMsg {
   std::string session;
+  // `ddpd_resume` in the reply: "diff" when the server took the client's
+  // resume (it then sends only what differs from what the client holds).
+  std::optional<std::string> resume;
 };
 struct FailedMsg {
   std::string version;

@@ -178,7 +178,38 @@ void Session::SendMessage(const Message& m) { Send(EncodeMessage(m)); }
 
 void Session::SendEncoded(const std::shared_ptr<const std::string>& message) {
   if (transport_ == nullptr || state_ == State::kClosed) return;
+  if (resume_.active()) {
+    // Only while a resume is being settled: look into the message.
+    absl::StatusOr<Message> m = DecodeMessage(std::string_view(*message));
+    if (m.ok()) {
+      if (const auto* a = std::get_if<AddedMsg>(&*m)) {
+        if (!ResumeLetsAddedThrough(a->collection, a->id, a->fields)) return;
+      } else if (const auto* b = std::get_if<AddedBeforeMsg>(&*m)) {
+        if (resume_.Take(b->collection, b->id)) Send(EncodeRemoved(b->collection, b->id));
+      }
+    }
+  }
   transport_->Send(message);
+}
+
+bool Session::ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
+                                     const Object& fields) {
+  return !resume_.TakeMatching(collection, id, fields);
+}
+
+void Session::MaybeFinishResume() {
+  if (!resume_.active() || !resume_subscribed_ || state_ == State::kClosed) return;
+  for (const auto& [id, sub] : subs_) {
+    if (!sub->ready_sent_) return;
+  }
+  const int64_t skipped = resume_.skipped(), resent = resume_.resent();
+  int64_t removed = 0;
+  resume_.RetractRest([&](std::string_view collection, std::string_view id) {
+    Send(EncodeRemoved(collection, id));
+    ++removed;
+  });
+  spdlog::debug("session {}: resumed; {} documents not sent again, {} sent, {} removed",
+                session_id(), skipped, resent, removed);
 }
 
 void Session::SendError(std::string_view reason, std::optional<Value> offending) {
@@ -202,6 +233,7 @@ void Session::StartSubscription(const PublicationHandler& handler, std::string i
     universal_subs_.push_back(sub);
   } else {
     subs_.emplace(std::move(id), sub);
+    if (resume_.active()) resume_subscribed_ = true;
   }
   try {
     handler(sub);
@@ -234,6 +266,7 @@ void Session::StopSubscription(const std::shared_ptr<Subscription>& sub, bool no
     error_value = DdpErrorFromStatus(*error).ToValue();
   }
   SendMessage(NosubMsg{sub->id(), std::move(error_value)});
+  MaybeFinishResume();
 }
 
 void Session::StopAllSubscriptions() {
@@ -245,6 +278,7 @@ void Session::StopAllSubscriptions() {
 }
 
 void Session::SendAdded(std::string_view collection, std::string_view id, const Object& fields) {
+  if (resume_.active() && !ResumeLetsAddedThrough(collection, id, fields)) return;
   Send(EncodeAdded(collection, id, fields));
 }
 
@@ -259,6 +293,7 @@ void Session::SendRemoved(std::string_view collection, std::string_view id) {
 
 void Session::SendAddedBefore(std::string_view collection, std::string_view id,
                               const Object& fields, const std::optional<std::string>& before) {
+  if (resume_.active() && resume_.Take(collection, id)) Send(EncodeRemoved(collection, id));
   SendMessage(AddedBeforeMsg{std::string(collection), std::string(id), fields, before});
 }
 
@@ -440,6 +475,7 @@ void Subscription::Ready() {
     if (self->stopped() || self->ready_sent_ || self->id_.empty()) return;
     self->ready_sent_ = true;
     s.SendMessage(ReadyMsg{{self->id_}});
+    s.MaybeFinishResume();
   });
 }
 

@@ -35,6 +35,7 @@
 #include "protocol/data_change.h"
 #include "protocol/ddp_message.h"
 #include "server/ddp/merge_box.h"
+#include "server/ddp/resume.h"
 #include "server/ddp/registry.h"
 
 namespace ddp {
@@ -77,6 +78,8 @@ struct SessionOptions {
   size_t max_pending_messages = 256;
   // Limits for parsing incoming messages.
   JsonLimits json_limits;
+  // What a reconnecting client may claim to hold (resume.h).
+  ResumeLimits resume;
 };
 
 class Session;
@@ -248,6 +251,13 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   void StopSubscription(const std::shared_ptr<Subscription>& sub, bool notify,
                         std::optional<absl::Status> error);
   void StopAllSubscriptions();
+  // Resume (resume.h): once no subscription waits for `ready`, claims that
+  // no subscription added are retracted.
+  void MaybeFinishResume();
+  // Whether an `added` the merge box sends must go out (false: the client
+  // holds exactly that document already).
+  bool ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
+                              const Object& fields);
 
   // MergeSink.
   void SendAdded(std::string_view collection, std::string_view id, const Object& fields) override;
@@ -279,6 +289,8 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   bool reading_paused_ = false;
 
   MergeBox merge_box_;
+  ResumeClaims resume_;
+  bool resume_subscribed_ = false;  // a subscription started since the resume
   SubHandle next_handle_ = 1;
   StringMap<std::shared_ptr<Subscription>> subs_;
   std::vector<std::shared_ptr<Subscription>> universal_subs_;

@@ -331,7 +331,7 @@ class TlsStub {
       if (!m.ok()) continue;
       ws.text(true);
       if (std::holds_alternative<ConnectMsg>(*m)) {
-        ws.write(asio::buffer(EncodeMessage(ConnectedMsg{"tls-session-id-xx"})), ec);
+        ws.write(asio::buffer(EncodeMessage(ConnectedMsg{"tls-session-id-xx", std::nullopt})), ec);
       } else if (auto* call = std::get_if<MethodMsg>(&*m)) {
         ws.write(asio::buffer(EncodeMessage(ResultMsg{call->id, std::nullopt, Value("secure")})), ec);
         ws.write(asio::buffer(EncodeMessage(UpdatedMsg{{call->id}})), ec);

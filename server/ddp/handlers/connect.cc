@@ -7,7 +7,9 @@
 // is expected to reconnect with it.
 #include <algorithm>
 
+#include "common/strings.h"
 #include "protocol/ids.h"
+#include "spdlog/spdlog.h"
 #include "server/ddp/handlers/handlers.h"
 
 namespace ddp {
@@ -41,7 +43,18 @@ void SessionHandlers::Connect(Session& s, ConnectMsg msg) {
   s.version_ = chosen;
   s.state_ = Session::State::kConnected;
   s.connection_.session_id = RandomId();
-  s.SendMessage(ConnectedMsg{s.connection_.session_id});
+  ConnectedMsg connected{s.connection_.session_id, std::nullopt};
+  if (msg.resume) {
+    // A client that cannot resume is served in full, as any other.
+    absl::Status taken = s.resume_.Load(*msg.resume, s.options_.resume);
+    if (taken.ok()) {
+      connected.resume = "diff";
+    } else {
+      spdlog::info("session {}: resume refused: {}", s.connection_.session_id,
+                   ToStd(taken.message()));
+    }
+  }
+  s.SendMessage(connected);
   for (const PublicationHandler& handler : s.registry_->universal_publications()) {
     s.StartSubscription(handler, /*id=*/"", /*name=*/"", Array());
   }
