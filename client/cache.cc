@@ -170,7 +170,8 @@ void Cache::NotifyMoved(const std::string& c, const std::string& id,
   Notify(CacheEvent{CacheEvent::Kind::kMoved, c, id, kNoFields, kNoCleared, before, true});
 }
 
-std::optional<Value> Cache::ResumeClaims(size_t max_docs) const {
+std::optional<Value> Cache::ResumeClaims(size_t max_docs,
+                                         const std::vector<std::string>& subs) const {
   if (!store_) return std::nullopt;
   Object docs;
   size_t n = 0;
@@ -184,7 +185,9 @@ std::optional<Value> Cache::ResumeClaims(size_t max_docs) const {
     docs.Append(name, Value(std::move(ids)));
   }
   if (n == 0) return std::nullopt;
-  return Value(Object{{"docs", Value(std::move(docs))}});
+  Array ids;
+  for (const std::string& s : subs) ids.push_back(Value(s));
+  return Value(Object{{"docs", Value(std::move(docs))}, {"subs", Value(std::move(ids))}});
 }
 
 void Cache::ReplaceWith(Cache fresh) {

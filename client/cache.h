@@ -90,7 +90,8 @@ class Cache {
   // {"docs": {collection: {id: digest}}}, without ordered collections
   // (their order is sent whole). nullopt when there is nothing to claim or
   // more than `max_docs` documents.
-  std::optional<Value> ResumeClaims(size_t max_docs) const;
+  // `subs`: the ids of the subscriptions the client sends again.
+  std::optional<Value> ResumeClaims(size_t max_docs, const std::vector<std::string>& subs) const;
   // Replaces the whole content with `fresh` (after a reconnect), telling
   // observers only what differs.
   void ReplaceWith(Cache fresh);

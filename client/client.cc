@@ -312,7 +312,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
                            m.support = self->options.versions;
                            if (self->options.resume) {
                              std::lock_guard<std::recursive_mutex> lock(self->cache_mu);
-                             m.resume = self->cache.ResumeClaims(kMaxResumeDocs);
+                             std::vector<std::string> sub_ids;
+                             for (const auto& [id, sub] : self->subs) sub_ids.push_back(id);
+                             m.resume = self->cache.ResumeClaims(kMaxResumeDocs, sub_ids);
                            }
                            self->Send(EncodeMessage(m));
                          });

@@ -26,9 +26,26 @@ absl::Status ResumeClaims::Load(const Value& resume, const ResumeLimits& limits)
       ids[d.key] = *digest;
     }
   }
+  StringSet awaited;
+  const Value* subs = resume.Find("subs");
+  if (subs != nullptr) {
+    if (!subs->is_array()) return bad("subs is not an array of subscription ids");
+    for (const Value& id : subs->as_array()) {
+      if (!id.is_string()) return bad("subs is not an array of subscription ids");
+      awaited.insert(id.as_string());
+    }
+  }
   docs_ = std::move(out);
   count_ = count;
+  awaits_subs_ = subs != nullptr && !awaited.empty();
+  awaited_ = std::move(awaited);
   return absl::OkStatus();
+}
+
+bool ResumeClaims::Settled(std::string_view sub_id, bool none_pending) {
+  if (!awaits_subs_) return none_pending;
+  if (auto it = awaited_.find(sub_id); it != awaited_.end()) awaited_.erase(it);
+  return awaited_.empty();
 }
 
 bool ResumeClaims::TakeMatching(std::string_view collection, std::string_view id,

@@ -3,7 +3,8 @@
 // clients never send it and are served as before).
 //
 // Wire (README "Resume after a reconnect"): the client's `connect` carries
-//   "ddpd_resume": {"docs": {"<collection>": {"<id>": "<digest>", ...}}}
+//   "ddpd_resume": {"docs": {"<collection>": {"<id>": "<digest>", ...}},
+//                   "subs": ["<sub id>", ...]}
 // with digest = protocol/digest.h over the fields it holds; the server's
 // `connected` answers "ddpd_resume": "diff" when it took them. The client
 // then subscribes as usual. For each document the new subscriptions add:
@@ -11,8 +12,11 @@
 //   - claimed with another digest: `added` with the whole document, which
 //     the client applies as a replacement of what it holds;
 //   - not claimed: `added`, as always.
-// Once no subscription of the session waits for its `ready`, every claim
-// no subscription added is retracted with `removed`. A claim on an
+// Once every subscription named in "subs" has sent `ready` (or `nosub`),
+// every claim no subscription added is retracted with `removed`. Without
+// "subs", that happens the first time no subscription of the session waits
+// for its `ready` (a client that subscribes one at a time then gets the
+// documents of its later subscriptions again: correct, only not minimal). A claim on an
 // ordered collection gets `removed` before its `addedBefore` (ordered
 // results are sent whole).
 //
@@ -45,6 +49,10 @@ class ResumeClaims {
   // it is malformed or over the limit.
   absl::Status Load(const Value& resume, const ResumeLimits& limits);
   bool active() const { return count_ > 0; }
+  // A subscription sent `ready` or stopped; true when the claims are due to
+  // be settled (every awaited subscription is, or none was named and
+  // `none_pending`).
+  bool Settled(std::string_view sub_id, bool none_pending);
   size_t size() const { return count_; }
 
   // An `added` for the document: true when the client holds exactly these
@@ -62,6 +70,8 @@ class ResumeClaims {
  private:
   StringMap<StringMap<uint64_t>> docs_;  // collection -> id -> digest
   size_t count_ = 0;
+  bool awaits_subs_ = false;
+  StringSet awaited_;  // the "subs" not settled yet
   int64_t skipped_ = 0;
   int64_t resent_ = 0;
 };

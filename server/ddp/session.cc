@@ -197,11 +197,11 @@ bool Session::ResumeLetsAddedThrough(std::string_view collection, std::string_vi
   return !resume_.TakeMatching(collection, id, fields);
 }
 
-void Session::MaybeFinishResume() {
+void Session::MaybeFinishResume(std::string_view settled_sub) {
   if (!resume_.active() || !resume_subscribed_ || state_ == State::kClosed) return;
-  for (const auto& [id, sub] : subs_) {
-    if (!sub->ready_sent_) return;
-  }
+  bool none_pending = true;
+  for (const auto& [id, sub] : subs_) none_pending &= sub->ready_sent_;
+  if (!resume_.Settled(settled_sub, none_pending)) return;
   const int64_t skipped = resume_.skipped(), resent = resume_.resent();
   int64_t removed = 0;
   resume_.RetractRest([&](std::string_view collection, std::string_view id) {
@@ -266,7 +266,7 @@ void Session::StopSubscription(const std::shared_ptr<Subscription>& sub, bool no
     error_value = DdpErrorFromStatus(*error).ToValue();
   }
   SendMessage(NosubMsg{sub->id(), std::move(error_value)});
-  MaybeFinishResume();
+  MaybeFinishResume(sub->id());
 }
 
 void Session::StopAllSubscriptions() {
@@ -475,7 +475,7 @@ void Subscription::Ready() {
     if (self->stopped() || self->ready_sent_ || self->id_.empty()) return;
     self->ready_sent_ = true;
     s.SendMessage(ReadyMsg{{self->id_}});
-    s.MaybeFinishResume();
+    s.MaybeFinishResume(self->id_);
   });
 }
 

@@ -253,7 +253,7 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   void StopAllSubscriptions();
   // Resume (resume.h): once no subscription waits for `ready`, claims that
   // no subscription added are retracted.
-  void MaybeFinishResume();
+  void MaybeFinishResume(std::string_view settled_sub);
   // Whether an `added` the merge box sends must go out (false: the client
   // holds exactly that document already).
   bool ResumeLetsAddedThrough(std::string_view collection, std::string_view id,

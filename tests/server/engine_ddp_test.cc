@@ -1,9 +1,11 @@
 // Topics over DDP and HTTP: the engine's methods and topic subscriptions
 // through a real socket.
 #include <filesystem>
+#include <map>
 
 #include "common/strings.h"
 #include "gtest/gtest.h"
+#include "protocol/digest.h"
 #include "protocol/json.h"
 #include "server/server.h"
 #include "tests/support/ws_client.h"
@@ -321,6 +323,125 @@ TEST_F(EngineDdpTest, HttpApi) {
   EXPECT_EQ(r->status, 405);
   r = HttpFetch(port, "GET", "/api/v1/nope");
   EXPECT_EQ(r->status, 404);
+}
+
+}  // namespace
+}  // namespace ddp::testing
+
+namespace ddp::testing {
+namespace {
+
+// What a client shows, per collection and id, from DDP data messages (an
+// `added` for a document it holds replaces it, as the SDK applies a resume).
+using View = std::map<std::string, std::map<std::string, Object>>;
+void ApplyData(const Value& m, View& view) {
+  std::string kind = MsgOf(m);
+  if (kind != "added" && kind != "changed" && kind != "removed") return;
+  auto& docs = view[m.Find("collection")->as_string()];
+  const std::string& id = m.Find("id")->as_string();
+  const Value* fields = m.Find("fields");
+  if (kind == "added") {
+    docs[id] = fields ? fields->as_object() : Object();
+  } else if (kind == "changed") {
+    Object& d = docs[id];
+    if (fields) {
+      for (const Member& f : fields->as_object()) d.Set(f.key, f.value);
+    }
+    if (const Value* cleared = m.Find("cleared")) {
+      for (const Value& k : cleared->as_array()) d.Erase(k.as_string());
+    }
+  } else {
+    docs.erase(id);
+  }
+}
+
+constexpr std::string_view kGroups =
+    R"([{"pipeline":[{"$group":{"_id":"$g","total":{"$sum":"$n"}}}],"as":"totals"}])";
+
+// Subscribes to the topic and its totals on `c`; the data messages until
+// both are ready (and any the session sends right after) go into `view`.
+size_t SubscribeBoth(WsClient& c, View& view) {
+  std::vector<Value> data;
+  EXPECT_EQ(MsgOf(*c.Subscribe("docs", "r", "[]", &data)), "ready");
+  EXPECT_EQ(MsgOf(*c.Subscribe("totals", "r", kGroups, &data)), "ready");
+  // A call's reply comes after everything queued before it.
+  EXPECT_TRUE(c.Call("query", R"(["r",{"limit":1}])", &data).ok());
+  size_t n = 0;
+  for (const Value& m : data) {
+    std::string k = MsgOf(m);
+    if (k == "added" || k == "changed" || k == "removed") ++n;
+    ApplyData(m, view);
+  }
+  return n;
+}
+
+TEST_F(EngineDdpTest, AResumedSessionSendsOnlyWhatDiffersFromWhatTheClientHolds) {
+  auto w = Client();
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_EQ(Result(w->Call("/r/insert", StrCat(R"([{"_id":"d)", i, R"(","g":)", i % 6,
+                                                 R"(,"n":)", i, "}]"))),
+              StrCat("\"d", i, "\""));
+  }
+  View held;
+  size_t full = 0;
+  {
+    auto first = Client();
+    full = SubscribeBoth(*first, held);
+  }
+  EXPECT_EQ(full, 66u);  // 60 documents and 6 totals
+  // While the client is away: one changed, one removed, one added; three
+  // totals move.
+  EXPECT_EQ(Result(w->Call("/r/update", R"([{"_id":"d1"},{"$set":{"n":1000}}])")), "1");
+  EXPECT_EQ(Result(w->Call("/r/remove", R"([{"_id":"d2"}])")), "1");
+  EXPECT_EQ(Result(w->Call("/r/insert", R"([{"_id":"d60","g":0,"n":5}])")), R"("d60")");
+
+  // Reconnect with a digest of every document held.
+  Object claims;
+  for (const auto& [collection, docs] : held) {
+    Object ids;
+    for (const auto& [id, fields] : docs) ids.Append(id, Value(DigestText(FieldsDigest(fields))));
+    claims.Append(collection, Value(std::move(ids)));
+  }
+  auto again = WsClient::Open(server_->port());
+  ASSERT_TRUE(again.ok());
+  WsClient& c = **again;
+  ASSERT_TRUE(c.Send(StrCat(R"({"msg":"connect","version":"1","support":["1"],"ddpd_resume":{"docs":)",
+                            ToJson(Value(std::move(claims))),
+                            R"(,"subs":["docs","totals"]}})"))
+                  .ok());
+  auto connected = c.ReadUntil([](const Value& m) { return MsgOf(m) == "connected"; });
+  ASSERT_TRUE(connected.ok());
+  ASSERT_NE(connected->Find("ddpd_resume"), nullptr);
+  EXPECT_EQ(connected->Find("ddpd_resume")->as_string(), "diff");
+  View resumed = held;
+  size_t sent = SubscribeBoth(c, resumed);
+  // d1 and d60 sent, d2 removed; the totals of groups 0, 1 and 2 sent
+  // again: 6 messages instead of 66.
+  EXPECT_EQ(sent, 6u);
+
+  // What the client now shows is what a fresh subscription shows.
+  View fresh;
+  auto other = Client();
+  EXPECT_EQ(SubscribeBoth(*other, fresh), 66u);
+  EXPECT_EQ(resumed, fresh);
+}
+
+TEST_F(EngineDdpTest, AMalformedResumeIsServedInFull) {
+  auto w = Client();
+  ASSERT_EQ(Result(w->Call("/r/insert", R"([{"_id":"a","g":1,"n":1}])")), R"("a")");
+  for (std::string_view bad : {R"("nope")", R"({"docs":{"r":{"a":"xyz"}}})",
+                               R"({"docs":{"r":[1]}})", R"({"docs":5})"}) {
+    auto c = WsClient::Open(server_->port());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->Send(StrCat(R"({"msg":"connect","version":"1","support":["1"],"ddpd_resume":)",
+                                  bad, "}"))
+                    .ok());
+    auto connected = (*c)->ReadUntil([](const Value& m) { return MsgOf(m) == "connected"; });
+    ASSERT_TRUE(connected.ok()) << bad;
+    EXPECT_EQ(connected->Find("ddpd_resume"), nullptr) << bad;
+    View view;
+    EXPECT_EQ(SubscribeBoth(**c, view), 2u) << bad;
+  }
 }
 
 }  // namespace
