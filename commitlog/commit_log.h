@@ -35,6 +35,15 @@ struct LogStatus {
   std::string detail;     // e.g. the server a node is connected to
 };
 
+// One node following a shared log, as it last announced itself.
+struct NodeStatus {
+  std::string node;
+  uint64_t position = 0;   // the last record it applied
+  uint64_t seq = 0;        // its last transaction seq
+  int64_t age_millis = 0;  // since its announcement (0 for this node)
+  bool self = false;
+};
+
 class CommitLog {
  public:
   virtual ~CommitLog() = default;
@@ -68,6 +77,13 @@ class CommitLog {
   virtual bool shared() const = 0;
 
   virtual LogStatus status() const = 0;
+
+  // Tells the other nodes where this one stands (called about once a
+  // second by the engine); a no-op for the embedded log.
+  virtual void Announce(uint64_t position, uint64_t seq) {}
+  // The nodes heard from recently, this one included; empty for the
+  // embedded log.
+  virtual std::vector<NodeStatus> Nodes() const { return {}; }
 };
 
 }  // namespace ddp::commitlog

@@ -9,6 +9,7 @@
 #include "commitlog/record.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "protocol/json.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp::jetstream {
@@ -50,9 +51,11 @@ struct JetStreamLog::Nats {
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
   natsSubscription* sub = nullptr;
+  natsSubscription* nodes_sub = nullptr;
 
   ~Nats() {
     if (sub != nullptr) natsSubscription_Destroy(sub);
+    if (nodes_sub != nullptr) natsSubscription_Destroy(nodes_sub);
     if (js != nullptr) jsCtx_Destroy(js);
     if (nc != nullptr) natsConnection_Destroy(nc);
     if (opts != nullptr) natsOptions_Destroy(opts);
@@ -208,6 +211,15 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
   // The inbox bounds what waits for the committer; nats.c's own queue in
   // front of it must not drop messages meanwhile.
   natsSubscription_SetPendingLimits(n.sub, 1 << 20, 1 << 30);
+  s = natsConnection_Subscribe(
+      &n.nodes_sub, n.nc, StrCat("ddpd.", options_.stream, ".nodes.*").c_str(),
+      [](natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+        static_cast<JetStreamLog*>(self)->OnAnnouncement(
+            std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
+        natsMsg_Destroy(msg);
+      },
+      this);
+  if (s != NATS_OK) return fail("subscribe to node announcements", s);
   return absl::OkStatus();
 }
 
@@ -220,6 +232,7 @@ void JetStreamLog::Stop() {
   room_.notify_all();
   if (nats_ == nullptr) return;
   if (nats_->sub != nullptr) natsSubscription_Unsubscribe(nats_->sub);
+  if (nats_->nodes_sub != nullptr) natsSubscription_Unsubscribe(nats_->nodes_sub);
   if (nats_->nc != nullptr) natsConnection_Close(nats_->nc);
   // A callback still inside OnMessage returns once it sees stopping_.
   std::unique_lock<std::mutex> lock(mu_);
@@ -372,6 +385,51 @@ absl::Status JetStreamLog::Commit(storage::Store& store, storage::CommitBatch& b
   return absl::UnavailableError(
       StrCat("cluster log unavailable (", last_error,
              "); the write may or may not have been applied: retry it with an idempotency key"));
+}
+
+void JetStreamLog::Announce(uint64_t position, uint64_t seq) {
+  if (nats_ == nullptr || nats_->nc == nullptr) return;
+  std::string body = StrCat(R"({"node":)");
+  AppendJsonString(options_.node_id, &body);
+  StrAppend(&body, R"(,"position":)", position, R"(,"seq":)", seq, "}");
+  // Fire and forget: a lost announcement only ages this node's entry.
+  natsConnection_Publish(nats_->nc,
+                         StrCat("ddpd.", options_.stream, ".nodes.", options_.node_id).c_str(),
+                         body.data(), static_cast<int>(body.size()));
+}
+
+void JetStreamLog::OnAnnouncement(std::string_view data) {
+  absl::StatusOr<Value> v = ParseJson(data);
+  if (!v.ok() || !v->is_object()) return;
+  const Value* node = v->Find("node");
+  const Value* position = v->Find("position");
+  const Value* seq = v->Find("seq");
+  if (node == nullptr || !node->is_string() || position == nullptr || !position->is_int() ||
+      seq == nullptr || !seq->is_int()) {
+    return;
+  }
+  Heard h;
+  h.status.node = node->as_string();
+  h.status.position = static_cast<uint64_t>(position->as_int());
+  h.status.seq = static_cast<uint64_t>(seq->as_int());
+  h.status.self = h.status.node == options_.node_id;
+  h.at = SteadyClock::now();
+  std::lock_guard<std::mutex> lock(nodes_mu_);
+  nodes_[h.status.node] = std::move(h);
+}
+
+std::vector<commitlog::NodeStatus> JetStreamLog::Nodes() const {
+  constexpr auto kForgetAfter = std::chrono::seconds(10);
+  std::vector<commitlog::NodeStatus> out;
+  SteadyTime now = SteadyClock::now();
+  std::lock_guard<std::mutex> lock(nodes_mu_);
+  for (const auto& [name, h] : nodes_) {
+    if (now - h.at > kForgetAfter) continue;
+    commitlog::NodeStatus st = h.status;
+    st.age_millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - h.at).count();
+    out.push_back(std::move(st));
+  }
+  return out;
 }
 
 commitlog::LogStatus JetStreamLog::status() const {

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -75,6 +76,10 @@ class JetStreamLog final : public commitlog::CommitLog {
   absl::StatusOr<std::vector<storage::CommitBatch>> Poll(uint64_t position, size_t max) override;
   bool shared() const override { return true; }
   commitlog::LogStatus status() const override;
+  // Core NATS (not the stream): ddpd.<stream>.nodes.<node id>, JSON
+  // {"node","position","seq"}; nodes unheard of for 10 s are forgotten.
+  void Announce(uint64_t position, uint64_t seq) override;
+  std::vector<commitlog::NodeStatus> Nodes() const override;
 
   const JetStreamOptions& options() const { return options_; }
 
@@ -97,6 +102,14 @@ class JetStreamLog final : public commitlog::CommitLog {
   uint64_t next_msg_id_ = 0;
   std::atomic<uint64_t> end_{0};
   std::atomic<bool> connected_{false};
+
+  struct Heard {
+    commitlog::NodeStatus status;
+    SteadyTime at;
+  };
+  mutable std::mutex nodes_mu_;
+  std::map<std::string, Heard> nodes_;  // guarded by nodes_mu_
+  void OnAnnouncement(std::string_view data);
 
   std::mutex mu_;
   std::condition_variable room_;

@@ -11,11 +11,7 @@ namespace ddp::ctl {
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<SyncClient>> Open(const Globals& g) {
-  ClientOptions o = g.ClientOpts();
-  o.auto_reconnect = false;  // one-shot commands report a lost connection
-  return SyncClient::Connect(o, g.timeout());
-}
+absl::StatusOr<std::unique_ptr<SyncClient>> Open(const Globals& g) { return OpenOneShot(g); }
 
 // Calls and returns the result, or the exit code after printing why.
 absl::StatusOr<Value> CallOnce(SyncClient& c, const Globals& g, const std::string& method,
@@ -26,6 +22,20 @@ absl::StatusOr<Value> CallOnce(SyncClient& c, const Globals& g, const std::strin
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<SyncClient>> OpenOneShot(const Globals& g) {
+  absl::Status last;
+  for (const std::string& url : g.Urls()) {
+    ClientOptions o = g.ClientOpts();
+    o.url = url;
+    o.urls.clear();
+    o.auto_reconnect = false;  // one-shot commands report a lost connection
+    auto c = SyncClient::Connect(o, g.timeout());
+    if (c.ok()) return c;
+    last = c.status();
+  }
+  return last;
+}
 
 int RunCall(const Globals& g, const std::string& method, const std::vector<std::string>& args) {
   Array params;

@@ -34,6 +34,8 @@ struct Globals {
   bool insecure = false;
   bool json = false;
 
+  // --url may list several servers (a cluster's nodes), comma-separated.
+  std::vector<std::string> Urls() const;
   ClientOptions ClientOpts() const;
   std::chrono::milliseconds timeout() const;
 };
@@ -99,5 +101,12 @@ struct BenchArgs {
   int threads = 2;     // I/O threads shared by all connections
 };
 int RunBench(const Globals& g, const BenchArgs& a);
+
+// ddpctl cluster status: the nodes of a ddpd cluster and their lag.
+int RunClusterStatus(const Globals& g);
+
+// A connection for a one-shot command: the first of --url's servers that
+// answers.
+absl::StatusOr<std::unique_ptr<SyncClient>> OpenOneShot(const Globals& g);
 
 }  // namespace ddp::ctl

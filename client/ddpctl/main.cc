@@ -18,7 +18,8 @@ Examples:
   ddpctl query orders --query '{"pipeline":[{"$group":{"_id":"$sym","n":{"$count":{}}}}]}'
   ddpctl tx '[{"op":"insert","topic":"a","doc":{"_id":"x"}}]' --key k1
   ddpctl call /notes/update '{"_id":"n1"}' '{"$set":{"done":true}}'
-  ddpctl bench --subscribers 100 --rate 10000 --duration 10)";
+  ddpctl bench --subscribers 100 --rate 10000 --duration 10
+  ddpctl --url ws://n1:3000/websocket,ws://n2:3000/websocket cluster status)";
 
 }  // namespace
 
@@ -31,7 +32,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
   Globals g;
-  app.add_option("--url", g.url, "Server WebSocket URL, ws:// or wss://")
+  app.add_option("--url", g.url,
+                 "Server WebSocket URL, ws:// or wss://; several, comma-separated, for a "
+                 "cluster's nodes (the first that answers; sub fails over between them)")
       ->envname("DDPCTL_URL")
       ->capture_default_str();
   app.add_option("--token", g.token, "Resume token sent as `login` before anything else")
@@ -92,6 +95,10 @@ int main(int argc, char** argv) {
   b->add_option("--window", bench.window, "Calls in flight per publisher, at most")->capture_default_str();
   b->add_option("--threads", bench.threads, "I/O threads for all connections")->capture_default_str();
 
+  CLI::App* cl = app.add_subcommand("cluster", "A ddpd cluster");
+  cl->require_subcommand(1);
+  CLI::App* cls = cl->add_subcommand("status", "Nodes, the commit log's end, lag per node");
+
   // CLI11 reads an argument of a multi-value option written "[a,b]" as a
   // list and splits it at its commas, which breaks JSON array parameters
   // (`ddpctl call publish '"t"' '[{"a":1},{"b":2}]'`). A trailing space
@@ -119,5 +126,6 @@ int main(int argc, char** argv) {
   if (t->parsed()) return RunTx(g, ops, key);
   if (q->parsed()) return RunQuery(g, qtopic, qquery);
   if (b->parsed()) return RunBench(g, bench);
+  if (cls->parsed()) return RunClusterStatus(g);
   return kUsage;
 }

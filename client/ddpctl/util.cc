@@ -5,14 +5,27 @@
 #include <iostream>
 
 #include "client/ddpctl/ddpctl.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/strings.h"
 #include "protocol/json.h"
 
 namespace ddp::ctl {
 
+std::vector<std::string> Globals::Urls() const {
+  std::vector<std::string> out;
+  for (absl::string_view u : absl::StrSplit(url, ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(u));
+  }
+  if (out.empty()) out.push_back(url);
+  return out;
+}
+
 ClientOptions Globals::ClientOpts() const {
   ClientOptions o;
-  o.url = url;
+  std::vector<std::string> all = Urls();
+  o.url = all[0];
+  if (all.size() > 1) o.urls = all;
   o.resume_token = token;
   o.ca_file = ca_file;
   o.verify_peer = !insecure;

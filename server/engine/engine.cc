@@ -86,6 +86,7 @@ void Engine::Impl::Run() {
     PostBatch posts;
     EnforceMaxDocs();
     if (SteadyClock::now() >= next_maintenance) {
+      log->Announce(store->log_position(), store->last_seq());
       Maintenance();
       next_maintenance = SteadyClock::now() + options.maintenance_interval;
     }
@@ -496,6 +497,7 @@ LogProgress Engine::log_progress() const {
   p.position = impl_->store->log_position();
   p.lag = p.log.end > p.position ? p.log.end - p.position : 0;
   p.caught_up = !impl_->log->shared() || impl_->caught_up.load();
+  p.nodes = impl_->log->Nodes();
   std::lock_guard<std::mutex> lock(impl_->replica_error_mu);
   p.error = impl_->replica_error_text;
   return p;

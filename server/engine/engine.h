@@ -110,6 +110,8 @@ struct LogProgress {
   uint64_t lag = 0;        // records known to exist and not yet applied
   bool caught_up = false;  // reached the log's end at least once since start
   std::string error;       // why this node stopped applying the log, if it did
+  // The cluster's nodes as they last announced themselves (cluster mode).
+  std::vector<commitlog::NodeStatus> nodes;
 };
 
 class Engine {

@@ -177,6 +177,31 @@ TEST_F(ClusterTest, WritesOnAnyNodeReachEveryNodeWithTheSameDeltasAndSeqs) {
   EXPECT_EQ(histories[0], histories[2]);
   EXPECT_EQ(Docs(0, "chat"), Docs(1, "chat"));
   EXPECT_EQ(Docs(0, "chat"), Docs(2, "chat"));
+
+  // ddpctl cluster status, through the first node of --url that answers:
+  // every node, at the log's end. Nodes announce themselves every second.
+  std::string urls = StrCat("ws://127.0.0.1:", FreePort(), "/websocket");
+  for (size_t i = 0; i < 3; ++i) StrAppend(&urls, ",ws://127.0.0.1:", nodes_[i]->port(), "/websocket");
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto p = Process::Start({BinaryPath("ddpctl"), "--url", urls, "cluster", "status"});
+    ASSERT_TRUE(p.ok());
+    ASSERT_EQ(*(*p)->Wait(seconds(20)), 0) << (*p)->Output();
+    out = (*p)->Output();
+    bool all = true;
+    for (size_t i = 0; i < 3; ++i) {
+      // "node<i>   31   31   0" (position, seq, lag)
+      std::string name = StrCat("node", i);
+      size_t at = out.find(name);
+      all &= at != std::string::npos &&
+             out.find(" 31 ", at) != std::string::npos && out.find(" 0 ", at) != std::string::npos;
+    }
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_NE(out.find("log end 31"), std::string::npos) << out;
+  for (size_t i = 0; i < 3; ++i) EXPECT_NE(out.find(StrCat("node", i)), std::string::npos) << out;
 }
 
 TEST_F(ClusterTest, ConflictingWritesOnTwoNodesLoseNoUpdate) {
