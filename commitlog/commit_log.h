@@ -78,6 +78,19 @@ class CommitLog {
 
   virtual LogStatus status() const = 0;
 
+  // Snapshots, so that a new node does not replay the log from its start.
+  // Bootstrap: before the store is opened, when its directory `dir` is
+  // empty, fill it with a consistent copy of another node's store (whose
+  // log_position says where to continue). NotFound when no node offers one
+  // (the node then replays the whole log).
+  virtual absl::Status Bootstrap(const std::string& dir) {
+    return absl::NotFoundError("this log has no snapshots");
+  }
+  // Serve snapshots to joining nodes: `checkpoint(dir)` writes a copy of
+  // this node's store into `dir`; copies are made under `scratch`.
+  using CheckpointFn = std::function<absl::Status(const std::string& dir)>;
+  virtual void ServeSnapshots(CheckpointFn checkpoint, std::string scratch) {}
+
   // Tells the other nodes where this one stands (called about once a
   // second by the engine); a no-op for the embedded log.
   virtual void Announce(uint64_t position, uint64_t seq) {}

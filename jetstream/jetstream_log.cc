@@ -1,6 +1,6 @@
 #include "jetstream/jetstream_log.h"
 
-#include <nats/nats.h>
+#include "jetstream/nats_handles.h"
 
 #include <random>
 #include <thread>
@@ -17,13 +17,6 @@ namespace {
 
 constexpr char kExpectedLastSeq[] = "Nats-Expected-Last-Sequence";
 
-std::string NatsError(natsStatus s, jsErrCode jerr) {
-  std::string out = natsStatus_GetText(s);
-  if (jerr != 0) StrAppend(&out, " (JetStream error ", static_cast<int>(jerr), ")");
-  const char* last = nats_GetLastError(nullptr);
-  if (last != nullptr && *last != '\0') StrAppend(&out, ": ", last);
-  return out;
-}
 
 // Failures a retry can outlive: no leader yet, a server gone, a slow ack.
 bool Transient(natsStatus s, jsErrCode jerr) {
@@ -46,21 +39,6 @@ std::string RandomNodeId() {
 
 }  // namespace
 
-struct JetStreamLog::Nats {
-  natsOptions* opts = nullptr;
-  natsConnection* nc = nullptr;
-  jsCtx* js = nullptr;
-  natsSubscription* sub = nullptr;
-  natsSubscription* nodes_sub = nullptr;
-
-  ~Nats() {
-    if (sub != nullptr) natsSubscription_Destroy(sub);
-    if (nodes_sub != nullptr) natsSubscription_Destroy(nodes_sub);
-    if (js != nullptr) jsCtx_Destroy(js);
-    if (nc != nullptr) natsConnection_Destroy(nc);
-    if (opts != nullptr) natsOptions_Destroy(opts);
-  }
-};
 
 JetStreamLog::JetStreamLog(JetStreamOptions options) : options_(std::move(options)) {
   if (options_.node_id.empty()) options_.node_id = RandomNodeId();
@@ -69,11 +47,11 @@ JetStreamLog::JetStreamLog(JetStreamOptions options) : options_(std::move(option
 
 JetStreamLog::~JetStreamLog() { Stop(); }
 
-absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) {
+absl::Status JetStreamLog::Connect() {
+  if (nats_ != nullptr) return absl::OkStatus();
   if (options_.servers.empty()) return absl::InvalidArgumentError("--cluster names no server");
-  wake_ = std::move(wake);
-  nats_ = std::make_unique<Nats>();
-  Nats& n = *nats_;
+  auto owned = std::make_unique<Nats>();  // kept only when everything works
+  Nats& n = *owned;
   auto fail = [](std::string_view what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
     return absl::UnavailableError(StrCat("cluster log: ", what, ": ", NatsError(s, jerr)));
   };
@@ -119,6 +97,18 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
   jo.Wait = Millis(options_.request_timeout);
   s = natsConnection_JetStream(&n.js, n.nc, &jo);
   if (s != NATS_OK) return fail("JetStream context", s);
+  nats_ = std::move(owned);
+  return absl::OkStatus();
+}
+
+absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) {
+  wake_ = std::move(wake);
+  RETURN_IF_ERROR(Connect());
+  Nats& n = *nats_;
+  natsStatus s = NATS_OK;
+  auto fail = [](std::string_view what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
+    return absl::UnavailableError(StrCat("cluster log: ", what, ": ", NatsError(s, jerr)));
+  };
 
   // The stream: found, or created (two nodes starting at once may both
   // try; the same configuration is accepted twice). A cluster that just
@@ -233,6 +223,8 @@ void JetStreamLog::Stop() {
   if (nats_ == nullptr) return;
   if (nats_->sub != nullptr) natsSubscription_Unsubscribe(nats_->sub);
   if (nats_->nodes_sub != nullptr) natsSubscription_Unsubscribe(nats_->nodes_sub);
+  if (nats_->snapshot_open_sub != nullptr) natsSubscription_Unsubscribe(nats_->snapshot_open_sub);
+  if (nats_->snapshot_node_sub != nullptr) natsSubscription_Unsubscribe(nats_->snapshot_node_sub);
   if (nats_->nc != nullptr) natsConnection_Close(nats_->nc);
   // A callback still inside OnMessage returns once it sees stopping_.
   std::unique_lock<std::mutex> lock(mu_);

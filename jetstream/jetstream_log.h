@@ -76,6 +76,14 @@ class JetStreamLog final : public commitlog::CommitLog {
   absl::StatusOr<std::vector<storage::CommitBatch>> Poll(uint64_t position, size_t max) override;
   bool shared() const override { return true; }
   commitlog::LogStatus status() const override;
+  // Snapshots over core NATS request/reply (snapshot.cc):
+  //   ddpd.<stream>.snapshot.open           (queue group: one node answers)
+  //     -> {"id","node","files":[{"name","size"}]}: a RocksDB checkpoint
+  //   ddpd.<stream>.snapshot.<node>.read    {"id","file","offset"} -> bytes
+  //   ddpd.<stream>.snapshot.<node>.close   {"id"}
+  // A snapshot is deleted on close, or 10 minutes after its last read.
+  absl::Status Bootstrap(const std::string& dir) override;
+  void ServeSnapshots(CheckpointFn checkpoint, std::string scratch) override;
   // Core NATS (not the stream): ddpd.<stream>.nodes.<node id>, JSON
   // {"node","position","seq"}; nodes unheard of for 10 s are forgotten.
   void Announce(uint64_t position, uint64_t seq) override;
@@ -85,6 +93,8 @@ class JetStreamLog final : public commitlog::CommitLog {
 
  private:
   struct Nats;  // nats.c handles, kept out of this header
+  absl::Status Connect();  // idempotent
+  void OnSnapshotRequest(std::string_view subject, std::string_view data, std::string reply);
   struct Received {
     uint64_t seq;
     std::string data;
@@ -107,6 +117,17 @@ class JetStreamLog final : public commitlog::CommitLog {
     commitlog::NodeStatus status;
     SteadyTime at;
   };
+  // Snapshots this node serves (snapshot.cc).
+  struct Served {
+    std::string dir;
+    SteadyTime last_used;
+  };
+  std::mutex snapshots_mu_;
+  CheckpointFn checkpoint_;                 // guarded by snapshots_mu_
+  std::string scratch_;                     // guarded by snapshots_mu_
+  std::map<std::string, Served> served_;    // guarded by snapshots_mu_, by id
+  uint64_t next_snapshot_ = 0;              // guarded by snapshots_mu_
+
   mutable std::mutex nodes_mu_;
   std::map<std::string, Heard> nodes_;  // guarded by nodes_mu_
   void OnAnnouncement(std::string_view data);

@@ -15,6 +15,7 @@
 #include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/options_util.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
@@ -424,6 +425,16 @@ absl::Status Store::Impl::ReconcileIndex() {
 }
 
 uint64_t Store::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
+absl::Status Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!s.ok()) return FromRocks(s, "checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // 0: flush the memtables first, so that the copy needs no WAL replay.
+  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  return s.ok() ? absl::OkStatus() : FromRocks(s, StrCat("checkpoint into '", dir, "'"));
+}
+
 uint64_t Store::log_position() const {
   return impl_->log_position.load(std::memory_order_acquire);
 }

@@ -191,6 +191,12 @@ class Store {
   // Drops expired idempotency keys; returns how many.
   absl::StatusOr<size_t> PurgeIdempotent(int64_t now_millis);
 
+  // A consistent copy of the whole database in `dir` (which must not
+  // exist), made of hard links where the file system allows: what a new
+  // cluster node starts from instead of replaying the log from the start.
+  // The copy's log_position() says where it continues.
+  absl::Status Checkpoint(const std::string& dir) const;
+
   const StoreOptions& options() const;
 
  private:

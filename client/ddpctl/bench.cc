@@ -95,8 +95,17 @@ int RunBench(const Globals& g, const BenchArgs& a) {
   FirstError first_error;
   std::atomic<int> connected{0}, ready{0}, failed{0};
 
+  // With several --url servers (a cluster), publishers write to the first
+  // and subscribers read from the others in turn: every delivery crosses
+  // nodes.
+  const std::vector<std::string> urls = g.Urls();
+  int next_sub_url = 0;
   auto make_client = [&](const std::string& role) {
     ClientOptions o = g.ClientOpts();
+    o.urls.clear();
+    o.url = role == "publisher" || urls.size() == 1
+                ? urls[0]
+                : urls[1 + (next_sub_url++ % (urls.size() - 1))];
     o.io = io;
     o.store_documents = false;
     o.auto_reconnect = false;  // a drop during a benchmark is an error, not a retry

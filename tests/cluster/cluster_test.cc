@@ -114,6 +114,9 @@ bool IsData(const Value& m) {
 
 TEST_F(ClusterTest, WritesOnAnyNodeReachEveryNodeWithTheSameDeltasAndSeqs) {
   for (size_t i = 0; i < 3; ++i) StartNode(i);
+  // The first node of a new stream has nobody to copy from.
+  EXPECT_TRUE(nodes_[0]->process().WaitForLine("no snapshot", seconds(1)).ok())
+      << nodes_[0]->process().Output();
   // On every node: a plain subscription and a sorted window.
   std::vector<std::unique_ptr<WsClient>> subs;
   for (size_t i = 0; i < 3; ++i) {
@@ -321,6 +324,9 @@ TEST_F(ClusterTest, KilledServersAndNodesLoseNoAcknowledgedWrite) {
   w0.join();
   w1.join();
   StartNode(2);  // a new node, from an empty data directory
+  // It copied another node's snapshot rather than replaying the stream.
+  EXPECT_TRUE(nodes_[2]->process().WaitForLine("joined from a snapshot", seconds(1)).ok())
+      << nodes_[2]->process().Output();
   WaitConverged({0, 1, 2});
   size_t total = acked[0].size() + acked[1].size();
   EXPECT_GT(total, 300u);
