@@ -198,6 +198,7 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (s != NATS_OK) return fail("subscribe", s, jerr);
+  Track(n.sub);
   // The inbox bounds what waits for the committer; nats.c's own queue in
   // front of it must not drop messages meanwhile.
   natsSubscription_SetPendingLimits(n.sub, 1 << 20, 1 << 30);
@@ -210,7 +211,34 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
       },
       this);
   if (s != NATS_OK) return fail("subscribe to node announcements", s);
+  Track(n.nodes_sub);
   return absl::OkStatus();
+}
+
+// nats.c may run a subscription's handler once more after it is closed;
+// its completion callback says when that can no longer happen, and Stop
+// waits for it before this object can go.
+void JetStreamLog::Track(void* raw) {
+  auto* sub = static_cast<natsSubscription*>(raw);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++open_subs_;
+  }
+  natsStatus s = natsSubscription_SetOnCompleteCB(
+      sub,
+      [](void* self) {
+        auto* log = static_cast<JetStreamLog*>(self);
+        {
+          std::lock_guard<std::mutex> lock(log->mu_);
+          --log->open_subs_;
+        }
+        log->room_.notify_all();
+      },
+      this);
+  if (s != NATS_OK) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_subs_;
+  }
 }
 
 void JetStreamLog::Stop() {
@@ -228,7 +256,8 @@ void JetStreamLog::Stop() {
   if (nats_->nc != nullptr) natsConnection_Close(nats_->nc);
   // A callback still inside OnMessage returns once it sees stopping_.
   std::unique_lock<std::mutex> lock(mu_);
-  room_.wait(lock, [&] { return in_callback_ == 0; });
+  room_.wait_for(lock, std::chrono::seconds(5),
+                 [&] { return in_callback_ == 0 && open_subs_ == 0; });
   lock.unlock();
   nats_.reset();
   connected_ = false;

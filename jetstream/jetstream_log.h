@@ -138,6 +138,9 @@ class JetStreamLog final : public commitlog::CommitLog {
   size_t inbox_size_ = 0;       // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   int in_callback_ = 0;         // guarded by mu_
+  // Async subscriptions whose handler may still run (see Track).
+  int open_subs_ = 0;           // guarded by mu_
+  void Track(void* sub);        // a natsSubscription*
   // A conflict proved the stream is ahead of this node: Poll reads from
   // the stream until it finds the end, whatever the inbox holds.
   bool behind_ = false;  // committer only

@@ -91,9 +91,11 @@ void JetStreamLog::ServeSnapshots(CheckpointFn checkpoint, std::string scratch) 
                                                Subject(options_.stream, "open").c_str(), "ddpd",
                                                on_msg, this);
   if (s == NATS_OK) {
+    Track(nats_->snapshot_open_sub);
     s = natsConnection_Subscribe(&nats_->snapshot_node_sub, nats_->nc,
                                  Subject(options_.stream, StrCat(options_.node_id, ".*")).c_str(),
                                  on_msg, this);
+    if (s == NATS_OK) Track(nats_->snapshot_node_sub);
   }
   if (s != NATS_OK) {
     spdlog::warn("cluster log: cannot serve snapshots: {}", NatsError(s, {}));
