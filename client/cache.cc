@@ -176,7 +176,10 @@ std::optional<Value> Cache::ResumeClaims(size_t max_docs,
   Object docs;
   size_t n = 0;
   for (const auto& [name, c] : collections_) {
-    if (!c.order_.empty() || c.docs_.empty()) continue;
+    // Ordered collections too: the server sends `removed` before each
+    // `addedBefore` of a claimed document (the order comes again whole) and
+    // retracts what is gone.
+    if (c.docs_.empty()) continue;
     n += c.docs_.size();
     if (n > max_docs) return std::nullopt;
     Object ids;

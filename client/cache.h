@@ -87,9 +87,8 @@ class Cache {
   void Unobserve(uint64_t handle);
 
   // What a reconnecting client tells ddpd it holds (server/ddp/resume.h):
-  // {"docs": {collection: {id: digest}}}, without ordered collections
-  // (their order is sent whole). nullopt when there is nothing to claim or
-  // more than `max_docs` documents.
+  // {"docs": {collection: {id: digest}}, "subs": [...]}. nullopt when there
+  // is nothing to claim or more than `max_docs` documents.
   // `subs`: the ids of the subscriptions the client sends again.
   std::optional<Value> ResumeClaims(size_t max_docs, const std::vector<std::string>& subs) const;
   // Replaces the whole content with `fresh` (after a reconnect), telling

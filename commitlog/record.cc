@@ -7,7 +7,7 @@
 namespace ddp::commitlog {
 namespace {
 
-constexpr char kMagic = 'D';
+constexpr char kMagic = kRecordMagic;
 constexpr char kVersion = 1;
 
 void PutVarint(std::string* out, uint64_t v) {

@@ -23,6 +23,9 @@
 
 namespace ddp::commitlog {
 
+// The first byte of every record.
+inline constexpr char kRecordMagic = 'D';
+
 std::string EncodeGroup(const storage::CommitBatch& batch);
 // DataLoss when `bytes` is not a record this version can read.
 absl::StatusOr<storage::CommitBatch> DecodeGroup(std::string_view bytes);

@@ -42,6 +42,10 @@ std::string RandomNodeId() {
 
 JetStreamLog::JetStreamLog(JetStreamOptions options) : options_(std::move(options)) {
   if (options_.node_id.empty()) options_.node_id = RandomNodeId();
+  // Message ids must not repeat across restarts within JetStream's dedupe
+  // window: a restarted node's first publishes would be taken for its
+  // previous run's.
+  msg_id_prefix_ = StrCat(options_.node_id, "-", RandomNodeId().substr(5));
   subject_ = StrCat("ddpd.", options_.stream, ".log");
 }
 
@@ -81,6 +85,20 @@ absl::Status JetStreamLog::Connect() {
           char url[256] = {0};
           natsConnection_GetConnectedUrl(nc, url, sizeof(url));
           spdlog::info("cluster log: reconnected to {}", url);
+        },
+        this);
+  }
+  if (s == NATS_OK) {
+    // The last of the connection's callbacks: Stop waits for it.
+    s = natsOptions_SetClosedCB(
+        n.opts,
+        [](natsConnection*, void* self) {
+          auto* log = static_cast<JetStreamLog*>(self);
+          {
+            std::lock_guard<std::mutex> lock(log->mu_);
+            log->closed_ = true;
+          }
+          log->room_.notify_all();
         },
         this);
   }
@@ -256,8 +274,10 @@ void JetStreamLog::Stop() {
   if (nats_->nc != nullptr) natsConnection_Close(nats_->nc);
   // A callback still inside OnMessage returns once it sees stopping_.
   std::unique_lock<std::mutex> lock(mu_);
-  room_.wait_for(lock, std::chrono::seconds(5),
-                 [&] { return in_callback_ == 0 && open_subs_ == 0; });
+  if (!room_.wait_for(lock, std::chrono::seconds(30),
+                      [&] { return in_callback_ == 0 && open_subs_ == 0 && closed_; })) {
+    spdlog::error("cluster log: NATS callbacks still running after 30 s; stopping anyway");
+  }
   lock.unlock();
   nats_.reset();
   connected_ = false;
@@ -338,6 +358,14 @@ absl::StatusOr<std::vector<storage::CommitBatch>> JetStreamLog::Poll(uint64_t po
   }
   out.reserve(taken.size());
   for (Received& r : taken) {
+    if (r.data.empty() || r.data[0] != commitlog::kRecordMagic) {
+      // Not a ddpd record (something else published on the subject):
+      // every node skips it alike. Restrict the subject to ddpd's NATS user.
+      spdlog::warn("cluster log: record {} is not ddpd's; skipped", r.seq);
+      storage::CommitBatch& skip = out.emplace_back();
+      skip.log_position = r.seq;
+      continue;
+    }
     absl::StatusOr<storage::CommitBatch> b = commitlog::DecodeGroup(r.data);
     if (!b.ok()) {
       return absl::DataLossError(StrCat(b.status().message(), " at stream sequence ", r.seq));
@@ -358,10 +386,11 @@ absl::Status JetStreamLog::Commit(storage::Store& store, storage::CommitBatch& b
   }
   const uint64_t expected = store.log_position();
   const std::string expected_text = std::to_string(expected);
-  const std::string msg_id = StrCat(options_.node_id, "-", ++next_msg_id_);
+  const std::string msg_id = StrCat(msg_id_prefix_, "-", ++next_msg_id_);
   const SteadyTime deadline = SteadyClock::now() + options_.publish_timeout;
   Duration backoff = std::chrono::milliseconds(20);
   std::string last_error;
+  bool retried = false;
   while (true) {
     natsMsg* msg = nullptr;
     natsStatus s = natsMsg_Create(&msg, subject_.c_str(), nullptr, record.data(),
@@ -383,18 +412,29 @@ absl::Status JetStreamLog::Commit(storage::Store& store, storage::CommitBatch& b
       uint64_t seq = ack->Sequence;
       jsPubAck_Destroy(ack);
       if (seq != expected + 1) {
-        return absl::InternalError(
-            StrCat("cluster log: record stored at ", seq, ", expected right after ", expected));
+        return absl::InternalError(StrCat("cluster log: record stored at ", seq,
+                                          ", expected right after ", expected));
       }
-      NoteEnd(seq);
-      batch.log_position = seq;
-      return store.Commit(batch);
+      return Applied(store, batch, seq);
     }
     if (jerr == JSStreamWrongLastSequenceErr) {
-      // Another node appended first: nothing of ours was stored.
+      // Another record is at expected+1. After a retry it may be ours (an
+      // earlier attempt that landed before the dedupe table knew it).
+      if (retried) {
+        absl::StatusOr<bool> ours = IsOurs(expected + 1, msg_id);
+        if (ours.ok() && *ours) return Applied(store, batch, expected + 1);
+        if (!ours.ok()) {
+          behind_ = true;
+          return absl::UnavailableError(StrCat(
+              "cluster log: cannot tell whether the write was stored (", ours.status().message(),
+              "); retry it with an idempotency key"));
+        }
+      }
+      // Nothing of ours was stored: another node appended first.
       behind_ = true;
       return absl::AbortedError("cluster log: another node committed first");
     }
+    retried = true;
     last_error = NatsError(s, jerr);
     if (!Transient(s, jerr) || SteadyClock::now() + backoff >= deadline) break;
     std::this_thread::sleep_for(backoff);
@@ -410,6 +450,12 @@ absl::Status JetStreamLog::Commit(storage::Store& store, storage::CommitBatch& b
 
 void JetStreamLog::Announce(uint64_t position, uint64_t seq) {
   if (nats_ == nullptr || nats_->nc == nullptr) return;
+  {
+    // The stream is ahead and the consumer delivered nothing: it may have
+    // stalled; the next Poll reads from the stream.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (end_.load() > position && inbox_.empty()) behind_ = true;
+  }
   std::string body = StrCat(R"({"node":)");
   AppendJsonString(options_.node_id, &body);
   StrAppend(&body, R"(,"position":)", position, R"(,"seq":)", seq, "}");
@@ -435,6 +481,8 @@ void JetStreamLog::OnAnnouncement(std::string_view data) {
   h.status.seq = static_cast<uint64_t>(seq->as_int());
   h.status.self = h.status.node == options_.node_id;
   h.at = SteadyClock::now();
+  // Another node applied this far: the stream reaches at least there.
+  NoteEnd(h.status.position);
   std::lock_guard<std::mutex> lock(nodes_mu_);
   nodes_[h.status.node] = std::move(h);
 }
@@ -451,6 +499,32 @@ std::vector<commitlog::NodeStatus> JetStreamLog::Nodes() const {
     out.push_back(std::move(st));
   }
   return out;
+}
+
+absl::Status JetStreamLog::Applied(storage::Store& store, storage::CommitBatch& batch,
+                                   uint64_t seq) {
+  NoteEnd(seq);
+  batch.log_position = seq;
+  absl::Status s = store.Commit(batch);
+  if (s.ok()) return s;
+  // The record is in the log (every other node applies it) but not here:
+  // never a retryable status, or the group would be applied twice.
+  return absl::DataLossError(StrCat("the write is committed in the cluster log (record ", seq,
+                                    ") but this node could not store it: ", s.message()));
+}
+
+absl::StatusOr<bool> JetStreamLog::IsOurs(uint64_t seq, const std::string& msg_id) {
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetMsg(&msg, nats_->js, options_.stream.c_str(), seq, nullptr, &jerr);
+  if (s != NATS_OK) {
+    return absl::UnavailableError(StrCat("reading record ", seq, ": ", NatsError(s, jerr)));
+  }
+  const char* id = nullptr;
+  bool ours = natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr &&
+              msg_id == id;
+  natsMsg_Destroy(msg);
+  return ours;
 }
 
 commitlog::LogStatus JetStreamLog::status() const {

@@ -101,6 +101,10 @@ class JetStreamLog final : public commitlog::CommitLog {
   };
   static void OnMessage(void* self, uint64_t seq, uint64_t pending, std::string data);
   void NoteEnd(uint64_t end);
+  // After JetStream stored our record at `seq`: into the local store.
+  absl::Status Applied(storage::Store& store, storage::CommitBatch& batch, uint64_t seq);
+  // Whether the record at `seq` carries our message id.
+  absl::StatusOr<bool> IsOurs(uint64_t seq, const std::string& msg_id);
   // Reads the record at `seq` from the stream; nullopt when there is none.
   absl::StatusOr<std::optional<std::string>> Fetch(uint64_t seq);
 
@@ -109,6 +113,7 @@ class JetStreamLog final : public commitlog::CommitLog {
   std::unique_ptr<Nats> nats_;
   std::function<void()> wake_;
   int64_t max_payload_ = 0;
+  std::string msg_id_prefix_;  // node id + a random part, per process
   uint64_t next_msg_id_ = 0;
   std::atomic<uint64_t> end_{0};
   std::atomic<bool> connected_{false};
@@ -138,12 +143,13 @@ class JetStreamLog final : public commitlog::CommitLog {
   size_t inbox_size_ = 0;       // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   int in_callback_ = 0;         // guarded by mu_
+  bool closed_ = false;         // guarded by mu_: the connection's closed callback ran
   // Async subscriptions whose handler may still run (see Track).
   int open_subs_ = 0;           // guarded by mu_
   void Track(void* sub);        // a natsSubscription*
   // A conflict proved the stream is ahead of this node: Poll reads from
   // the stream until it finds the end, whatever the inbox holds.
-  bool behind_ = false;  // committer only
+  bool behind_ = false;  // committer only (Poll, Commit, Announce)
 };
 
 }  // namespace ddp::jetstream

@@ -105,6 +105,23 @@ void JetStreamLog::ServeSnapshots(CheckpointFn checkpoint, std::string scratch) 
 // On a nats.c thread: one request at a time per subscription.
 void JetStreamLog::OnSnapshotRequest(std::string_view subject, std::string_view data,
                                      std::string reply) {
+  // Counted like a message callback: Stop waits for it (a checkpoint uses
+  // the engine's store).
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    ++in_callback_;
+  }
+  struct Done {
+    JetStreamLog* log;
+    ~Done() {
+      {
+        std::lock_guard<std::mutex> lock(log->mu_);
+        --log->in_callback_;
+      }
+      log->room_.notify_all();
+    }
+  } done{this};
   natsConnection* nc = nats_->nc;
   auto error = [&](std::string_view why) { Reply(nc, reply, "", std::string(why)); };
   std::unique_lock<std::mutex> lock(snapshots_mu_);

@@ -304,6 +304,12 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
     return usage_error(StrCat("--cluster-stream '", o.cluster.stream,
                               "': expected letters, digits, - and _"));
   }
+  for (char c : o.cluster.node_id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return usage_error(StrCat("--node-id '", o.cluster.node_id,
+                                "': expected letters, digits, - and _ (it names NATS subjects)"));
+    }
+  }
   o.cluster.publish_timeout = std::chrono::milliseconds(cluster_publish_timeout_ms);
   session.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
   session.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);

@@ -39,6 +39,7 @@ void Session::OnMessage(std::string_view text, SteadyTime now) {
   if (state_ == State::kClosed) return;
   last_input_ = now;
   ping_sent_at_.reset();  // any input counts as a pong
+  if (resume_.active() && now >= resume_deadline_) MaybeFinishResume("", /*force=*/true);
 
   Pending item;
   absl::StatusOr<Value> parsed = ParseJson(text, options_.json_limits);
@@ -142,6 +143,7 @@ SteadyTime Session::NextDeadline() const {
 }
 
 SteadyTime Session::OnTimer(SteadyTime now) {
+  if (resume_.active() && now >= resume_deadline_) MaybeFinishResume("", /*force=*/true);
   if (now < NextDeadline()) return NextDeadline();
   switch (state_) {
     case State::kClosed:
@@ -197,11 +199,14 @@ bool Session::ResumeLetsAddedThrough(std::string_view collection, std::string_vi
   return !resume_.TakeMatching(collection, id, fields);
 }
 
-void Session::MaybeFinishResume(std::string_view settled_sub) {
-  if (!resume_.active() || !resume_subscribed_ || state_ == State::kClosed) return;
-  bool none_pending = true;
-  for (const auto& [id, sub] : subs_) none_pending &= sub->ready_sent_;
-  if (!resume_.Settled(settled_sub, none_pending)) return;
+void Session::MaybeFinishResume(std::string_view settled_sub, bool force) {
+  if (!resume_.active() || state_ == State::kClosed) return;
+  if (!force) {
+    if (!resume_subscribed_) return;
+    bool none_pending = true;
+    for (const auto& [id, sub] : subs_) none_pending &= sub->ready_sent_;
+    if (!resume_.Settled(settled_sub, none_pending)) return;
+  }
   const int64_t skipped = resume_.skipped(), resent = resume_.resent();
   int64_t removed = 0;
   resume_.RetractRest([&](std::string_view collection, std::string_view id) {

@@ -80,6 +80,9 @@ struct SessionOptions {
   JsonLimits json_limits;
   // What a reconnecting client may claim to hold (resume.h).
   ResumeLimits resume;
+  // How long after `connect` a resume's claims are settled at the latest,
+  // whether or not every named subscription came. Default: 30 s.
+  Duration resume_deadline = std::chrono::seconds(30);
 };
 
 class Session;
@@ -253,7 +256,8 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   void StopAllSubscriptions();
   // Resume (resume.h): once no subscription waits for `ready`, claims that
   // no subscription added are retracted.
-  void MaybeFinishResume(std::string_view settled_sub);
+  // `force`: settle whatever is pending (the deadline passed).
+  void MaybeFinishResume(std::string_view settled_sub, bool force = false);
   // Whether an `added` the merge box sends must go out (false: the client
   // holds exactly that document already).
   bool ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
@@ -291,6 +295,9 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   MergeBox merge_box_;
   ResumeClaims resume_;
   bool resume_subscribed_ = false;  // a subscription started since the resume
+  // Claims still open then are settled anyway (a named subscription that
+  // never came): checked on every message and timer.
+  SteadyTime resume_deadline_{};
   SubHandle next_handle_ = 1;
   StringMap<std::shared_ptr<Subscription>> subs_;
   std::vector<std::shared_ptr<Subscription>> universal_subs_;

@@ -30,6 +30,31 @@ namespace {
 constexpr int kMaxLogAttempts = 64;
 // Records applied from the shared log per Poll.
 constexpr size_t kPollBatch = 256;
+// Deepest document a write may leave (MongoDB's limit). Every node parses
+// what the log carries, so a document none can read must not be written.
+constexpr int kMaxDocumentDepth = 100;
+// What a node accepts when it parses the log's documents: above anything
+// a write may leave, so that a record never fails on depth.
+constexpr JsonLimits kLogJsonLimits{1000, SIZE_MAX, SIZE_MAX};
+
+int Depth(const Value& v, int limit) {
+  if (limit <= 0) return 1;
+  int deepest = 0;
+  if (v.is_object()) {
+    for (const Member& m : v.as_object()) deepest = std::max(deepest, Depth(m.value, limit - 1));
+  } else if (v.is_array()) {
+    for (const Value& e : v.as_array()) deepest = std::max(deepest, Depth(e, limit - 1));
+  } else {
+    return 0;
+  }
+  return 1 + deepest;
+}
+
+bool TooDeep(const Object& doc) {
+  int deepest = 0;
+  for (const Member& m : doc) deepest = std::max(deepest, Depth(m.value, kMaxDocumentDepth));
+  return 1 + deepest > kMaxDocumentDepth;
+}
 
 const char* OpName(const Change& c) {
   if (c.before == nullptr) return "insert";
@@ -139,6 +164,13 @@ Engine::Impl::Prepared Engine::Impl::Prepare(std::vector<TxTask>& group) {
       continue;
     }
     std::vector<TxApplier::Written> writes = applier.TakeWrites();
+    bool too_deep = false;
+    for (const TxApplier::Written& w : writes) too_deep |= w.change.after && TooDeep(*w.change.after);
+    if (too_deep) {
+      results[i] = absl::InvalidArgumentError(StrCat(
+          "a document would be nested deeper than ", kMaxDocumentDepth, " levels"));
+      continue;
+    }
     TxResult r;
     r.results = std::move(values);
     if (writes.empty()) {
@@ -216,7 +248,13 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
     }
     if (!s.ok()) {
       // Nothing of the group is durable: every transaction that wrote fails.
-      if (shared && s.code() == absl::StatusCode::kAborted) {
+      if (shared && s.code() == absl::StatusCode::kDataLoss) {
+        // In the log but not in this node's store: this node cannot go on.
+        SetReplicaError(s);
+        spdlog::error("{}; this node stops writing", ToStd(s.message()));
+        stats.storage_errors++;
+        s = absl::UnavailableError(s.message());
+      } else if (shared && s.code() == absl::StatusCode::kAborted) {
         s = absl::UnavailableError("the cluster is too busy with conflicting writes; retry");
       } else if (shared && s.code() == absl::StatusCode::kResourceExhausted) {
         s = absl::InvalidArgumentError(s.message());
@@ -318,7 +356,7 @@ absl::Status Engine::Impl::ApplyFromLog(storage::CommitBatch& batch) {
     }
     std::shared_ptr<const Object> after;
     if (w.json) {
-      absl::StatusOr<Value> v = ParseJson(*w.json, JsonLimits{100, SIZE_MAX, SIZE_MAX});
+      absl::StatusOr<Value> v = ParseJson(*w.json, kLogJsonLimits);
       if (!v.ok() || !v->is_object()) return diverged("a document in it is not readable");
       after = std::make_shared<const Object>(std::move(v->as_object()));
     }
@@ -342,6 +380,7 @@ absl::Status Engine::Impl::ApplyFromLog(storage::CommitBatch& batch) {
   if (committed.size() != batch.log.size()) {
     return diverged(StrCat(batch.log.size(), " transactions, writes of ", committed.size()));
   }
+  if (batch.log.empty()) batch.last_seq = next_seq - 1;  // keys only, or not ddpd's
   absl::Status s = store->Commit(batch);
   if (!s.ok()) {
     stats.storage_errors++;

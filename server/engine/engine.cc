@@ -88,6 +88,12 @@ void Engine::Impl::Run() {
     EnforceMaxDocs();
     if (SteadyClock::now() >= next_maintenance) {
       log->Announce(store->log_position(), store->last_seq());
+      if (log->shared()) {
+        // Announce may have found the stream ahead with nothing delivered
+        // (a stalled consumer): read it directly.
+        PostBatch posts;
+        (void)CatchUp();
+      }
       Maintenance();
       next_maintenance = SteadyClock::now() + options.maintenance_interval;
     }
@@ -197,7 +203,7 @@ absl::Status Engine::Impl::ResolveLogRef(uint64_t seq, Object& change) {
   ASSIGN_OR_RETURN(std::optional<std::string> body,
                    store->GetLogBody(seq, topic->as_string(), id->as_string()));
   if (body) {
-    absl::StatusOr<Value> parsed = ParseJson(*body, JsonLimits{100, SIZE_MAX, SIZE_MAX});
+    absl::StatusOr<Value> parsed = ParseJson(*body, JsonLimits{1000, SIZE_MAX, SIZE_MAX});
     if (!parsed.ok()) return absl::DataLossError(StrCat("unreadable change-log document at ", seq));
     doc = std::move(*parsed);
   } else {
@@ -421,7 +427,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
   const uint64_t first_log_seq = impl->store->first_log_seq();
   impl->log_first_kept = first_log_seq > 0 ? first_log_seq : impl->next_seq;
   Impl* raw = impl.get();
-  RETURN_IF_ERROR(impl->log->Start(impl->store->log_position(), [raw] { raw->Wake(); }));
+  if (absl::Status started = impl->log->Start(impl->store->log_position(), [raw] { raw->Wake(); });
+      !started.ok()) {
+    impl->log->Stop();  // its callbacks reach into Impl
+    return started;
+  }
   impl->log->ServeSnapshots(
       [raw](const std::string& dir) { return raw->store->Checkpoint(dir); },
       raw->options.store.path + ".snapshots");
@@ -519,7 +529,9 @@ LogProgress Engine::log_progress() const {
   p.log = impl_->log->status();
   p.position = impl_->store->log_position();
   p.lag = p.log.end > p.position ? p.log.end - p.position : 0;
-  p.caught_up = !impl_->log->shared() || impl_->caught_up.load();
+  // Ready once caught up since start, and while not far behind since.
+  constexpr uint64_t kMaxReadyLag = 10000;
+  p.caught_up = !impl_->log->shared() || (impl_->caught_up.load() && p.lag <= kMaxReadyLag);
   p.nodes = impl_->log->Nodes();
   std::lock_guard<std::mutex> lock(impl_->replica_error_mu);
   p.error = impl_->replica_error_text;

@@ -446,3 +446,29 @@ TEST_F(EngineDdpTest, AMalformedResumeIsServedInFull) {
 
 }  // namespace
 }  // namespace ddp::testing
+
+namespace ddp::testing {
+namespace {
+
+// A document deeper than 100 levels is refused when written (every node of
+// a cluster must be able to read back what the log carries).
+TEST_F(EngineDdpTest, WritesThatWouldNestTooDeepAreRefused) {
+  auto c = Client();
+  ASSERT_EQ(Result(c->Call("/deep/insert", R"([{"_id":"d"}])")), R"("d")");
+  std::string path = "a";
+  for (int i = 0; i < 150; ++i) path += ".a";
+  EXPECT_EQ(Result(c->Call("/deep/update", StrCat(R"([{"_id":"d"},{"$set":{")", path, R"(":1}}])"))),
+            "error 400");
+  // (A document that deep cannot arrive in a message: the session's JSON
+  // depth limit refuses the message first.)
+  std::string shallow = "1";
+  for (int i = 0; i < 50; ++i) shallow = StrCat(R"({"a":)", shallow, "}");
+  EXPECT_EQ(Result(c->Call("/deep/update", StrCat(R"([{"_id":"d"},{"$set":{"x":)", shallow, "}}]"))),
+            "1");
+  auto h = c->Call("history", R"(["deep",{"fromSeq":0,"limit":10}])");
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->Find("error"), nullptr) << ToJson(*h);
+}
+
+}  // namespace
+}  // namespace ddp::testing

@@ -49,6 +49,7 @@ void SessionHandlers::Connect(Session& s, ConnectMsg msg) {
     absl::Status taken = s.resume_.Load(*msg.resume, s.options_.resume);
     if (taken.ok()) {
       connected.resume = "diff";
+      s.resume_deadline_ = s.last_input_ + s.options_.resume_deadline;
     } else {
       spdlog::info("session {}: resume refused: {}", s.connection_.session_id,
                    ToStd(taken.message()));

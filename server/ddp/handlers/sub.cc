@@ -11,7 +11,9 @@ void SessionHandlers::Sub(Session& s, SubMsg msg) {
   const PublicationHandler* handler = s.registry_->FindPublication(msg.name);
   if (handler == nullptr) {
     DdpError e = MakeDdpError(404, StrCat("Subscription '", msg.name, "' not found"));
+    std::string id = msg.id;
     s.SendMessage(NosubMsg{std::move(msg.id), e.ToValue()});
+    s.MaybeFinishResume(id);
     return;
   }
   s.StartSubscription(*handler, std::move(msg.id), std::move(msg.name), std::move(msg.params));
