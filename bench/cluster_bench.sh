@@ -8,17 +8,18 @@
 #     subscriber on node B;
 #   - fan-out, 100 subscribers: delivered msg/s on one node vs subscribers
 #     on the other node of the cluster;
-#   - catch-up: a fresh node joining a stream of CATCHUP_DOCS documents
-#     (written 10 per transaction by 64 writers): seconds until /readyz.
+#   - catch-up: a node that was down while CATCHUP_TX single-document
+#     transactions were written (64 writers), restarted: seconds until
+#     /readyz; and a fresh node joining from a snapshot.
 #
 #   bench/cluster_bench.sh                (after `make build`)
-#   BENCH_SECONDS=2 CATCHUP_DOCS=20000 bench/cluster_bench.sh
+#   BENCH_SECONDS=2 CATCHUP_TX=20000 bench/cluster_bench.sh
 #
 # One JSON line per measurement on stdout; progress on stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${BENCH_SECONDS:-5}
-CATCHUP_DOCS=${CATCHUP_DOCS:-100000}
+CATCHUP_TX=${CATCHUP_TX:-100000}
 BIN=build/bin
 NATS=${NATS_SERVER:-/usr/sbin/nats-server}
 WORK=$(mktemp -d -p "${BENCH_DIR:-$PWD/build}" cluster-bench.XXXXXX)
@@ -112,23 +113,34 @@ latency cluster_cross_node "$(url "$port_a"),$(url "$port_b")"
 fanout cluster_same_node "$(url "$port_a")"
 fanout cluster_cross_node "$(url "$port_a"),$(url "$port_b")"
 
-# --- catch-up of a fresh node
-echo "cluster_bench: writing $CATCHUP_DOCS documents" >&2
-records_before=$(curl -s "http://127.0.0.1:$port_a/readyz" | sed -n 's/.*"end":\([0-9]*\).*/\1/p')
-seq_before=$(curl -s "http://127.0.0.1:$port_a/readyz" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p')
-while :; do
-  seq_now=$(curl -s "http://127.0.0.1:$port_a/readyz" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p')
-  [ $((seq_now - seq_before)) -ge $((CATCHUP_DOCS / 10)) ] && break
-  $BIN/ddp_bench methods --port "$port_a" --clients 64 --insert-topic catchup --docs-per-call 10 \
-    --payload-bytes 128 --seconds 2 >/dev/null
+# --- catch-up: node b down while CATCHUP_TX transactions are written, then
+# restarted (it replays what it missed from the stream); and a fresh node c
+# (it copies a snapshot of another node, then reads the rest).
+kill "$pid_b"
+wait "$pid_b" 2>/dev/null || true
+echo "cluster_bench: writing $CATCHUP_TX transactions with node b down" >&2
+seq_of() { curl -s "http://127.0.0.1:$1/readyz" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
+end_of() { curl -s "http://127.0.0.1:$1/readyz" | sed -n 's/.*"end":\([0-9]*\).*/\1/p'; }
+seq_before=$(seq_of "$port_a")
+end_before=$(end_of "$port_a")
+while [ $(($(seq_of "$port_a") - seq_before)) -lt "$CATCHUP_TX" ]; do
+  $BIN/ddp_bench methods --port "$port_a" --clients 64 --insert-topic catchup --ids server --payload-bytes 128 \
+    --seconds 2 >/dev/null
 done
-st=$(curl -s "http://127.0.0.1:$port_a/readyz")
-end=$(echo "$st" | sed -n 's/.*"end":\([0-9]*\).*/\1/p')
-seq=$(echo "$st" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p')
-echo "cluster_bench: fresh node c joins a stream of $end records ($seq transactions)" >&2
+tx=$(($(seq_of "$port_a") - seq_before))
+records=$(($(end_of "$port_a") - end_before))
+elapsed() { printf '%.3f' "$(echo "$2 - $1" | bc)"; }
+t0=$(date +%s.%N)
+start_ddpd b --cluster "$urls" --node-id b
+ready "$port_b"
+t1=$(date +%s.%N)
+s=$(elapsed "$t0" "$t1")
+echo "{\"setup\":\"cluster\",\"what\":\"catch_up_replay\",\"records\":$records,\"transactions\":$tx,\"seconds\":$s,\"records_per_s\":$(echo "$records / $s" | bc),\"transactions_per_s\":$(echo "$tx / $s" | bc)}"
 t0=$(date +%s.%N)
 start_ddpd c --cluster "$urls" --node-id c
 ready "$port_c"
 t1=$(date +%s.%N)
-docs=$(curl -s "http://127.0.0.1:$port_c/api/v1/topics" | sed -n 's/.*"name":"catchup","documents":\([0-9]*\).*/\1/p')
-echo "{\"setup\":\"cluster\",\"what\":\"catch_up\",\"records\":$end,\"transactions\":$seq,\"catchup_documents\":${docs:-0},\"seconds\":$(echo "$t1 - $t0" | bc),\"records_per_s\":$(echo "$end / ($t1 - $t0)" | bc)}"
+s=$(elapsed "$t0" "$t1")
+total=$(seq_of "$port_c")
+snap=$(grep -o 'copied snapshot [^ ]* from [^ ]* ([0-9]* files, [0-9]* bytes)' "$WORK/c.log" || echo none)
+echo "{\"setup\":\"cluster\",\"what\":\"join_from_snapshot\",\"transactions\":$total,\"seconds\":$s,\"snapshot\":\"$snap\"}"
