@@ -366,6 +366,19 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     });
   }
 
+  // Tells the server we leave on purpose (Meteor 3.5's `disconnect`), so
+  // that it ends the session now instead of keeping it for a reconnect.
+  // Only when no write is in flight (one write at a time); the message is
+  // tiny and the socket's buffer empty then, so the write does not wait.
+  void SayDisconnect() {
+    if (!is_connected || writing) return;
+    WithStream([](auto& ws) {
+      beast::error_code ignored;
+      ws.text(true);
+      ws.write(asio::buffer(std::string_view(R"({"msg":"disconnect"})")), ignored);
+    });
+  }
+
   void CloseStream() {
     ++generation;  // everything in flight is now stale
     beast::error_code ignored;
@@ -685,6 +698,7 @@ void Client::Stop() {
   std::promise<void> done;
   impl_->Post([impl = impl_, &done] {
     impl->state = Impl::State::kStopped;
+    impl->SayDisconnect();
     impl->CloseStream();
     impl->is_connected = false;
     std::vector<CallCallback> pending;

@@ -119,6 +119,14 @@ absl::StatusOr<Message> DecodeByName(std::string_view name, Object& o) {
         if (f.StringArray("support", true)) m.support = TakeStrings(o, "support");
         m.session = TakeOptString(o, "session");
         if (Value* r = o.Find("ddpd_resume")) m.resume = std::move(*r);
+        if (const Value* c = o.Find("receivedCount"); c != nullptr) {
+          if (c->is_int() && c->as_int() >= 0) {
+            m.received_count = static_cast<uint64_t>(c->as_int());
+          } else if (c->is_double() && c->as_double() >= 0 && c->as_double() < 9.0e15 &&
+                     c->as_double() == static_cast<double>(static_cast<uint64_t>(c->as_double()))) {
+            m.received_count = static_cast<uint64_t>(c->as_double());
+          }
+        }
         return m;
       }
       if (name == "connected") {
@@ -134,6 +142,9 @@ absl::StatusOr<Message> DecodeByName(std::string_view name, Object& o) {
         return ChangedMsg{TakeString(o, "collection"), TakeString(o, "id"),
                           TakeObject(o, "fields"), TakeStrings(o, "cleared")};
       }
+      break;
+    case 'd':
+      if (name == "disconnect") return DisconnectMsg{};
       break;
     case 'e':
       if (name == "error") {
@@ -292,6 +303,7 @@ struct EncodeVisitor {
     if (m.session) e.Str("session", *m.session);
     e.Str("version", m.version).Strings("support", m.support);
     if (m.resume) e.Val("ddpd_resume", *m.resume);
+    if (m.received_count) e.Val("receivedCount", Value(static_cast<int64_t>(*m.received_count)));
     e.End();
   }
   void operator()(const ConnectedMsg& m) {
@@ -365,6 +377,7 @@ struct EncodeVisitor {
     if (m.offending_message) e.Val("offendingMessage", *m.offending_message);
     e.End();
   }
+  void operator()(const DisconnectMsg&) { Enc(out, "disconnect").End(); }
 };
 
 struct NameVisitor {
@@ -386,6 +399,7 @@ struct NameVisitor {
   std::string_view operator()(const ResultMsg&) { return "result"; }
   std::string_view operator()(const UpdatedMsg&) { return "updated"; }
   std::string_view operator()(const ErrorMsg&) { return "error"; }
+  std::string_view operator()(const DisconnectMsg&) { return "disconnect"; }
 };
 
 }  // namespace

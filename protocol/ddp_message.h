@@ -41,6 +41,10 @@ struct ConnectMsg {
   // ddpd's resume (the `ddpd_resume` field, see server/ddp/resume.h): what a
   // reconnecting client holds, {"docs": {collection: {id: digest}}}.
   std::optional<Value> resume;
+  // Meteor 3.5's session resumption: with `session`, how many messages
+  // (other than ping and pong) the client received in that session.
+  // Absent unless a non-negative integer.
+  std::optional<uint64_t> received_count;
 };
 struct ConnectedMsg {
   std::string session;
@@ -116,11 +120,14 @@ struct ErrorMsg {
   std::string reason;
   std::optional<Value> offending_message;
 };
+// Meteor 3.5: the client leaves on purpose; its session is not kept for a
+// reconnect.
+struct DisconnectMsg {};
 
 using Message =
     std::variant<ConnectMsg, ConnectedMsg, FailedMsg, PingMsg, PongMsg, SubMsg, UnsubMsg,
                  NosubMsg, ReadyMsg, AddedMsg, ChangedMsg, RemovedMsg, AddedBeforeMsg,
-                 MovedBeforeMsg, MethodMsg, ResultMsg, UpdatedMsg, ErrorMsg>;
+                 MovedBeforeMsg, MethodMsg, ResultMsg, UpdatedMsg, ErrorMsg, DisconnectMsg>;
 
 // The `msg` name of a message ("connect", "added", ...).
 std::string_view MessageName(const Message& m);

@@ -83,6 +83,7 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
 
   int64_t heartbeat_interval_ms = 15000, heartbeat_timeout_ms = 15000, connect_timeout_ms = 10000;
   int64_t shutdown_grace_ms = 5000;
+  int64_t disconnect_grace_ms = 15000;
   std::string config_file;
 
   CLI::App app{
@@ -174,6 +175,17 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--connect-timeout-ms", connect_timeout_ms,
                  "Close an upgraded connection that sends no DDP connect in this time")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}));
+  app.add_option("--disconnect-grace-ms", disconnect_grace_ms,
+                 "Meteor session resumption: a session whose client went away without a DDP "
+                 "disconnect waits this long for it to come back (0: sessions end at once)")
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
+  app.add_option("--max-parked-messages", session.max_parked_messages,
+                 "Messages a waiting session keeps for its client; one more ends the session")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  app.add_option("--max-parked-sessions", net.max_parked_sessions,
+                 "Sessions waiting for their client at once; beyond that a lost connection "
+                 "ends its session at once")
+      ->check(CLI::Range(size_t{0}, size_t{10000000}));
   app.add_option("--shutdown-grace-ms", shutdown_grace_ms,
                  "On SIGTERM/SIGINT, time sessions get to flush before they are closed")
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
@@ -316,6 +328,7 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
   session.json_limits.max_text_bytes = net.max_message_bytes;
   net.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
+  session.disconnect_grace_period = std::chrono::milliseconds(disconnect_grace_ms);
   return result;
 }
 

@@ -24,12 +24,14 @@ std::optional<Value> Echo(const Message& m) {
 
 Session::Session(SessionOptions options, std::shared_ptr<const Registry> registry,
                  std::shared_ptr<Executor> strand, Transport* transport,
-                 ConnectionInfo connection, SteadyTime now)
+                 ConnectionInfo connection, SteadyTime now,
+                 std::shared_ptr<SessionDirectory> directory)
     : options_(std::move(options)),
       registry_(std::move(registry)),
       strand_(std::move(strand)),
       transport_(transport),
       connection_(std::move(connection)),
+      directory_(std::move(directory)),
       opened_at_(now),
       last_input_(now) {}
 
@@ -63,7 +65,7 @@ void Session::OnMessage(std::string_view text, SteadyTime now) {
   Drain();
   if (!reading_paused_ && pending_.size() >= options_.max_pending_messages) {
     reading_paused_ = true;
-    transport_->PauseReading();
+    if (transport_ != nullptr) transport_->PauseReading();
   }
 }
 
@@ -79,7 +81,7 @@ void Session::Drain() {
   if (reading_paused_ && pending_.size() < options_.max_pending_messages / 2 &&
       state_ != State::kClosed) {
     reading_paused_ = false;
-    transport_->ResumeReading();
+    if (transport_ != nullptr) transport_->ResumeReading();
   }
 }
 
@@ -97,6 +99,10 @@ void Session::Dispatch(Pending item) {
   Message& m = std::get<Message>(item);
   if (auto* connect = std::get_if<ConnectMsg>(&m)) {
     SessionHandlers::Connect(*this, std::move(*connect));
+    return;
+  }
+  if (std::holds_alternative<DisconnectMsg>(m)) {
+    SessionHandlers::Disconnect(*this);
     return;
   }
   if (state_ != State::kConnected) {
@@ -134,8 +140,9 @@ SteadyTime Session::NextDeadline() const {
     case State::kConnected:
       break;
   }
-  // No heartbeats in pre1, nor when the interval is zero.
-  if (version_ == "pre1" || options_.heartbeat_interval <= Duration::zero()) {
+  // No heartbeats in pre1, nor when the interval is zero, nor while parked
+  // (nobody to ping).
+  if (version_ == "pre1" || options_.heartbeat_interval <= Duration::zero() || parked_) {
     return last_input_ + kNever;
   }
   if (ping_sent_at_) return *ping_sent_at_ + options_.heartbeat_timeout;
@@ -169,17 +176,96 @@ void Session::OnClosed() {
   pending_.clear();
   StopAllSubscriptions();
   transport_ = nullptr;
+  parked_ = false;
+  held_.clear();
+}
+
+bool Session::OnTransportLost(bool resumable, SteadyTime now, std::function<void()>& release) {
+  if (state_ == State::kClosed) return false;
+  if (resumable && state_ == State::kConnected && !parked_ && directory_ != nullptr &&
+      options_.disconnect_grace_period > Duration::zero()) {
+    transport_ = nullptr;
+    parked_ = true;
+    sent_at_loss_ = sent_;
+    ping_sent_at_.reset();
+    SessionDirectory::Parked entry{shared_from_this(), std::move(release),
+                                   now + options_.disconnect_grace_period};
+    if (directory_->Park(connection_.session_id, std::move(entry))) {
+      spdlog::debug("session {}: connection lost, waiting {} ms for the client",
+                    session_id(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        options_.disconnect_grace_period).count());
+      return true;
+    }
+    release = std::move(entry.release);  // the directory is full
+    parked_ = false;
+  }
+  OnClosed();
+  return false;
+}
+
+bool Session::CanResume(std::string_view version, uint64_t received_count) const {
+  // Both fields stay as they were when the session was parked.
+  return version == version_ && received_count == sent_at_loss_;
+}
+
+void Session::Reattach(Transport* transport, SteadyTime now) {
+  if (state_ == State::kClosed) {
+    transport->Close(kCloseGoingAway, "session ended");
+    return;
+  }
+  parked_ = false;
+  transport_ = transport;
+  last_input_ = now;
+  ping_sent_at_.reset();
+  spdlog::debug("session {}: resumed with {} messages that waited", session_id(), held_.size());
+  SendMessage(ConnectedMsg{connection_.session_id, std::nullopt});
+  // Counted when they were held.
+  while (!held_.empty()) {
+    transport_->Send(std::move(held_.front()));
+    held_.pop_front();
+  }
+  if (reading_paused_) transport_->PauseReading();
+}
+
+void Session::Emit(std::shared_ptr<const std::string> frame, bool counted) {
+  if (state_ == State::kClosed) return;
+  if (parked_) {
+    // Pings and pongs are for a connection, not a session.
+    if (counted) Hold(std::move(frame));
+    return;
+  }
+  if (transport_ == nullptr) return;
+  if (counted) ++sent_;
+  transport_->Send(std::move(frame));
+}
+
+void Session::Hold(std::shared_ptr<const std::string> frame) {
+  ++sent_;
+  held_.push_back(std::move(frame));
+  if (held_.size() == options_.max_parked_messages + 1) {
+    // More than the client could be given back: end the session, unless a
+    // connection claimed it already (that one gets everything; the bound
+    // is passed only until its Reattach runs here).
+    if (std::optional<SessionDirectory::Parked> me = directory_->Claim(session_id())) {
+      spdlog::debug("session {}: more than {} messages waited, ending it", session_id(),
+                    options_.max_parked_messages);
+      Dismiss(std::move(*me));
+    }
+  }
 }
 
 void Session::Send(std::string frame) {
-  if (transport_ == nullptr || state_ == State::kClosed) return;
-  transport_->Send(std::make_shared<const std::string>(std::move(frame)));
+  Emit(std::make_shared<const std::string>(std::move(frame)), /*counted=*/true);
 }
 
-void Session::SendMessage(const Message& m) { Send(EncodeMessage(m)); }
+void Session::SendMessage(const Message& m) {
+  const bool counted = !std::holds_alternative<PingMsg>(m) && !std::holds_alternative<PongMsg>(m);
+  Emit(std::make_shared<const std::string>(EncodeMessage(m)), counted);
+}
 
 void Session::SendEncoded(const std::shared_ptr<const std::string>& message) {
-  if (transport_ == nullptr || state_ == State::kClosed) return;
+  if (state_ == State::kClosed || (transport_ == nullptr && !parked_)) return;
   if (resume_.active()) {
     // Only while a resume is being settled: look into the message.
     absl::StatusOr<Message> m = DecodeMessage(std::string_view(*message));
@@ -191,7 +277,7 @@ void Session::SendEncoded(const std::shared_ptr<const std::string>& message) {
       }
     }
   }
-  transport_->Send(message);
+  Emit(message, /*counted=*/true);
 }
 
 bool Session::ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
@@ -222,7 +308,16 @@ void Session::SendError(std::string_view reason, std::optional<Value> offending)
 }
 
 void Session::CloseConnection(uint16_t code, std::string_view reason) {
-  if (state_ == State::kClosed || transport_ == nullptr) return;
+  if (state_ == State::kClosed) return;
+  if (parked_) {
+    // Nobody to close; the session ends (unless its client is coming back
+    // right now: then the new connection sees what it was sent).
+    if (std::optional<SessionDirectory::Parked> me = directory_->Claim(session_id())) {
+      Dismiss(std::move(*me));
+    }
+    return;
+  }
+  if (transport_ == nullptr) return;
   Transport* t = transport_;
   OnClosed();
   t->Close(code, reason);

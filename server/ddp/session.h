@@ -16,11 +16,15 @@
 //
 // Ownership: the connection (server/net) owns the Session through a
 // shared_ptr and outlives its use of the Transport pointer: it calls
-// OnClosed() before the Transport goes away. Subscriptions and replies hold
-// weak references and become no-ops once the session is gone.
+// OnClosed() or OnTransportLost() before the Transport goes away.
+// Subscriptions and replies hold weak references and become no-ops once the
+// session is gone. A session whose client went away without a goodbye may
+// outlive its connection, parked in a SessionDirectory until its client
+// comes back on another connection (session_directory.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +41,7 @@
 #include "server/ddp/merge_box.h"
 #include "server/ddp/resume.h"
 #include "server/ddp/registry.h"
+#include "server/ddp/session_directory.h"
 
 namespace ddp {
 
@@ -63,6 +68,14 @@ class Transport {
   // Backpressure on input: stop / resume reading frames.
   virtual void PauseReading() = 0;
   virtual void ResumeReading() = 0;
+  // Session resumption: from now on this connection's client talks to
+  // `parked` (a session taken out of the SessionDirectory, which runs on its
+  // own strand) instead of the calling session, which sends nothing more.
+  // `release` goes with `parked` (see SessionDirectory::Parked). False when
+  // the transport cannot; the caller then dismisses `parked`.
+  virtual bool Adopt(std::shared_ptr<Session> /*parked*/, std::function<void()> /*release*/) {
+    return false;
+  }
 };
 
 struct SessionOptions {
@@ -83,6 +96,13 @@ struct SessionOptions {
   // How long after `connect` a resume's claims are settled at the latest,
   // whether or not every named subscription came. Default: 30 s.
   Duration resume_deadline = std::chrono::seconds(30);
+  // Meteor's session resumption: how long a session whose client went away
+  // without `disconnect` waits for it to come back. Zero: it ends at once.
+  // Default: 15 s (Meteor's disconnectGracePeriod).
+  Duration disconnect_grace_period = std::chrono::seconds(15);
+  // Messages a waiting session keeps for its client; one more ends it.
+  // Default: 100 (Meteor's maxMessageQueueLength).
+  size_t max_parked_messages = 100;
 };
 
 class Session;
@@ -196,10 +216,11 @@ class MethodReply {
 
 class Session : public std::enable_shared_from_this<Session>, private MergeSink {
  public:
-  // `transport` must stay valid until OnClosed() returns.
+  // `transport` must stay valid until OnClosed() returns. Without a
+  // `directory` sessions are never resumed.
   Session(SessionOptions options, std::shared_ptr<const Registry> registry,
           std::shared_ptr<Executor> strand, Transport* transport, ConnectionInfo connection,
-          SteadyTime now);
+          SteadyTime now, std::shared_ptr<SessionDirectory> directory = nullptr);
   ~Session() override;
 
   // One text frame from the client.
@@ -211,6 +232,28 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   SteadyTime NextDeadline() const;
   // The connection is gone: stop subscriptions, send nothing more.
   void OnClosed();
+  // The connection is gone. `resumable`: the client went away (its socket
+  // closed) without saying `disconnect`, and not because the server closed
+  // it. Then, if resumption is on, the session parks itself in the
+  // directory until its grace period ends, taking `release` along, and
+  // returns true. Otherwise it closes as OnClosed() does, leaves `release`
+  // alone and returns false.
+  bool OnTransportLost(bool resumable, SteadyTime now, std::function<void()>& release);
+  // For a session taken out of the directory, from any thread: whether a
+  // client that negotiated `version` and received `received_count` messages
+  // can have it back (it received exactly what was sent before the loss).
+  bool CanResume(std::string_view version, uint64_t received_count) const;
+  // On the session's strand: the resumed client is on `transport` now. Sends
+  // `connected` with the same session id, then what waited.
+  void Reattach(Transport* transport, SteadyTime now);
+  // The session's strand.
+  const std::shared_ptr<Executor>& strand() const { return strand_; }
+  // Messages sent other than ping and pong (Meteor's receivedCount); on
+  // the strand.
+  uint64_t sent_count() const { return sent_; }
+  // For a session taken out of the directory, from any thread: how many it
+  // had sent when its connection went.
+  uint64_t sent_before_loss() const { return sent_at_loss_; }
 
   bool connected() const { return state_ == State::kConnected; }
   const std::string& session_id() const { return connection_.session_id; }
@@ -241,7 +284,9 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   void Block(uint64_t call_seq) { blocker_ = call_seq; }
   void Unblock(uint64_t call_seq);
 
-  // Sending.
+  // Sending. Every message goes through Emit; `counted` is false for ping
+  // and pong, which session resumption does not count.
+  void Emit(std::shared_ptr<const std::string> frame, bool counted);
   void Send(std::string frame);
   void SendMessage(const Message& m);
   void SendError(std::string_view reason, std::optional<Value> offending);
@@ -274,11 +319,15 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
                        const std::optional<std::string>& before) override;
   void SendEncoded(const std::shared_ptr<const std::string>& message) override;
 
+  // Parked: nobody to send to. Gives up when too much waits.
+  void Hold(std::shared_ptr<const std::string> frame);
+
   const SessionOptions options_;
   const std::shared_ptr<const Registry> registry_;
   const std::shared_ptr<Executor> strand_;
   Transport* transport_;
   ConnectionInfo connection_;
+  const std::shared_ptr<SessionDirectory> directory_;  // may be null
 
   State state_ = State::kAwaitingConnect;
   std::string version_;
@@ -298,6 +347,15 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   // Claims still open then are settled anyway (a named subscription that
   // never came): checked on every message and timer.
   SteadyTime resume_deadline_{};
+  // Session resumption.
+  uint64_t sent_ = 0;
+  // Parked: the connection is gone, messages wait in held_. sent_at_loss_
+  // is written before the session is parked and only read while it is
+  // (from the strand of the connection that claims it).
+  bool parked_ = false;
+  uint64_t sent_at_loss_ = 0;
+  LazyDeque<std::shared_ptr<const std::string>> held_;
+
   SubHandle next_handle_ = 1;
   StringMap<std::shared_ptr<Subscription>> subs_;
   std::vector<std::shared_ptr<Subscription>> universal_subs_;

@@ -124,6 +124,9 @@ struct Shared {
   asio::io_context* ioc = nullptr;
   // The io_context as the target of PostBatches (see StrandExecutor).
   std::shared_ptr<IoPostTarget> post_target;
+  // Sessions waiting for their client to come back; null when resumption
+  // is off (SessionOptions::disconnect_grace_period zero).
+  std::shared_ptr<SessionDirectory> directory;
 
   std::mutex mu;
   std::condition_variable all_closed;  // notified when `live` empties

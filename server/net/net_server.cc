@@ -199,6 +199,8 @@ struct NetServer::Impl {
   asio::io_context ioc;
   std::shared_ptr<Listener> listener;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // Ends parked sessions whose grace period passed (session_directory.h).
+  std::optional<asio::steady_timer> sweep;
   std::vector<std::thread> threads;
   uint16_t port = 0;
   bool running = false;
@@ -212,7 +214,28 @@ NetServer::NetServer(NetOptions options, std::shared_ptr<const Registry> registr
   impl_->shared->options = std::move(options);
   impl_->shared->registry = std::move(registry);
   impl_->shared->http = std::move(http);
+  if (impl_->shared->options.session.disconnect_grace_period > Duration::zero()) {
+    impl_->shared->directory =
+        std::make_shared<SessionDirectory>(impl_->shared->options.max_parked_sessions);
+  }
 }
+
+namespace {
+
+// Every second: parked sessions whose time is up end. A session outlives
+// its grace period by at most that.
+void Sweep(asio::steady_timer& timer, const std::shared_ptr<SessionDirectory>& directory) {
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([&timer, directory](beast::error_code ec) {
+    if (ec) return;
+    for (SessionDirectory::Parked& p : directory->TakeExpired(SteadyClock::now())) {
+      Dismiss(std::move(p));
+    }
+    Sweep(timer, directory);
+  });
+}
+
+}  // namespace
 
 NetServer::~NetServer() {
   Shutdown();
@@ -241,6 +264,10 @@ absl::Status NetServer::Start() {
   impl_->listener->Start();
   int n = s.options.threads > 0 ? s.options.threads
                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (s.directory != nullptr) {
+    impl_->sweep.emplace(asio::make_strand(impl_->ioc));
+    Sweep(*impl_->sweep, s.directory);
+  }
   impl_->work.emplace(impl_->ioc.get_executor());
   for (int i = 0; i < n; ++i) {
     impl_->threads.emplace_back([ioc = &impl_->ioc] { net_internal::RunIoLoop(*ioc); });
@@ -266,6 +293,18 @@ void NetServer::Shutdown() {
   }
   for (auto& c : live) c->Shutdown(kCloseGoingAway, "server shutting down");
   live.clear();
+  // Parked sessions end now. Their strands are closed again once the
+  // threads are gone, in case an end did not get to run.
+  std::vector<std::function<void()>> releases;
+  if (s.directory != nullptr) {
+    if (impl_->sweep) {
+      asio::post(impl_->sweep->get_executor(), [t = &*impl_->sweep] { t->cancel(); });
+    }
+    for (SessionDirectory::Parked& p : s.directory->TakeAll()) {
+      releases.push_back(p.release);
+      Dismiss(std::move(p));
+    }
+  }
   // Wait for sessions to flush and close, up to the grace period plus the
   // close handshake.
   {
@@ -277,8 +316,15 @@ void NetServer::Shutdown() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  for (auto& release : releases) {
+    if (release) release();
+  }
 }
 
 const NetStats& NetServer::stats() const { return impl_->shared->stats; }
+
+size_t NetServer::parked_sessions() const {
+  return impl_->shared->directory ? impl_->shared->directory->size() : 0;
+}
 
 }  // namespace ddp

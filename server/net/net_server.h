@@ -51,6 +51,9 @@ struct NetOptions {
   // Idle timeout for HTTP (non-WebSocket) keep-alive connections.
   // Default: 30 s.
   Duration http_idle_timeout = std::chrono::seconds(30);
+  // Sessions that wait for their client at once (session resumption); a
+  // lost connection beyond that ends its session at once. Default: 10000.
+  size_t max_parked_sessions = 10000;
   SessionOptions session;
 };
 
@@ -61,6 +64,7 @@ struct NetStats {
   std::atomic<int64_t> messages_out{0};
   std::atomic<int64_t> bytes_out{0};
   std::atomic<int64_t> slow_consumer_closes{0};
+  std::atomic<int64_t> sessions_resumed{0};  // Meteor session resumptions
   std::atomic<int64_t> http_requests{0};
 };
 
@@ -79,6 +83,8 @@ class NetServer {
   void Shutdown();
 
   const NetStats& stats() const;
+  // Sessions now waiting for their client to come back.
+  size_t parked_sessions() const;
 
  private:
   struct Impl;

@@ -15,6 +15,13 @@
 // together. Closing: the queue is flushed first (a slow consumer's queue is
 // dropped instead), then the close handshake, with a deadline after which
 // the socket is cut.
+//
+// Session resumption (session_directory.h): a session whose client went
+// away is parked with the connection's strand, which stays open for it.
+// A connection whose client takes a parked session back keeps serving the
+// socket on its own strand and talks to the session, which stays on its
+// own, by posting: messages and timer ticks go over, frames come back
+// through a ForeignLink. Only resumed sessions pay for the posts.
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -50,6 +57,31 @@ bool OffersDeflate(const http::request<http::string_body>& request) {
   return false;
 }
 
+class WsConnection;
+
+// The Transport a resumed session (on its own strand) sends through: each
+// call is posted to the connection's strand. Outlives the connection as
+// long as the session may still call it.
+class ForeignLink : public Transport {
+ public:
+  ForeignLink(std::weak_ptr<WsConnection> conn, Strand strand)
+      : conn_(std::move(conn)), strand_(std::move(strand)) {}
+  void Send(std::shared_ptr<const std::string> frame) override;
+  void Close(uint16_t code, std::string_view reason) override;
+  void PauseReading() override;
+  void ResumeReading() override;
+
+ private:
+  template <typename Fn>
+  void OnConnection(Fn fn) {
+    asio::post(strand_, [conn = conn_, fn = std::move(fn)]() mutable {
+      if (auto c = conn.lock()) fn(*c);
+    });
+  }
+  std::weak_ptr<WsConnection> conn_;
+  Strand strand_;
+};
+
 class WsConnection : public std::enable_shared_from_this<WsConnection>,
                      public Transport,
                      public Closable,
@@ -63,8 +95,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         executor_(std::make_shared<StrandExecutor>(strand_, shared_->post_target)),
         timer_(strand_),
         remote_address_(std::move(remote_address)) {}
-  // Before the io_context can go (see StrandExecutor).
-  ~WsConnection() override { executor_->Close(); }
+  // Before the io_context can go (see StrandExecutor). A parked session
+  // keeps the strand; its directory entry closes it.
+  ~WsConnection() override {
+    if (!strand_parked_) executor_->Close();
+  }
 
   void Start(http::request<http::string_body> request) {
     const NetOptions& o = shared_->options;
@@ -136,12 +171,27 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (!reading_) DoRead();
   }
 
+  bool Adopt(std::shared_ptr<Session> parked, std::function<void()> release) override {
+    if (closing_ || done_) return false;
+    // The calling session stays alive until OnText returns (it holds it).
+    session_ = std::move(parked);
+    foreign_ = true;
+    foreign_release_ = std::move(release);
+    link_ = std::make_shared<ForeignLink>(weak_from_this(), strand_);
+    shared_->stats.sessions_resumed++;
+    session_->strand()->Post([o = session_, link = link_, self = shared_from_this()] {
+      o->Reattach(link.get(), SteadyClock::now());
+      self->ArmFromSession(o->NextDeadline(), /*only_earlier=*/false);
+    });
+    return true;
+  }
+
   // Closable ------------------------------------------------------------
 
   void Shutdown(uint16_t code, std::string reason) override {
     asio::post(strand_, [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
       if (self->done_ || self->closing_) return;
-      if (self->session_) self->session_->OnClosed();
+      self->LoseSession(/*resumable=*/false);
       self->BeginClose(code, std::move(reason), self->shared_->options.shutdown_grace);
     });
   }
@@ -168,7 +218,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     shared_->stats.sessions_total++;
     session_ = std::make_shared<Session>(shared_->options.session, shared_->registry, executor_,
                                          this, ConnectionInfo{"", remote_address_, ""},
-                                         SteadyClock::now());
+                                         SteadyClock::now(), shared_->directory);
     if (!registered_) {
       // Shutdown began while we were shaking hands.
       session_->OnClosed();
@@ -235,7 +285,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       // socket; the reader accepts nothing more, so no answer is awaited.
       spdlog::debug("websocket {}: {} (closing with {})", remote_address_, error.reason, error.code);
       peer_closed_ = true;
-      if (session_) session_->OnClosed();
+      LoseSession(/*resumable=*/false);
       if (closing_) {
         if (!writing_ && queue_.empty()) DoClose();
       } else {
@@ -255,7 +305,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       case WsEvent::Kind::kBinary:
         if (closing_) return;
         shared_->stats.messages_in++;
-        if (session_) session_->OnClosed();
+        LoseSession(/*resumable=*/false);
         BeginClose(kCloseUnsupportedData, "binary frames are not supported",
                    shared_->options.close_timeout);
         return;
@@ -273,7 +323,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
           return;
         }
         // The peer closes: answer with its code, drop what waits unsent.
-        if (session_) session_->OnClosed();
+        // Its session may wait for it to come back (it did not say
+        // `disconnect`, or the session would be closed already).
+        LoseSession(/*resumable=*/true);
         closing_ = true;
         close_reason_ = websocket::close_reason(
             static_cast<websocket::close_code>(ev.close_code == 1005 ? 1000 : ev.close_code));
@@ -303,10 +355,50 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   // A text message from the client, on either path.
   void OnText(std::string_view text) {
-    session_->OnMessage(text, SteadyClock::now());
-    if (!closing_ && !done_ && session_->NextDeadline() < timer_at_) {
-      ArmTimer(session_->NextDeadline());
+    if (foreign_) {
+      session_->strand()->Post([o = session_, self = shared_from_this(), text = std::string(text),
+                                now = SteadyClock::now()] {
+        o->OnMessage(text, now);
+        self->ArmFromSession(o->NextDeadline(), /*only_earlier=*/true);
+      });
+      return;
     }
+    // Held here: the session may hand the client over to a parked one
+    // (Adopt) while it handles this message.
+    std::shared_ptr<Session> session = session_;
+    session->OnMessage(text, SteadyClock::now());
+    if (foreign_) return;
+    if (!closing_ && !done_ && session->NextDeadline() < timer_at_) {
+      ArmTimer(session->NextDeadline());
+    }
+  }
+
+  // From a resumed session's strand: its next deadline.
+  void ArmFromSession(SteadyTime next, bool only_earlier) {
+    asio::post(strand_, [self = shared_from_this(), next, only_earlier] {
+      if (self->done_ || self->closing_) return;
+      if (only_earlier && next >= self->timer_at_) return;
+      self->ArmTimer(next);
+    });
+  }
+
+  // The connection no longer serves its session (any path; once).
+  // `resumable`: the client went away on its own, without `disconnect`.
+  void LoseSession(bool resumable) {
+    if (session_ == nullptr || session_lost_) return;
+    session_lost_ = true;
+    const bool may_park = resumable && shared_->directory != nullptr;
+    if (!foreign_) {
+      std::function<void()> release = [executor = executor_] { executor->Close(); };
+      if (session_->OnTransportLost(may_park, SteadyClock::now(), release)) {
+        strand_parked_ = true;  // the directory entry closes it
+      }
+      return;
+    }
+    session_->strand()->Post(
+        [o = session_, link = link_, may_park, release = foreign_release_]() mutable {
+          if (!o->OnTransportLost(may_park, SteadyClock::now(), release) && release) release();
+        });
   }
 
   GuardedStream& Out() { return raw_ ? *raw_ : ws_->next_layer(); }
@@ -331,7 +423,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     shared_->stats.messages_in++;
     if (!ws_->got_text()) {
       buffer_.consume(buffer_.size());
-      if (session_) session_->OnClosed();
+      LoseSession(/*resumable=*/false);
       BeginClose(kCloseUnsupportedData, "binary frames are not supported",
                  shared_->options.close_timeout);
       DoRead();
@@ -487,7 +579,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
                  shared_->options.outbound_queue_bytes);
     // Drop what waits; a write in flight must finish first.
     DropUnsent();
-    if (session_) session_->OnClosed();
+    LoseSession(/*resumable=*/false);
     BeginClose(kCloseSlowConsumer, "slow consumer", shared_->options.close_timeout);
   }
 
@@ -539,6 +631,12 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         self->Finish();
         return;
       }
+      if (self->foreign_) {
+        self->session_->strand()->Post([o = self->session_, self] {
+          self->ArmFromSession(o->OnTimer(SteadyClock::now()), /*only_earlier=*/false);
+        });
+        return;
+      }
       self->ArmTimer(self->session_->OnTimer(SteadyClock::now()));
     });
   }
@@ -548,7 +646,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (done_) return;
     done_ = true;
     timer_.cancel();
-    if (session_) session_->OnClosed();
+    // The socket went (or a close completed): if the session is still
+    // there, its client left without `disconnect` and may come back.
+    LoseSession(/*resumable=*/true);
     if (raw_ || !close_sent_) {
       beast::error_code ignored;
       Socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -582,6 +682,13 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   std::string remote_address_;
   beast::flat_buffer buffer_;
   std::shared_ptr<Session> session_;
+  // Session resumption: session_ is a parked session this connection took
+  // over (it runs on its own strand; see Adopt).
+  bool foreign_ = false;
+  std::shared_ptr<ForeignLink> link_;
+  std::function<void()> foreign_release_;
+  bool session_lost_ = false;
+  bool strand_parked_ = false;  // our session, parked, keeps executor_
 
   // Stable addresses (write buffers point into it), and no memory while
   // empty: an idle connection holds no queue.
@@ -601,6 +708,19 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   uint64_t id_ = 0;
   websocket::close_reason close_reason_;
 };
+
+void ForeignLink::Send(std::shared_ptr<const std::string> frame) {
+  OnConnection([frame = std::move(frame)](WsConnection& c) mutable { c.Send(std::move(frame)); });
+}
+void ForeignLink::Close(uint16_t code, std::string_view reason) {
+  OnConnection([code, reason = std::string(reason)](WsConnection& c) { c.Close(code, reason); });
+}
+void ForeignLink::PauseReading() {
+  OnConnection([](WsConnection& c) { c.PauseReading(); });
+}
+void ForeignLink::ResumeReading() {
+  OnConnection([](WsConnection& c) { c.ResumeReading(); });
+}
 
 }  // namespace
 

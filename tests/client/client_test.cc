@@ -131,6 +131,22 @@ TEST_F(ClientTest, CallsSubscriptionsCacheAndObservers) {
   EXPECT_EQ(events, (std::vector<std::string>{R"(+n1{"t":"hi","x":1})", R"(~n1{"t":"yo"}-x)", "-n1"}));
 }
 
+TEST_F(ClientTest, StoppingSaysDisconnectSoTheSessionDoesNotWait) {
+  auto c = Connect();
+  ASSERT_TRUE(c->Subscribe("notes", A("[]")).ok());
+  EXPECT_EQ(server_->engine().live_stats().subscriptions.load(), 1);
+  c.reset();  // Stop(): `disconnect`, then the socket closes
+  // A session the client left on purpose ends at once: it is not parked
+  // for a reconnect, and its subscription stops.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (server_->engine().live_stats().subscriptions.load() != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(server_->engine().live_stats().subscriptions.load(), 0);
+  EXPECT_EQ(server_->net().parked_sessions(), 0u);
+}
+
 TEST_F(ClientTest, OrderedSubscriptionKeepsOrder) {
   auto c = Connect();
   ASSERT_TRUE(c->Call("publish", A(R"(["rank",[{"_id":"a","s":1},{"_id":"b","s":3},{"_id":"c","s":2}]])")).ok());

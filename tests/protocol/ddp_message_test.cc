@@ -1,5 +1,6 @@
 #include "protocol/ddp_message.h"
 
+#include "common/strings.h"
 #include "gtest/gtest.h"
 
 namespace ddp {
@@ -10,6 +11,8 @@ TEST(DdpMessageTest, EveryMessageRoundTrips) {
   const char* texts[] = {
       R"({"msg":"connect","version":"1","support":["1","pre2","pre1"]})",
       R"({"msg":"connect","session":"abc","version":"pre2","support":["pre2"]})",
+      R"({"msg":"connect","session":"abc","version":"1","support":["1"],"receivedCount":42})",
+      R"({"msg":"disconnect"})",
       R"({"msg":"connected","session":"Ab3kWqz9PmNtRx7Yc"})",
       R"({"msg":"failed","version":"1"})",
       R"({"msg":"ping"})",
@@ -81,6 +84,24 @@ TEST(DdpMessageTest, ConnectIsDecodedEvenWhenMalformed) {
   auto good = DecodeMessage(std::string_view(R"({"msg":"connect","version":"1","support":["1"]})"));
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE(std::get<ConnectMsg>(*good).well_formed);
+}
+
+TEST(DdpMessageTest, ReceivedCountIsANonNegativeIntegerOrAbsent) {
+  auto count = [](std::string_view field) -> std::optional<uint64_t> {
+    auto m = DecodeMessage(std::string_view(StrCat(
+        R"({"msg":"connect","session":"s","version":"1","support":["1"],"receivedCount":)", field,
+        "}")));
+    EXPECT_TRUE(m.ok());
+    return m.ok() ? std::get<ConnectMsg>(*m).received_count : std::nullopt;
+  };
+  EXPECT_EQ(count("0"), 0u);
+  EXPECT_EQ(count("17"), 17u);
+  EXPECT_EQ(count("17.0"), 17u);
+  EXPECT_EQ(count("-1"), std::nullopt);
+  EXPECT_EQ(count("1.5"), std::nullopt);
+  EXPECT_EQ(count("1e300"), std::nullopt);
+  EXPECT_EQ(count(R"("3")"), std::nullopt);
+  EXPECT_EQ(count("null"), std::nullopt);
 }
 
 struct ErrorCase {

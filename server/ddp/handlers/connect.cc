@@ -5,6 +5,15 @@
 // client's `support` list that we speak (else our preferred one); when it is
 // not what the client proposed, the client gets `failed` with our choice and
 // is expected to reconnect with it.
+//
+// Meteor 3.5's session resumption: a `connect` that names its old
+// `session` and says how many messages it received there (`receivedCount`)
+// gets that session back when it waits in the SessionDirectory and the
+// count is exactly what the session sent before its connection went (no
+// message lost on the way). The connection then serves the old session,
+// which answers `connected` with its own id and sends what waited. In any
+// other case the client gets a new session, and the old one, if it was
+// found, ends: its client has moved on.
 #include <algorithm>
 
 #include "common/strings.h"
@@ -39,6 +48,21 @@ void SessionHandlers::Connect(Session& s, ConnectMsg msg) {
     s.SendMessage(FailedMsg{chosen});
     s.CloseConnection(kCloseNormal, "DDP version negotiation failed");
     return;
+  }
+  if (msg.session && msg.received_count && s.directory_ != nullptr) {
+    if (std::optional<SessionDirectory::Parked> parked = s.directory_->Claim(*msg.session)) {
+      if (parked->session->CanResume(chosen, *msg.received_count) &&
+          s.transport_->Adopt(parked->session, parked->release)) {
+        // This session never was: it sends nothing and holds nothing.
+        s.state_ = Session::State::kClosed;
+        s.transport_ = nullptr;
+        s.pending_.clear();
+        return;
+      }
+      spdlog::debug("session {}: not resumed (client received {} messages, {} were sent)",
+                    *msg.session, *msg.received_count, parked->session->sent_before_loss());
+      Dismiss(std::move(*parked));
+    }
   }
   s.version_ = chosen;
   s.state_ = Session::State::kConnected;

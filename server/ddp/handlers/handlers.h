@@ -14,6 +14,7 @@ struct SessionHandlers {
   static void Sub(Session& s, SubMsg msg);          // handlers/sub.cc
   static void Unsub(Session& s, UnsubMsg msg);      // handlers/unsub.cc
   static void Method(Session& s, MethodMsg msg);    // handlers/method.cc
+  static void Disconnect(Session& s);               // handlers/disconnect.cc
   // Completion of a method (handlers/method.cc).
   static void MethodDone(Session& s, const std::string& id, uint64_t call_seq,
                          MethodResult result);
