@@ -119,8 +119,11 @@ fanout cluster_cross_node "$(url "$port_a"),$(url "$port_b")"
 kill "$pid_b"
 wait "$pid_b" 2>/dev/null || true
 echo "cluster_bench: writing $CATCHUP_TX transactions with node b down" >&2
-seq_of() { curl -s "http://127.0.0.1:$1/readyz" | sed -n 's/.*"seq":\([0-9]*\).*/\1/p'; }
-end_of() { curl -s "http://127.0.0.1:$1/readyz" | sed -n 's/.*"end":\([0-9]*\).*/\1/p'; }
+log_field() {  # PORT FIELD: a field of /readyz's "log"
+  curl -s "http://127.0.0.1:$1/readyz" | python3 -c "import json,sys; print(json.load(sys.stdin)['log']['$2'])"
+}
+seq_of() { log_field "$1" seq; }
+end_of() { log_field "$1" end; }
 seq_before=$(seq_of "$port_a")
 end_before=$(end_of "$port_a")
 while [ $(($(seq_of "$port_a") - seq_before)) -lt "$CATCHUP_TX" ]; do

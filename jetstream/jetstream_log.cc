@@ -151,6 +151,10 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
       // deletes of single records.
       cfg.Retention = js_LimitsPolicy;
       cfg.DenyDelete = true;
+      if (options_.max_age > Duration::zero()) {
+        cfg.MaxAge = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.max_age).count();
+      }
+      if (options_.max_bytes > 0) cfg.MaxBytes = options_.max_bytes;
       // The dedupe window covers Commit's retries with room to spare (ns).
       cfg.Duplicates = std::max<int64_t>(Millis(options_.publish_timeout) * 6, 120000) * 1000000;
       jerr = static_cast<jsErrCode>(0);
@@ -169,10 +173,18 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (s != NATS_OK) return fail(StrCat("stream '", options_.stream, "'"), s, jerr);
-  uint64_t last = si->State.LastSeq;
+  absl::Status limits = ApplyRetention(si);
+  const uint64_t last = si->State.LastSeq, first = si->State.FirstSeq;
   int64_t replicas = si->Config != nullptr ? si->Config->Replicas : 0;
   jsStreamInfo_Destroy(si);
+  RETURN_IF_ERROR(limits);
   NoteEnd(last);
+  if (last > 0 && first > position + 1) {
+    return absl::FailedPreconditionError(StrCat(
+        "cluster log: stream '", options_.stream, "' starts at record ", first,
+        " (its retention removed what came before) and this node is at ", position,
+        ": start it with an empty --data-dir so that it joins from another node's snapshot"));
+  }
   if (position > last) {
     return absl::FailedPreconditionError(
         StrCat("cluster log: this node's data is at position ", position, " of stream '",
@@ -230,6 +242,30 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
       this);
   if (s != NATS_OK) return fail("subscribe to node announcements", s);
   Track(n.nodes_sub);
+  return absl::OkStatus();
+}
+
+absl::Status JetStreamLog::ApplyRetention(void* raw) {
+  auto* si = static_cast<jsStreamInfo*>(raw);
+  if (si->Config == nullptr) return absl::OkStatus();
+  const int64_t age =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.max_age).count();
+  const bool set_age = age > 0 && si->Config->MaxAge != age;
+  const bool set_bytes = options_.max_bytes > 0 && si->Config->MaxBytes != options_.max_bytes;
+  if (!set_age && !set_bytes) return absl::OkStatus();
+  jsStreamConfig cfg = *si->Config;  // the stream's own, with new limits
+  if (set_age) cfg.MaxAge = age;
+  if (set_bytes) cfg.MaxBytes = options_.max_bytes;
+  jsStreamInfo* updated = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_UpdateStream(&updated, nats_->js, &cfg, nullptr, &jerr);
+  if (s != NATS_OK) {
+    return absl::UnavailableError(StrCat("cluster log: setting the retention of stream '",
+                                         options_.stream, "': ", NatsError(s, jerr)));
+  }
+  spdlog::info("cluster log: stream '{}' keeps records for {} s and {} bytes at most (0: no limit)",
+               options_.stream, updated->Config->MaxAge / 1000000000, updated->Config->MaxBytes);
+  jsStreamInfo_Destroy(updated);
   return absl::OkStatus();
 }
 
@@ -327,6 +363,7 @@ absl::StatusOr<std::vector<storage::CommitBatch>> JetStreamLog::Poll(uint64_t po
   std::vector<storage::CommitBatch> out;
   if (nats_ == nullptr) return absl::UnavailableError("cluster log: not started");
   std::vector<Received> taken;
+  uint64_t delivered_from = 0;  // the first record left in the inbox, if any
   {
     std::lock_guard<std::mutex> lock(mu_);
     // What the consumer delivered that this node already has (its own
@@ -345,6 +382,8 @@ absl::StatusOr<std::vector<storage::CommitBatch>> JetStreamLog::Poll(uint64_t po
     // A gap before the inbox's first record (the consumer restarted after
     // the connection moved) is read from the stream.
     if (taken.empty() && !inbox_.empty()) behind_ = true;
+    // A record before one the consumer delivered exists, or existed.
+    if (!inbox_.empty()) delivered_from = inbox_.front().seq;
   }
   room_.notify_all();
   uint64_t next = position + 1 + taken.size();
@@ -352,6 +391,14 @@ absl::StatusOr<std::vector<storage::CommitBatch>> JetStreamLog::Poll(uint64_t po
     ASSIGN_OR_RETURN(std::optional<std::string> data, Fetch(next));
     if (!data) {
       behind_ = false;
+      if (next < delivered_from) {  // never when the inbox is empty
+        // Delivered later records exist, so this one did: the stream's
+        // retention removed it before this node applied it.
+        return absl::FailedPreconditionError(StrCat(
+            "cluster log: record ", next, " is gone from stream '", options_.stream,
+            "' (its retention removed it) before this node applied it: restart this node with "
+            "an empty --data-dir so that it joins from another node's snapshot"));
+      }
       break;
     }
     taken.push_back(Received{next++, std::move(*data)});

@@ -61,6 +61,14 @@ struct JetStreamOptions {
   // Records received and not yet applied, in bytes, before the consumer
   // waits. Default: 64 MiB.
   size_t inbox_bytes = size_t{64} << 20;
+  // Retention of the stream: records older than max_age, or beyond
+  // max_bytes in all, are removed by JetStream (oldest first). Applied when
+  // this node creates the stream, and to an existing stream when set. A
+  // node that falls further behind than the stream reaches back stops with
+  // an error and must start again from a snapshot (an empty data
+  // directory). Default: zero, meaning keep everything.
+  Duration max_age{};
+  int64_t max_bytes = 0;
 };
 
 class JetStreamLog final : public commitlog::CommitLog {
@@ -147,6 +155,9 @@ class JetStreamLog final : public commitlog::CommitLog {
   // Async subscriptions whose handler may still run (see Track).
   int open_subs_ = 0;           // guarded by mu_
   void Track(void* sub);        // a natsSubscription*
+  // Sets the retention options on the stream (a jsStreamInfo*) when they
+  // differ from its own.
+  absl::Status ApplyRetention(void* stream_info);
   // A conflict proved the stream is ahead of this node: Poll reads from
   // the stream until it finds the end, whatever the inbox holds.
   bool behind_ = false;  // committer only (Poll, Commit, Announce)

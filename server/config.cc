@@ -203,6 +203,15 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--node-id", o.cluster.node_id,
                  "This node's name in the cluster (default: a random one)");
   int64_t cluster_publish_timeout_ms = 10000;
+  int64_t cluster_max_age_ms = 0;
+  app.add_option("--cluster-max-age-ms", cluster_max_age_ms,
+                 "Stream retention: JetStream removes records older than this (0: keep all). A "
+                 "node further behind must rejoin from a snapshot (empty --data-dir)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 50));
+  app.add_option("--cluster-max-bytes", o.cluster.max_bytes,
+                 "Stream retention: JetStream removes the oldest records beyond this size "
+                 "(0: keep all)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 60));
   app.add_option("--cluster-publish-timeout-ms", cluster_publish_timeout_ms,
                  "How long a commit waits for JetStream's acknowledgement before failing")
       ->check(CLI::Range(int64_t{100}, int64_t{600000}));
@@ -323,6 +332,7 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
     }
   }
   o.cluster.publish_timeout = std::chrono::milliseconds(cluster_publish_timeout_ms);
+  o.cluster.max_age = std::chrono::milliseconds(cluster_max_age_ms);
   session.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
   session.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);
   session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);

@@ -24,7 +24,7 @@ int RunClusterStatus(const Globals& g) {
     const Value* v = r->Find(key);
     return v != nullptr && v->is_int() ? v->as_int() : 0;
   };
-  const Value* log = r->Find("log");
+  const Value* log = r->Find("kind");
   if (log == nullptr || !log->is_string() || log->as_string() != "jetstream") {
     PrintLine(StrCat("single node (embedded log), seq ", num("seq")));
     return kOk;

@@ -114,6 +114,12 @@ struct LogProgress {
   std::vector<commitlog::NodeStatus> nodes;
 };
 
+// LogProgress as JSON, the same in /readyz (under "log") and in the
+// cluster.status method: kind, connected, detail, position, end, lag, seq
+// (this node's last seq), caughtUp, error (when there is one), and nodes
+// (each with node, position, seq, lag, ageMs, self).
+Object LogProgressToObject(const LogProgress& progress, uint64_t last_seq);
+
 class Engine {
  public:
   using TxCallback = absl::AnyInvocable<void(absl::StatusOr<TxResult>) &&>;

@@ -123,17 +123,10 @@ HttpResponse HttpApi::Readiness() const {
   } else if (!p.caught_up) {
     reason = StrCat("catching up with the commit log (", p.lag, " records behind)");
   }
-  Object log;
-  log.Append("kind", Value(p.log.kind));
-  log.Append("connected", Value(p.log.connected));
-  log.Append("position", Value(static_cast<int64_t>(p.position)));
-  log.Append("end", Value(static_cast<int64_t>(p.log.end)));
-  log.Append("lag", Value(static_cast<int64_t>(p.lag)));
-  log.Append("seq", Value(static_cast<int64_t>(engine_->last_seq())));
   Object body;
   body.Append("status", Value(reason.empty() ? "ready" : "not ready"));
   if (!reason.empty()) body.Append("reason", Value(reason));
-  body.Append("log", Value(std::move(log)));
+  body.Append("log", Value(engine::LogProgressToObject(p, engine_->last_seq())));
   return HttpResponse{reason.empty() ? 200 : 503, "application/json", ToJson(Value(std::move(body))),
                       {}};
 }

@@ -49,10 +49,10 @@ class ClusterTest : public ::testing::Test {
     if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
   // Starts node `i` (data in <dir>/node<i>; a restarted node keeps it).
-  DdpdNode& StartNode(size_t i) {
+  DdpdNode& StartNode(size_t i, std::vector<std::string> extra = {}) {
     if (nodes_.size() <= i) nodes_.resize(i + 1);
     auto n = DdpdNode::Start(StrCat(dir_, "/node", i), nats_->Urls(),
-                             "s" + std::to_string(getpid()), StrCat("node", i));
+                             "s" + std::to_string(getpid()), StrCat("node", i), std::move(extra));
     EXPECT_TRUE(n.ok()) << n.status();
     nodes_[i] = std::move(*n);
     absl::Status ready = nodes_[i]->WaitReady(seconds(60));
@@ -369,6 +369,37 @@ TEST_F(ClusterTest, KilledServersAndNodesLoseNoAcknowledgedWrite) {
   EXPECT_EQ(Docs(0, "docs"), Docs(2, "docs"));
 }
 
+
+// With retention the stream forgets its oldest records: a node that was
+// away longer refuses to start on its old data (it would miss writes) and
+// says what to do; a fresh node joins from a snapshot and has everything.
+TEST_F(ClusterTest, RetentionForgetsOldRecordsAndNodesRejoinFromSnapshots) {
+  const std::vector<std::string> retention = {"--cluster-max-bytes", "65536"};
+  StartNode(0, retention);
+  StartNode(1, retention);
+  auto w = Client(0);
+  const std::string pad(1000, 'x');
+  for (int i = 0; i < 10; ++i) {
+    Ok(w->Call("/docs/insert", StrCat(R"([{"_id":"a)", i, R"(","pad":")", pad, R"("}])")));
+  }
+  WaitConverged({0, 1});
+  nodes_[1]->Kill();
+  // Far more than 64 KiB of records: the first ones are removed.
+  for (int i = 0; i < 200; ++i) {
+    Ok(w->Call("/docs/insert", StrCat(R"([{"_id":"b)", i, R"(","pad":")", pad, R"("}])")));
+  }
+  auto back = DdpdNode::Start(StrCat(dir_, "/node1"), nats_->Urls(),
+                              "s" + std::to_string(getpid()), "node1", retention);
+  ASSERT_FALSE(back.ok()) << "a node behind the stream's retention must not start on its data";
+  EXPECT_NE(back.status().message().find("empty --data-dir"), std::string_view::npos)
+      << back.status();
+  StartNode(2, retention);  // fresh: from node 0's snapshot
+  EXPECT_TRUE(nodes_[2]->process().WaitForLine("joined from a snapshot", seconds(1)).ok())
+      << nodes_[2]->process().Output();
+  WaitConverged({0, 2});
+  EXPECT_EQ(Docs(2, "docs").size(), 210u);
+  EXPECT_EQ(Docs(0, "docs"), Docs(2, "docs"));
+}
 
 // A client of node 0 holds 200 documents; node 0 dies; while the client is
 // away, node 1 takes writes; the SDK reconnects to node 1 and resumes: it
