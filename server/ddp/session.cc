@@ -218,6 +218,14 @@ void Session::Reattach(Transport* transport, SteadyTime now) {
   transport_ = transport;
   last_input_ = now;
   ping_sent_at_.reset();
+  if (close_on_reattach_) {
+    // It was closed while it waited (a `disconnect` queued behind a method):
+    // its client gets a new session when it reconnects.
+    auto [code, reason] = std::move(*close_on_reattach_);
+    held_.clear();
+    CloseConnection(code, reason);
+    return;
+  }
   spdlog::debug("session {}: resumed with {} messages that waited", session_id(), held_.size());
   SendMessage(ConnectedMsg{connection_.session_id, std::nullopt});
   // Counted when they were held.
@@ -314,6 +322,9 @@ void Session::CloseConnection(uint16_t code, std::string_view reason) {
     // right now: then the new connection sees what it was sent).
     if (std::optional<SessionDirectory::Parked> me = directory_->Claim(session_id())) {
       Dismiss(std::move(*me));
+    } else {
+      // A connection claimed it and its Reattach is on the way: close then.
+      close_on_reattach_.emplace(code, std::string(reason));
     }
     return;
   }

@@ -355,6 +355,8 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   bool parked_ = false;
   uint64_t sent_at_loss_ = 0;
   LazyDeque<std::shared_ptr<const std::string>> held_;
+  // CloseConnection while parked and already claimed: done on Reattach.
+  std::optional<std::pair<uint16_t, std::string>> close_on_reattach_;
 
   SubHandle next_handle_ = 1;
   StringMap<std::shared_ptr<Subscription>> subs_;

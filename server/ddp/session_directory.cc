@@ -10,10 +10,11 @@ bool SessionDirectory::Park(const std::string& session_id, Parked&& parked) {
   return parked_.try_emplace(session_id, std::move(parked)).second;
 }
 
-std::optional<SessionDirectory::Parked> SessionDirectory::Claim(std::string_view session_id) {
+std::optional<SessionDirectory::Parked> SessionDirectory::Claim(std::string_view session_id,
+                                                                 SteadyTime now) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = parked_.find(session_id);
-  if (it == parked_.end()) return std::nullopt;
+  if (it == parked_.end() || it->second.expires <= now) return std::nullopt;
   Parked out = std::move(it->second);
   parked_.erase(it);
   return out;

@@ -38,9 +38,8 @@ class SessionDirectory {
  public:
   struct Parked {
     std::shared_ptr<Session> session;
-    // Runs on the session's strand once it has ended for good, to release
-    // what the connection layer kept for it (its strand). May run more
-    // than once (the connection layer runs it again at shutdown).
+    // Runs once the session has ended for good (on its strand), to release
+    // what the connection layer kept for it (its strand).
     std::function<void()> release;
     SteadyTime expires{};
   };
@@ -53,8 +52,9 @@ class SessionDirectory {
   // it was then.
   bool Park(const std::string& session_id, Parked&& parked);
   // Takes the session out (whoever gets it owns it); nullopt if no such
-  // session waits.
-  std::optional<Parked> Claim(std::string_view session_id);
+  // session waits, or if its grace period ended by `now` (the sweep ends
+  // it then). The default `now` takes it whenever it is there.
+  std::optional<Parked> Claim(std::string_view session_id, SteadyTime now = SteadyTime::min());
   // Takes out every session whose grace period ended by `now`.
   std::vector<Parked> TakeExpired(SteadyTime now);
   // Takes out everything; from then on nothing is parked (shutdown).

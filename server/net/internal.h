@@ -137,6 +137,16 @@ struct Shared {
   // Registers a connection; false once shutdown started (then it must close).
   bool Register(uint64_t* id, std::weak_ptr<Closable> c);
   void Unregister(uint64_t id);
+
+  // A session that outlived its connection (parked, perhaps resumed later
+  // on another one) with the strand it keeps. Its end and the strand's
+  // Close normally run on that strand, posted; at shutdown such posts may
+  // be dropped with the io_context's queue, so NetServer ends whatever is
+  // left of these itself once its threads are gone (EndDelegated).
+  void Delegated(std::weak_ptr<Session> session, std::weak_ptr<StrandExecutor> strand);
+  void EndDelegated();
+  std::vector<std::pair<std::weak_ptr<Session>, std::weak_ptr<StrandExecutor>>>
+      delegated;  // guarded by mu
 };
 
 // Takes over an upgraded stream: WebSocket handshake, then a DDP session.

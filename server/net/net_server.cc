@@ -26,6 +26,29 @@ void Shared::Unregister(uint64_t id) {
   if (live.empty()) all_closed.notify_all();
 }
 
+void Shared::Delegated(std::weak_ptr<Session> session, std::weak_ptr<StrandExecutor> strand) {
+  std::lock_guard<std::mutex> lock(mu);
+  // Forget the ones that are gone whenever the list doubled, so that it
+  // stays proportional to what is alive.
+  if (delegated.size() >= 64 && (delegated.size() & (delegated.size() - 1)) == 0) {
+    std::erase_if(delegated, [](const auto& d) { return d.first.expired() && d.second.expired(); });
+  }
+  delegated.emplace_back(std::move(session), std::move(strand));
+}
+
+void Shared::EndDelegated() {
+  std::vector<std::pair<std::weak_ptr<Session>, std::weak_ptr<StrandExecutor>>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    all.swap(delegated);
+  }
+  // No I/O thread runs any more: nothing else touches these sessions.
+  for (auto& [weak_session, weak_strand] : all) {
+    if (auto session = weak_session.lock()) session->OnClosed();
+    if (auto strand = weak_strand.lock()) strand->Close();
+  }
+}
+
 namespace {
 
 bool IsDdpPath(std::string_view target) {
@@ -293,17 +316,13 @@ void NetServer::Shutdown() {
   }
   for (auto& c : live) c->Shutdown(kCloseGoingAway, "server shutting down");
   live.clear();
-  // Parked sessions end now. Their strands are closed again once the
-  // threads are gone, in case an end did not get to run.
-  std::vector<std::function<void()>> releases;
+  // Parked sessions end now (on their strands, while the threads run);
+  // what did not get to run is ended after the threads are gone.
   if (s.directory != nullptr) {
     if (impl_->sweep) {
       asio::post(impl_->sweep->get_executor(), [t = &*impl_->sweep] { t->cancel(); });
     }
-    for (SessionDirectory::Parked& p : s.directory->TakeAll()) {
-      releases.push_back(p.release);
-      Dismiss(std::move(p));
-    }
+    for (SessionDirectory::Parked& p : s.directory->TakeAll()) Dismiss(std::move(p));
   }
   // Wait for sessions to flush and close, up to the grace period plus the
   // close handshake.
@@ -316,9 +335,7 @@ void NetServer::Shutdown() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
-  for (auto& release : releases) {
-    if (release) release();
-  }
+  s.EndDelegated();
 }
 
 const NetStats& NetServer::stats() const { return impl_->shared->stats; }

@@ -1,5 +1,6 @@
 // One DDP-over-WebSocket connection: the Beast stream below, the Session
-// above. Everything here runs on the connection's strand.
+// above. Everything here runs on the connection's strand, except what is
+// posted to a resumed session's strand (those lambdas only post back).
 //
 // Inbound: Beast does the handshake. Without permessage-deflate the
 // connection then keeps only the socket and reads frames itself
@@ -392,6 +393,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       std::function<void()> release = [executor = executor_] { executor->Close(); };
       if (session_->OnTransportLost(may_park, SteadyClock::now(), release)) {
         strand_parked_ = true;  // the directory entry closes it
+        shared_->Delegated(session_, executor_);
       }
       return;
     }
@@ -411,6 +413,13 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       // 1009 / 1002 as appropriate), or our own close completing.
       if (ec != websocket::error::closed && ec != asio::error::operation_aborted) {
         spdlog::debug("websocket {} read: {}", remote_address_, ec.message());
+      }
+      // A protocol violation is not a client that went away: its session
+      // ends, as on the raw path.
+      if (ec != websocket::error::closed && ec != asio::error::eof &&
+          ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
+          ec != beast::error::timeout) {
+        LoseSession(/*resumable=*/false);
       }
       Finish();
       return;

@@ -9,6 +9,8 @@
 #include "common/strings.h"
 #include "gtest/gtest.h"
 #include "protocol/json.h"
+#include "server/ddp/session.h"
+#include "server/net/net_server.h"
 #include "server/server.h"
 #include "tests/support/ws_client.h"
 
@@ -338,6 +340,104 @@ TEST_F(SessionResumptionTest, ShutdownEndsParkedSessions) {
   for (int i = 0; i < 5; ++i) Insert(*writer, StrCat("y", i), i);
   writer.reset();
   server_->Shutdown();
+}
+
+TEST_F(SessionResumptionTest, MessagesRightBehindTheConnectGoToTheResumedSession) {
+  Start();
+  auto writer = Writer();
+  Insert(*writer, "a", 1);
+  MeteorClient c = Connect();
+  SubscribeAll(c, "s1");
+  c.ws.reset();
+  WaitParked(1);
+  Insert(*writer, "b", 2);
+  // A client that does not wait for `connected`: connect and a method go
+  // out together; the method is the resumed session's.
+  auto ws = WsClient::Open(server_->port());
+  ASSERT_TRUE(ws.ok());
+  MeteorClient back;
+  back.ws = std::move(*ws);
+  ASSERT_TRUE(back.ws->Send(StrCat(R"({"msg":"connect","version":"1","support":["1"],"session":")",
+                                   c.session, R"(","receivedCount":)", c.received, "}"))
+                  .ok());
+  ASSERT_TRUE(back.ws->Send(R"({"msg":"method","id":"m1","method":"/tasks/insert","params":[{"_id":"c","n":3}]})").ok());
+  absl::StatusOr<std::vector<Value>> got = back.NextUntil("updated");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_GE(got->size(), 4u);
+  EXPECT_EQ(MsgOf((*got)[0]), "connected");
+  EXPECT_EQ((*got)[0].Find("session")->as_string(), c.session);
+  EXPECT_EQ(MsgOf((*got)[1]), "added");  // b, held while it waited
+  EXPECT_EQ((*got)[1].Find("id")->as_string(), "b");
+  EXPECT_EQ(CountMsg(*got, "result"), 1u);
+  EXPECT_EQ(CountMsg(*got, "added"), 2u);  // b, then c from the method
+}
+
+// At the level of the network layer alone, so that what happens after its
+// shutdown can be seen: every subscription of every session ends, parked
+// ones and resumed ones too (the sanitizers check that nothing is left).
+TEST(SessionResumptionShutdown, EverySessionEndsParkedOrResumed) {
+  auto stopped = std::make_shared<std::atomic<int>>(0);
+  auto registry = std::make_shared<Registry>();
+  ASSERT_TRUE(registry
+                  ->AddPublication("watched",
+                                   [stopped](std::shared_ptr<Subscription> sub) {
+                                     sub->OnStop([stopped] { stopped->fetch_add(1); });
+                                     sub->Added("w", sub->connection().session_id, Object());
+                                     sub->Ready();
+                                   })
+                  .ok());
+  NetOptions o;
+  o.bind = "127.0.0.1";
+  o.port = 0;
+  o.threads = 2;
+  o.shutdown_grace = std::chrono::milliseconds(100);  // the clients do not answer closes
+  o.close_timeout = std::chrono::milliseconds(100);
+  NetServer net(o, registry, [](HttpRequest, HttpRespond respond) {
+    respond(HttpResponse{404, "text/plain", "", {}});
+  });
+  ASSERT_TRUE(net.Start().ok());
+  auto open = [&](const std::string& connect) {
+    auto ws = WsClient::Open(net.port());
+    EXPECT_TRUE(ws.ok());
+    MeteorClient c;
+    c.ws = std::move(*ws);
+    EXPECT_TRUE(c.ws->Send(connect).ok());
+    absl::StatusOr<Value> m = c.Next();
+    EXPECT_TRUE(m.ok());
+    if (m.ok()) c.session = m->Find("session")->as_string();
+    return c;
+  };
+  auto subscribe = [](MeteorClient& c) {
+    EXPECT_TRUE(c.ws->Send(R"({"msg":"sub","id":"s","name":"watched","params":[]})").ok());
+    EXPECT_TRUE(c.NextUntil("ready").ok());
+  };
+  const std::string plain = R"({"msg":"connect","version":"1","support":["1"]})";
+  std::vector<MeteorClient> kept;
+  for (int i = 0; i < 6; ++i) {
+    MeteorClient c = open(plain);
+    subscribe(c);
+    kept.push_back(std::move(c));
+  }
+  // Four drop (parked); two of those come back (resumed, each on a new
+  // connection); two stay connected as they were.
+  std::vector<MeteorClient> resumed;
+  for (int i = 0; i < 4; ++i) kept[i].ws.reset();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (net.parked_sessions() != 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(net.parked_sessions(), 4u);
+  for (int i = 0; i < 2; ++i) {
+    MeteorClient back = open(StrCat(R"({"msg":"connect","version":"1","support":["1"],"session":")",
+                                    kept[i].session, R"(","receivedCount":)", kept[i].received,
+                                    "}"));
+    EXPECT_EQ(back.session, kept[i].session);
+    resumed.push_back(std::move(back));
+  }
+  EXPECT_EQ(net.parked_sessions(), 2u);
+  EXPECT_EQ(stopped->load(), 0) << "parked and resumed sessions keep their subscriptions";
+  net.Shutdown();
+  EXPECT_EQ(stopped->load(), 6);
 }
 
 }  // namespace

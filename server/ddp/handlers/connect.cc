@@ -50,7 +50,8 @@ void SessionHandlers::Connect(Session& s, ConnectMsg msg) {
     return;
   }
   if (msg.session && msg.received_count && s.directory_ != nullptr) {
-    if (std::optional<SessionDirectory::Parked> parked = s.directory_->Claim(*msg.session)) {
+    if (std::optional<SessionDirectory::Parked> parked =
+            s.directory_->Claim(*msg.session, s.last_input_)) {
       if (parked->session->CanResume(chosen, *msg.received_count) &&
           s.transport_->Adopt(parked->session, parked->release)) {
         // This session never was: it sends nothing and holds nothing.
