@@ -186,6 +186,27 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
                  "Sessions waiting for their client at once; beyond that a lost connection "
                  "ends its session at once")
       ->check(CLI::Range(size_t{0}, size_t{10000000}));
+  app.add_option("--method-rate", session.method_rate,
+                 "DDP method calls a second per connection, beyond which a call gets "
+                 "too-many-requests (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--method-burst", session.method_burst,
+                 "Method calls one connection may make at once above --method-rate")
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--sub-rate", session.sub_rate,
+                 "Subscriptions a second per connection, beyond which a sub gets nosub "
+                 "too-many-requests (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--sub-burst", session.sub_burst,
+                 "Subscriptions one connection may start at once above --sub-rate")
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--max-subscriptions", session.max_subscriptions,
+                 "Live subscriptions per connection (0: no limit)")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 30));
+  app.add_option("--max-connections-per-ip", net.max_connections_per_ip,
+                 "WebSocket connections from one IP at once, beyond which the upgrade gets "
+                 "HTTP 429 (0: no limit; behind a proxy every client has the proxy's address)")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 30));
   app.add_option("--shutdown-grace-ms", shutdown_grace_ms,
                  "On SIGTERM/SIGINT, time sessions get to flush before they are closed")
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}));

@@ -263,6 +263,25 @@ void Session::Hold(std::shared_ptr<const std::string> frame) {
   }
 }
 
+std::optional<Value> Session::RateLimited(std::optional<TokenBucket>& bucket, double rate,
+                                          double burst) {
+  if (rate <= 0) return std::nullopt;
+  const SteadyTime now = SteadyClock::now();
+  if (!bucket) bucket.emplace(std::max(burst, 1.0), now);
+  if (bucket->TryTake(rate, std::max(burst, 1.0), now)) return std::nullopt;
+  const int64_t wait_ms = std::max<int64_t>(
+      1, std::chrono::ceil<std::chrono::milliseconds>(bucket->TimeToNext(rate, now)).count());
+  // Meteor's DDPRateLimiter error, word for word.
+  DdpError e = MakeDdpError(
+      "too-many-requests", 429,
+      StrCat("Error, too many requests. Please slow down. You must wait ", (wait_ms + 999) / 1000,
+             " seconds before trying again."));
+  Object details;
+  details.Append("timeToReset", Value(wait_ms));
+  e.details = Value(std::move(details));
+  return e.ToValue();
+}
+
 void Session::Send(std::string frame) {
   Emit(std::make_shared<const std::string>(std::move(frame)), /*counted=*/true);
 }

@@ -36,6 +36,7 @@
 #include "common/clock.h"
 #include "common/executor.h"
 #include "common/lazy_deque.h"
+#include "common/token_bucket.h"
 #include "protocol/data_change.h"
 #include "protocol/ddp_message.h"
 #include "server/ddp/merge_box.h"
@@ -103,6 +104,19 @@ struct SessionOptions {
   // Messages a waiting session keeps for its client; one more ends it.
   // Default: 100 (Meteor's maxMessageQueueLength).
   size_t max_parked_messages = 100;
+  // Rate limits of one connection, as token buckets: calls a second and
+  // how many may come at once. Beyond them a method gets `result` with
+  // Meteor's `too-many-requests` error (details.timeToReset in ms) and
+  // `updated`, a subscription `nosub` with that error. Zero rate: no limit.
+  // Defaults: 5000 method calls/s, burst 5000; 500 subscriptions/s, burst
+  // 500 (far above an application's needs, far below what a flood costs).
+  double method_rate = 5000;
+  double method_burst = 5000;
+  double sub_rate = 500;
+  double sub_burst = 500;
+  // Live subscriptions of one connection; one more gets `nosub` with
+  // `too-many-requests`. Zero: no limit. Default: 10000.
+  size_t max_subscriptions = 10000;
 };
 
 class Session;
@@ -321,6 +335,10 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
 
   // Parked: nobody to send to. Gives up when too much waits.
   void Hold(std::shared_ptr<const std::string> frame);
+  // Rate limits: nullopt when the request may go on, else the error for
+  // it (Meteor's too-many-requests with details.timeToReset).
+  std::optional<Value> RateLimited(std::optional<TokenBucket>& bucket, double rate,
+                                   double burst);
 
   const SessionOptions options_;
   const std::shared_ptr<const Registry> registry_;
@@ -355,6 +373,9 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   bool parked_ = false;
   uint64_t sent_at_loss_ = 0;
   LazyDeque<std::shared_ptr<const std::string>> held_;
+  // Rate limits (SessionOptions), made at the first call.
+  std::optional<TokenBucket> method_bucket_;
+  std::optional<TokenBucket> sub_bucket_;
   // CloseConnection while parked and already claimed: done on Reattach.
   std::optional<std::pair<uint16_t, std::string>> close_on_reattach_;
 

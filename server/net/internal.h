@@ -144,13 +144,20 @@ struct Shared {
   // be dropped with the io_context's queue, so NetServer ends whatever is
   // left of these itself once its threads are gone (EndDelegated).
   void Delegated(std::weak_ptr<Session> session, std::weak_ptr<StrandExecutor> strand);
+  // Connections per IP (NetOptions::max_connections_per_ip): Admit is
+  // false when `ip` has its share; every admitted one is Released once.
+  bool AdmitIp(const std::string& ip);
+  void ReleaseIp(const std::string& ip);
+  absl::flat_hash_map<std::string, size_t> per_ip;  // guarded by mu
   void EndDelegated();
   std::vector<std::pair<std::weak_ptr<Session>, std::weak_ptr<StrandExecutor>>>
       delegated;  // guarded by mu
 };
 
 // Takes over an upgraded stream: WebSocket handshake, then a DDP session.
+// `ip` was admitted (Shared::AdmitIp); the connection releases it.
 void StartWebSocket(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
-                    http::request<http::string_body> request, std::string remote_address);
+                    http::request<http::string_body> request, std::string remote_address,
+                    std::string ip);
 
 }  // namespace ddp::net_internal

@@ -26,6 +26,25 @@ void Shared::Unregister(uint64_t id) {
   if (live.empty()) all_closed.notify_all();
 }
 
+bool Shared::AdmitIp(const std::string& ip) {
+  if (options.max_connections_per_ip == 0) return true;
+  std::lock_guard<std::mutex> lock(mu);
+  size_t& n = per_ip[ip];
+  if (n >= options.max_connections_per_ip) {
+    if (n == 0) per_ip.erase(ip);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void Shared::ReleaseIp(const std::string& ip) {
+  if (options.max_connections_per_ip == 0) return;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = per_ip.find(ip);
+  if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+}
+
 void Shared::Delegated(std::weak_ptr<Session> session, std::weak_ptr<StrandExecutor> strand) {
   std::lock_guard<std::mutex> lock(mu);
   // Forget the ones that are gone whenever the list doubled, so that it
@@ -57,6 +76,13 @@ bool IsDdpPath(std::string_view target) {
   return path == "/websocket" || path == "/sockjs/websocket";
 }
 
+std::string RemoteIp(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return ep.address().to_string();
+}
+
 std::string RemoteAddress(const tcp::socket& socket) {
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -71,6 +97,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   HttpConnection(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand)
       : shared_(std::move(shared)),
         remote_address_(RemoteAddress(socket)),
+        remote_ip_(RemoteIp(socket)),
         stream_(std::move(socket)),
         strand_(std::move(strand)) {}
 
@@ -113,8 +140,19 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
                            {}});
         return;
       }
+      if (!shared_->AdmitIp(remote_ip_)) {
+        shared_->stats.connections_refused++;
+        Reply(false, req.version(),
+              HttpResponse{429, "application/json",
+                           StrCat(R"({"error":429,"reason":"too many connections from )",
+                                  remote_ip_, R"( (at most )",
+                                  shared_->options.max_connections_per_ip, R"x()"})x"),
+                           {}});
+        return;
+      }
       stream_.expires_never();
-      StartWebSocket(shared_, std::move(stream_), strand_, std::move(req), remote_address_);
+      StartWebSocket(shared_, std::move(stream_), strand_, std::move(req), remote_address_,
+                     remote_ip_);
       return;
     }
     shared_->stats.http_requests++;
@@ -166,6 +204,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   std::shared_ptr<Shared> shared_;
   std::string remote_address_;
+  std::string remote_ip_;
   beast::tcp_stream stream_;
   Strand strand_;
   beast::flat_buffer buffer_;

@@ -54,6 +54,11 @@ struct NetOptions {
   // Sessions that wait for their client at once (session resumption); a
   // lost connection beyond that ends its session at once. Default: 10000.
   size_t max_parked_sessions = 10000;
+  // WebSocket connections from one IP address at once; one more is refused
+  // at the upgrade with HTTP 429. Zero: no limit. Default: 0, because
+  // behind a reverse proxy every client has the proxy's address; set it
+  // when ddpd faces its clients directly.
+  size_t max_connections_per_ip = 0;
   SessionOptions session;
 };
 
@@ -65,6 +70,7 @@ struct NetStats {
   std::atomic<int64_t> bytes_out{0};
   std::atomic<int64_t> slow_consumer_closes{0};
   std::atomic<int64_t> sessions_resumed{0};  // Meteor session resumptions
+  std::atomic<int64_t> connections_refused{0};  // beyond max_connections_per_ip
   std::atomic<int64_t> http_requests{0};
 };
 

@@ -89,17 +89,19 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
                      public TurnFlushable {
  public:
   WsConnection(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
-               std::string remote_address)
+               std::string remote_address, std::string ip)
       : shared_(std::move(shared)),
         ws_(std::make_unique<websocket::stream<GuardedStream>>(std::move(stream))),
         strand_(std::move(strand)),
         executor_(std::make_shared<StrandExecutor>(strand_, shared_->post_target)),
         timer_(strand_),
-        remote_address_(std::move(remote_address)) {}
+        remote_address_(std::move(remote_address)),
+        ip_(std::move(ip)) {}
   // Before the io_context can go (see StrandExecutor). A parked session
   // keeps the strand; its directory entry closes it.
   ~WsConnection() override {
     if (!strand_parked_) executor_->Close();
+    shared_->ReleaseIp(ip_);
   }
 
   void Start(http::request<http::string_body> request) {
@@ -689,6 +691,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   asio::steady_timer timer_;
   SteadyTime timer_at_;
   std::string remote_address_;
+  std::string ip_;  // admitted by Shared::AdmitIp, released when we go
   beast::flat_buffer buffer_;
   std::shared_ptr<Session> session_;
   // Session resumption: session_ is a parked session this connection took
@@ -734,9 +737,11 @@ void ForeignLink::ResumeReading() {
 }  // namespace
 
 void StartWebSocket(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
-                    http::request<http::string_body> request, std::string remote_address) {
+                    http::request<http::string_body> request, std::string remote_address,
+                    std::string ip) {
   auto conn = std::make_shared<WsConnection>(std::move(shared), std::move(stream),
-                                             std::move(strand), std::move(remote_address));
+                                             std::move(strand), std::move(remote_address),
+                                             std::move(ip));
   conn->Start(std::move(request));
 }
 

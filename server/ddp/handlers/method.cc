@@ -3,7 +3,9 @@
 // A method holds the session's message queue until it replies or unblocks
 // (Meteor's default). An unknown method gets `result` with a 404 error and
 // `updated`. A handler that throws or fails internally gets 500 "Internal
-// server error"; the detail goes to the log only.
+// server error"; the detail goes to the log only. Beyond the connection's
+// rate limit a call is not run: `result` with `too-many-requests`, then
+// `updated`.
 //
 // `updated` follows `result` at once: handlers reply only after the data
 // messages their writes cause were queued to this session (the engine calls
@@ -61,6 +63,12 @@ void MethodReply::Unblock() const {
 }
 
 void SessionHandlers::Method(Session& s, MethodMsg msg) {
+  if (std::optional<Value> limited =
+          s.RateLimited(s.method_bucket_, s.options_.method_rate, s.options_.method_burst)) {
+    s.SendMessage(ResultMsg{msg.id, std::move(limited), std::nullopt});
+    s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
+    return;
+  }
   const MethodHandler* handler = s.registry_->FindMethod(msg.method);
   if (handler == nullptr) {
     DdpError e = MakeDdpError(404, StrCat("Method '", msg.method, "' not found"));

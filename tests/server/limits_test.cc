@@ -1,0 +1,172 @@
+// Limits of one connection and of one address, over real sockets: method
+// and subscription rates (Meteor's too-many-requests with timeToReset),
+// subscriptions per connection, connections per IP. Each is hit, then
+// recovered from.
+#include <filesystem>
+#include <thread>
+
+#include "common/strings.h"
+#include "gtest/gtest.h"
+#include "protocol/json.h"
+#include "server/server.h"
+#include "tests/server/test_registry.h"
+#include "tests/support/ws_client.h"
+
+namespace ddp::testing {
+namespace {
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void Start(const std::function<void(ServerOptions&)>& tweak) {
+    if (server_) server_->Shutdown();
+    server_.reset();  // its store closes before the directory is reused
+    ServerOptions o;
+    o.engine.store.path = ::testing::TempDir() + "/limits_test_" + std::to_string(getpid());
+    std::filesystem::remove_all(o.engine.store.path);
+    o.net.bind = "127.0.0.1";
+    o.net.port = 0;
+    o.net.threads = 2;
+    o.net.shutdown_grace = std::chrono::milliseconds(100);  // test clients do not answer closes
+    o.net.close_timeout = std::chrono::milliseconds(100);
+    tweak(o);
+    server_ = std::make_unique<Server>(o, MakeTestRegistry());
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+  std::unique_ptr<WsClient> Client() {
+    auto c = WsClient::Open(server_->port());
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return nullptr;
+    EXPECT_TRUE((*c)->DdpConnect().ok());
+    return std::move(*c);
+  }
+  // Reads until the `result` of `id` (and its `updated`); returns the result.
+  static Value ResultOf(WsClient& c, std::string_view id) {
+    Value result;
+    bool updated = false;
+    while (result.is_null() || !updated) {
+      absl::StatusOr<Value> m = c.ReadJson();
+      EXPECT_TRUE(m.ok()) << m.status();
+      if (!m.ok()) return Value();
+      if (MsgOf(*m) == "result" && m->Find("id")->as_string() == id) result = *m;
+      if (MsgOf(*m) == "updated") {
+        for (const Value& v : m->Find("methods")->as_array()) updated |= v.as_string() == id;
+      }
+    }
+    return result;
+  }
+  static std::string ErrorCode(const Value& m) {
+    const Value* e = m.FindPath("error.error");
+    return e == nullptr ? "" : ToJson(*e);
+  }
+
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(LimitsTest, MethodRateGivesTooManyRequestsThenRecovers) {
+  Start([](ServerOptions& o) {
+    o.net.session.method_rate = 5;
+    o.net.session.method_burst = 3;
+  });
+  auto c = Client();
+  // Five calls at once: the burst of three runs, the rest are refused.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c->Send(StrCat(R"({"msg":"method","id":"m)", i,
+                               R"(","method":"add","params":[1,2]})"))
+                    .ok());
+  }
+  int ok = 0, refused = 0;
+  int64_t wait_ms = 0;
+  for (int i = 0; i < 5; ++i) {
+    Value r = ResultOf(*c, StrCat("m", i));
+    if (r.Find("result") != nullptr) {
+      EXPECT_EQ(ToJson(*r.Find("result")), "3");
+      ++ok;
+      continue;
+    }
+    ++refused;
+    EXPECT_EQ(ErrorCode(r), R"("too-many-requests")") << ToJson(r);
+    const Value* reason = r.FindPath("error.reason");
+    ASSERT_NE(reason, nullptr);
+    EXPECT_NE(reason->as_string().find("Please slow down. You must wait"), std::string::npos);
+    const Value* ttr = r.FindPath("error.details.timeToReset");
+    ASSERT_NE(ttr, nullptr) << ToJson(r);
+    EXPECT_GT(ttr->as_int(), 0);
+    wait_ms = std::max(wait_ms, ttr->as_int());
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(refused, 2);
+  // After timeToReset the connection may call again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  auto again = c->Call("add", "[2,2]");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(ToJson(*again->Find("result")), "4") << ToJson(*again);
+  // Another connection has its own bucket.
+  auto other = Client();
+  EXPECT_EQ(ToJson(*other->Call("add", "[1,1]")->Find("result")), "2");
+}
+
+TEST_F(LimitsTest, SubscriptionRateAndCountGiveNosub) {
+  Start([](ServerOptions& o) {
+    o.net.session.sub_rate = 1000;
+    o.net.session.sub_burst = 1000;
+    o.net.session.max_subscriptions = 2;
+  });
+  auto c = Client();
+  EXPECT_EQ(MsgOf(*c->Subscribe("a", "counter")), "ready");
+  EXPECT_EQ(MsgOf(*c->Subscribe("b", "items", "[1]")), "ready");
+  auto third = c->Subscribe("c", "items", "[2]");
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(MsgOf(*third), "nosub");
+  EXPECT_EQ(ErrorCode(*third), R"("too-many-requests")");
+  EXPECT_NE(third->FindPath("error.reason")->as_string().find("at most 2"), std::string::npos);
+  // One fewer, and there is room again.
+  ASSERT_TRUE(c->Send(R"({"msg":"unsub","id":"a"})").ok());
+  ASSERT_TRUE(c->ReadUntil([](const Value& m) { return MsgOf(m) == "nosub"; }).ok());
+  EXPECT_EQ(MsgOf(*c->Subscribe("c", "items", "[2]")), "ready");
+
+  Start([](ServerOptions& o) {
+    o.net.session.sub_rate = 2;
+    o.net.session.sub_burst = 1;
+  });
+  auto d = Client();
+  EXPECT_EQ(MsgOf(*d->Subscribe("x", "counter")), "ready");
+  auto fast = d->Subscribe("y", "items", "[1]");
+  ASSERT_TRUE(fast.ok());
+  ASSERT_EQ(MsgOf(*fast), "nosub");
+  EXPECT_EQ(ErrorCode(*fast), R"("too-many-requests")");
+  const int64_t wait_ms = fast->FindPath("error.details.timeToReset")->as_int();
+  EXPECT_GT(wait_ms, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  EXPECT_EQ(MsgOf(*d->Subscribe("y", "items", "[1]")), "ready");
+}
+
+TEST_F(LimitsTest, ConnectionsPerIpAreRefusedWith429ThenAdmitted) {
+  Start([](ServerOptions& o) { o.net.max_connections_per_ip = 2; });
+  auto a = Client();
+  auto b = Client();
+  auto refused = WsClient::Open(server_->port());
+  EXPECT_FALSE(refused.ok()) << "a third connection from 127.0.0.1";
+  EXPECT_EQ(server_->net().stats().connections_refused.load(), 1);
+  // HTTP is not a WebSocket connection: it still works.
+  auto health = HttpFetch(server_->port(), "GET", "/healthz");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  // One goes, and another may come (once the server saw it go).
+  a.reset();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  absl::StatusOr<std::unique_ptr<WsClient>> next = WsClient::Open(server_->port());
+  while (!next.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    next = WsClient::Open(server_->port());
+  }
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE((*next)->DdpConnect().ok());
+  EXPECT_TRUE(b->Call("add", "[1,1]").ok());
+}
+
+}  // namespace
+}  // namespace ddp::testing
