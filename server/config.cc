@@ -85,6 +85,9 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   int64_t shutdown_grace_ms = 5000;
   int64_t disconnect_grace_ms = 15000;
   std::string config_file;
+  std::string jwt_secret_file, jwks_file, jwt_issuer, jwt_audience;
+  std::vector<std::string> jwt_public_key_files;
+  int64_t login_token_ttl_ms = int64_t{90} * 24 * 3600 * 1000;
 
   CLI::App app{
       "ddpd: a real-time publish/subscribe data server speaking DDP over WebSocket.\n"
@@ -207,6 +210,20 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
                  "WebSocket connections from one IP at once, beyond which the upgrade gets "
                  "HTTP 429 (0: no limit; behind a proxy every client has the proxy's address)")
       ->check(CLI::Range(size_t{0}, size_t{1} << 30));
+  app.add_option("--allow-anonymous", session.allow_anonymous,
+                 "Serve clients that have not logged in (false: everything but login gets 401)");
+  app.add_option("--jwt-secret-file", jwt_secret_file,
+                 "File holding the HS256 secret for `login` with a JWT (32 bytes or more)");
+  app.add_option("--jwt-public-key-file", jwt_public_key_files,
+                 "PEM public key (RSA >= 2048 bits: RS256, P-256: ES256) for JWT logins; "
+                 "repeatable")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--jwks-file", jwks_file, "JWKS file ({\"keys\": [...]}) for JWT logins");
+  app.add_option("--jwt-issuer", jwt_issuer, "Required `iss` of login JWTs (empty: any)");
+  app.add_option("--jwt-audience", jwt_audience, "Required `aud` of login JWTs (empty: any)");
+  app.add_option("--login-token-ttl-ms", login_token_ttl_ms,
+                 "Lifetime of the resume tokens `login` returns (a JWT's exp ends them earlier)")
+      ->check(CLI::Range(int64_t{1000}, int64_t{1} << 50));
   app.add_option("--shutdown-grace-ms", shutdown_grace_ms,
                  "On SIGTERM/SIGINT, time sessions get to flush before they are closed")
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
@@ -360,6 +377,44 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   session.json_limits.max_text_bytes = net.max_message_bytes;
   net.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
   session.disconnect_grace_period = std::chrono::milliseconds(disconnect_grace_ms);
+  o.auth.token_ttl = std::chrono::milliseconds(login_token_ttl_ms);
+  if (!jwt_secret_file.empty() || !jwt_public_key_files.empty() || !jwks_file.empty()) {
+    auth::JwtOptions jwt;
+    auto slurp = [&](const std::string& path, std::string* out) {
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return false;
+      std::stringstream ss;
+      ss << in.rdbuf();
+      *out = ss.str();
+      return true;
+    };
+    if (!jwt_secret_file.empty()) {
+      if (!slurp(jwt_secret_file, &jwt.hs256_secret)) {
+        return usage_error(StrCat("--jwt-secret-file: cannot read '", jwt_secret_file, "'"));
+      }
+      // A secret file usually ends with a newline that is not the secret's.
+      while (!jwt.hs256_secret.empty() &&
+             (jwt.hs256_secret.back() == '\n' || jwt.hs256_secret.back() == '\r')) {
+        jwt.hs256_secret.pop_back();
+      }
+    }
+    for (const std::string& path : jwt_public_key_files) {
+      std::string pem;
+      if (!slurp(path, &pem)) {
+        return usage_error(StrCat("--jwt-public-key-file: cannot read '", path, "'"));
+      }
+      jwt.public_keys_pem.push_back(std::move(pem));
+    }
+    if (!jwks_file.empty() && !slurp(jwks_file, &jwt.jwks_json)) {
+      return usage_error(StrCat("--jwks-file: cannot read '", jwks_file, "'"));
+    }
+    jwt.issuer = jwt_issuer;
+    jwt.audience = jwt_audience;
+    // Checked now, so that a bad key stops ddpd at start with the reason.
+    absl::StatusOr<std::unique_ptr<auth::JwtVerifier>> v = auth::JwtVerifier::Create(jwt);
+    if (!v.ok()) return usage_error(StrCat("JWT keys: ", v.status().message()));
+    o.jwt = std::move(jwt);
+  }
   return result;
 }
 

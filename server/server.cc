@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include "server/api/auth_api.h"
 #include "server/api/engine_api.h"
 
 namespace ddp {
@@ -20,6 +21,14 @@ absl::Status Server::Start() {
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
   RegisterEngineApi(*registry_, engine_, options_.api);
+  std::shared_ptr<const auth::JwtVerifier> jwt;
+  if (options_.jwt) {
+    absl::StatusOr<std::unique_ptr<auth::JwtVerifier>> v = auth::JwtVerifier::Create(*options_.jwt);
+    if (!v.ok()) return v.status();
+    jwt = std::move(*v);
+  }
+  tokens_ = std::make_shared<auth::TokenStore>();
+  RegisterAuthApi(*registry_, std::move(jwt), tokens_, options_.auth);
   http_ = std::make_shared<HttpApi>(std::string(kDdpdVersion), engine_);
   std::shared_ptr<HttpApi> http = http_;
   net_ = std::make_unique<NetServer>(

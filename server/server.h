@@ -7,9 +7,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "server/api/auth_api.h"
 #include "server/api/engine_api.h"
 #include "server/ddp/registry.h"
 #include "server/engine/engine.h"
@@ -33,6 +35,10 @@ struct ServerOptions {
   jetstream::JetStreamOptions cluster;
   // Log level name. Default: "info".
   std::string log_level = "info";
+  // JWT logins (`login` with {jwt}); none configured: only anonymous
+  // clients (or none, with net.session.allow_anonymous false).
+  std::optional<auth::JwtOptions> jwt;
+  AuthApiOptions auth;
 };
 
 class Server {
@@ -56,6 +62,7 @@ class Server {
   std::shared_ptr<engine::Engine> engine_;
   std::shared_ptr<HttpApi> http_;
   std::unique_ptr<NetServer> net_;
+  std::shared_ptr<auth::TokenStore> tokens_;
 };
 
 }  // namespace ddp

@@ -575,6 +575,26 @@ size_t MergeBox::document_count() const {
   return n;
 }
 
+void MergeBox::ForEachDocument(
+    const std::function<void(std::string_view collection, std::string_view id,
+                             const Object& fields)>& fn) const {
+  for (const auto& [name, coll] : collections_) {
+    if (coll.sole) {
+      coll.sole->ForEach([&](const SharedDocumentRef& doc) { fn(name, doc->id(), doc->fields()); });
+      continue;
+    }
+    for (const Entry& entry : coll) {
+      if (const SharedDocument* d = entry.shared()) {
+        fn(name, entry.id(), d->fields());
+        continue;
+      }
+      Object o;
+      for (const Field& f : entry.merged().fields) o.Append(f.key, f.value);
+      fn(name, entry.id(), o);
+    }
+  }
+}
+
 std::optional<Object> MergeBox::ClientView(std::string_view collection, std::string_view id) const {
   if (const Collection* coll = FindCollection(collection); coll != nullptr && coll->sole) {
     const SharedDocument* doc = FindSole(*coll->sole, id);

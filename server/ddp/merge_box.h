@@ -40,6 +40,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -147,6 +148,10 @@ class MergeBox {
   // The fields the client currently sees for a document (tests, debugging);
   // nullopt when the client does not have it.
   std::optional<Object> ClientView(std::string_view collection, std::string_view id) const;
+  // Every document the client holds, with the fields it sees (a re-run of
+  // the session's subscriptions compares with it). A full pass.
+  void ForEachDocument(const std::function<void(std::string_view collection, std::string_view id,
+                                                const Object& fields)>& fn) const;
 
  private:
   struct Field {

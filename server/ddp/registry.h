@@ -29,11 +29,20 @@ namespace ddp {
 class Subscription;
 class MethodReply;
 
+// Who a logged-in client is (set by a method through MethodReply::SetUser,
+// as Meteor's this.setUserId).
+struct UserIdentity {
+  std::string id;
+  Object claims;            // e.g. the JWT's claims: `$user` in access rules
+  std::string login_token;  // the resume token this connection logged in with
+};
+
 // Who is on the other end of a session.
 struct ConnectionInfo {
   std::string session_id;      // the DDP session id sent in `connected`
   std::string remote_address;  // "ip:port"
   std::string user_id;         // empty while anonymous
+  std::shared_ptr<const UserIdentity> user;  // null while anonymous
 };
 
 struct MethodCall {

@@ -293,14 +293,18 @@ void Session::SendMessage(const Message& m) {
 
 void Session::SendEncoded(const std::shared_ptr<const std::string>& message) {
   if (state_ == State::kClosed || (transport_ == nullptr && !parked_)) return;
-  if (resume_.active()) {
-    // Only while a resume is being settled: look into the message.
+  if (silent_) return;
+  if (resume_.active() || rerun_.active()) {
+    // Only while a resume or a re-run is being settled: look into the
+    // message.
     absl::StatusOr<Message> m = DecodeMessage(std::string_view(*message));
     if (m.ok()) {
       if (const auto* a = std::get_if<AddedMsg>(&*m)) {
         if (!ResumeLetsAddedThrough(a->collection, a->id, a->fields)) return;
       } else if (const auto* b = std::get_if<AddedBeforeMsg>(&*m)) {
-        if (resume_.Take(b->collection, b->id)) Send(EncodeRemoved(b->collection, b->id));
+        bool held = resume_.active() && resume_.Take(b->collection, b->id);
+        held |= rerun_.active() && rerun_.Take(b->collection, b->id);
+        if (held) Send(EncodeRemoved(b->collection, b->id));
       }
     }
   }
@@ -309,7 +313,77 @@ void Session::SendEncoded(const std::shared_ptr<const std::string>& message) {
 
 bool Session::ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
                                      const Object& fields) {
-  return !resume_.TakeMatching(collection, id, fields);
+  if (resume_.active() && resume_.TakeMatching(collection, id, fields)) return false;
+  if (rerun_.active()) {
+    RerunBaseline::Changed changed;
+    if (!rerun_.LetAddedThrough(collection, id, fields, &changed)) {
+      if (!changed.fields.empty() || !changed.cleared.empty()) {
+        Send(EncodeChanged(collection, id, changed.fields, changed.cleared));
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+void Session::SetUser(std::shared_ptr<const UserIdentity> user) {
+  if (state_ == State::kClosed) return;
+  const UserIdentity* before = connection_.user.get();
+  const bool same = (user == nullptr && before == nullptr) ||
+                    (user != nullptr && before != nullptr && user->id == before->id &&
+                     Value(user->claims) == Value(before->claims));
+  connection_.user_id = user != nullptr ? user->id : "";
+  connection_.user = std::move(user);
+  if (same) return;  // the same identity sees the same data
+  // Meteor's _setUserId: every subscription runs again as the new user,
+  // and the client gets the difference from what it holds.
+  struct Named {
+    std::string id, name;
+    Array params;
+  };
+  std::vector<Named> named;
+  std::vector<std::string> awaited, ready_before;
+  for (const auto& [id, sub] : subs_) {
+    named.push_back({id, sub->name(), sub->params()});
+    awaited.push_back(id);
+    if (sub->ready_sent_) ready_before.push_back(id);
+  }
+  rerun_.Start([this](const auto& record) { merge_box_.ForEachDocument(record); },
+               std::move(awaited), std::move(ready_before));
+  silent_ = true;
+  StopAllSubscriptions();
+  silent_ = false;
+  // Logged out where anonymous clients are not served: every subscription
+  // ends (nosub 401) and what the client held is retracted.
+  const bool refused = !options_.allow_anonymous && connection_.user == nullptr;
+  if (!refused) {
+    for (const PublicationHandler& handler : registry_->universal_publications()) {
+      StartSubscription(handler, /*id=*/"", /*name=*/"", Array());
+    }
+  }
+  for (Named& n : named) {
+    if (refused) {
+      SendMessage(NosubMsg{n.id, MakeDdpError(401, "login required").ToValue()});
+      MaybeFinishRerun(n.id);
+      continue;
+    }
+    const PublicationHandler* handler = registry_->FindPublication(n.name);
+    if (handler == nullptr) {
+      DdpError e = MakeDdpError(404, StrCat("Subscription '", n.name, "' not found"));
+      SendMessage(NosubMsg{n.id, e.ToValue()});
+      MaybeFinishRerun(n.id);
+      continue;
+    }
+    StartSubscription(*handler, std::move(n.id), std::move(n.name), std::move(n.params));
+  }
+  if (subs_.empty()) MaybeFinishRerun("");
+}
+
+void Session::MaybeFinishRerun(std::string_view settled_sub) {
+  if (!rerun_.active() || state_ == State::kClosed) return;
+  if (!rerun_.Settled(settled_sub)) return;
+  rerun_.RetractRest(
+      [&](std::string_view collection, std::string_view id) { Send(EncodeRemoved(collection, id)); });
 }
 
 void Session::MaybeFinishResume(std::string_view settled_sub, bool force) {
@@ -397,6 +471,7 @@ void Session::StopSubscription(const std::shared_ptr<Subscription>& sub, bool no
   }
   SendMessage(NosubMsg{sub->id(), std::move(error_value)});
   MaybeFinishResume(sub->id());
+  MaybeFinishRerun(sub->id());
 }
 
 void Session::StopAllSubscriptions() {
@@ -408,27 +483,36 @@ void Session::StopAllSubscriptions() {
 }
 
 void Session::SendAdded(std::string_view collection, std::string_view id, const Object& fields) {
-  if (resume_.active() && !ResumeLetsAddedThrough(collection, id, fields)) return;
+  if (silent_) return;
+  if ((resume_.active() || rerun_.active()) && !ResumeLetsAddedThrough(collection, id, fields)) {
+    return;
+  }
   Send(EncodeAdded(collection, id, fields));
 }
 
 void Session::SendChanged(std::string_view collection, std::string_view id, const Object& fields,
                           const std::vector<std::string>& cleared) {
+  if (silent_) return;
   Send(EncodeChanged(collection, id, fields, cleared));
 }
 
 void Session::SendRemoved(std::string_view collection, std::string_view id) {
+  if (silent_) return;
   Send(EncodeRemoved(collection, id));
 }
 
 void Session::SendAddedBefore(std::string_view collection, std::string_view id,
                               const Object& fields, const std::optional<std::string>& before) {
-  if (resume_.active() && resume_.Take(collection, id)) Send(EncodeRemoved(collection, id));
+  if (silent_) return;
+  bool held = resume_.active() && resume_.Take(collection, id);
+  held |= rerun_.active() && rerun_.Take(collection, id);
+  if (held) Send(EncodeRemoved(collection, id));
   SendMessage(AddedBeforeMsg{std::string(collection), std::string(id), fields, before});
 }
 
 void Session::SendMovedBefore(std::string_view collection, std::string_view id,
                               const std::optional<std::string>& before) {
+  if (silent_) return;
   SendMessage(MovedBeforeMsg{std::string(collection), std::string(id), before});
 }
 
@@ -604,8 +688,13 @@ void Subscription::Ready() {
   OnStrand([self = shared_from_this()](Session& s) {
     if (self->stopped() || self->ready_sent_ || self->id_.empty()) return;
     self->ready_sent_ = true;
-    s.SendMessage(ReadyMsg{{self->id_}});
+    // After a re-run the client does not hear `ready` again for what it saw
+    // ready before.
+    if (!(s.rerun_.active() && s.rerun_.SuppressReady(self->id_))) {
+      s.SendMessage(ReadyMsg{{self->id_}});
+    }
     s.MaybeFinishResume(self->id_);
+    s.MaybeFinishRerun(self->id_);
   });
 }
 

@@ -40,6 +40,7 @@
 #include "protocol/data_change.h"
 #include "protocol/ddp_message.h"
 #include "server/ddp/merge_box.h"
+#include "server/ddp/rerun.h"
 #include "server/ddp/resume.h"
 #include "server/ddp/registry.h"
 #include "server/ddp/session_directory.h"
@@ -117,6 +118,11 @@ struct SessionOptions {
   // Live subscriptions of one connection; one more gets `nosub` with
   // `too-many-requests`. Zero: no limit. Default: 10000.
   size_t max_subscriptions = 10000;
+  // Whether a client that has not logged in may subscribe and call
+  // methods. When false, such a client gets 401 "login required" (`nosub`,
+  // `result`) for everything but `anonymous_methods`. Default: true.
+  bool allow_anonymous = true;
+  std::vector<std::string> anonymous_methods = {"login", "logout"};
 };
 
 class Session;
@@ -220,6 +226,11 @@ class MethodReply {
   // Lets the session handle the next message before this method replies
   // (Meteor's this.unblock()).
   void Unblock() const;
+  // Makes the connection's client `user` (null: anonymous) before the reply
+  // goes out, as Meteor's this.setUserId: every subscription of the session
+  // runs again with the new identity, and the client gets only what
+  // differs.
+  void SetUser(std::shared_ptr<const UserIdentity> user) const;
 
  private:
   friend struct SessionHandlers;
@@ -270,6 +281,9 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   uint64_t sent_before_loss() const { return sent_at_loss_; }
 
   bool connected() const { return state_ == State::kConnected; }
+  const ConnectionInfo& connection() const { return connection_; }
+  // On the strand: see MethodReply::SetUser.
+  void SetUser(std::shared_ptr<const UserIdentity> user);
   const std::string& session_id() const { return connection_.session_id; }
   const std::string& version() const { return version_; }
   size_t subscription_count() const { return subs_.size(); }
@@ -317,6 +331,10 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   // no subscription added are retracted.
   // `force`: settle whatever is pending (the deadline passed).
   void MaybeFinishResume(std::string_view settled_sub, bool force = false);
+  // A re-run (SetUser) settles once every subscription it awaits is ready
+  // or stopped: what the client held and no subscription sent again is
+  // retracted.
+  void MaybeFinishRerun(std::string_view settled_sub);
   // Whether an `added` the merge box sends must go out (false: the client
   // holds exactly that document already).
   bool ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
@@ -361,6 +379,8 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
 
   MergeBox merge_box_;
   ResumeClaims resume_;
+  RerunBaseline rerun_;
+  bool silent_ = false;  // data messages are dropped (a re-run stops its subscriptions)
   bool resume_subscribed_ = false;  // a subscription started since the resume
   // Claims still open then are settled anyway (a named subscription that
   // never came): checked on every message and timer.

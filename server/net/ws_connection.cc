@@ -220,7 +220,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     shared_->stats.connections_open++;
     shared_->stats.sessions_total++;
     session_ = std::make_shared<Session>(shared_->options.session, shared_->registry, executor_,
-                                         this, ConnectionInfo{"", remote_address_, ""},
+                                         this, ConnectionInfo{"", remote_address_, "", nullptr},
                                          SteadyClock::now(), shared_->directory);
     if (!registered_) {
       // Shutdown began while we were shaking hands.

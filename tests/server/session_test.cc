@@ -144,7 +144,7 @@ class SessionTest : public ::testing::Test {
 
   void Open() {
     session_ = std::make_shared<Session>(options_, registry_, executor_, &transport_,
-                                         ConnectionInfo{"", "127.0.0.1:1", ""}, now_);
+                                         ConnectionInfo{"", "127.0.0.1:1", "", nullptr}, now_);
   }
   void Send(std::string_view text) {
     executor_->RunOn([&] { session_->OnMessage(text, now_); });

@@ -127,6 +127,18 @@ std::shared_ptr<Registry> MakeTestRegistry() {
     sub->Added("ticker", "t", Object{{"v", Value(0)}});
     sub->Ready();
   });
+  // Depends on who the client is: runs again on login and logout.
+  (void)r->AddPublication("whoami", [](std::shared_ptr<Subscription> sub) {
+    const ConnectionInfo& c = sub->connection();
+    Object me{{"user", Value(c.user_id.empty() ? std::string("anonymous") : c.user_id)}};
+    if (c.user != nullptr) {
+      if (const Value* role = c.user->claims.Find("role")) me.Append("role", *role);
+    }
+    sub->Added("whoami", "me", std::move(me));
+    sub->Added("whoami", "shared", Object{{"v", Value(1)}});
+    if (c.user_id == "u1") sub->Added("whoami", "secret", Object{{"for", Value("u1")}});
+    sub->Ready();
+  });
   (void)r->AddPublication("denied", [](std::shared_ptr<Subscription> sub) {
     sub->Error(absl::PermissionDeniedError("you may not"));
   });

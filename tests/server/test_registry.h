@@ -7,7 +7,8 @@
 //   replies), ticker.tick [v] (sets {v} on every `ticker` subscriber),
 //   subs.count (live ticker subscriptions).
 // Publications: items [n], items-b [n] (same ids, other fields), counter,
-//   ticker, denied (403), throws, flood [count, bytes], self-stop.
+//   ticker, denied (403), throws, flood [count, bytes], self-stop, whoami
+//   (documents that depend on the logged-in user).
 #pragma once
 
 #include <memory>

@@ -10,6 +10,7 @@
 // `updated` follows `result` at once: handlers reply only after the data
 // messages their writes cause were queued to this session (the engine calls
 // back after fan-out), so `updated` is never ahead of the data.
+#include <algorithm>
 #include <exception>
 
 #include "common/strings.h"
@@ -62,10 +63,30 @@ void MethodReply::Unblock() const {
   }
 }
 
+void MethodReply::SetUser(std::shared_ptr<const UserIdentity> user) const {
+  auto run = [weak = state_->session, user = std::move(user)]() mutable {
+    if (auto s = weak.lock()) s->SetUser(std::move(user));
+  };
+  // Posted before the reply is: the strand runs it first.
+  if (state_->executor->RunningInThisThread()) {
+    run();
+  } else {
+    state_->executor->Post(std::move(run));
+  }
+}
+
 void SessionHandlers::Method(Session& s, MethodMsg msg) {
   if (std::optional<Value> limited =
           s.RateLimited(s.method_bucket_, s.options_.method_rate, s.options_.method_burst)) {
     s.SendMessage(ResultMsg{msg.id, std::move(limited), std::nullopt});
+    s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
+    return;
+  }
+  if (!s.options_.allow_anonymous && s.connection_.user == nullptr &&
+      std::find(s.options_.anonymous_methods.begin(), s.options_.anonymous_methods.end(),
+                msg.method) == s.options_.anonymous_methods.end()) {
+    DdpError e = MakeDdpError(401, "login required");
+    s.SendMessage(ResultMsg{msg.id, e.ToValue(), std::nullopt});
     s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
     return;
   }

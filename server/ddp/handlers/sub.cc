@@ -11,6 +11,9 @@ void SessionHandlers::Sub(Session& s, SubMsg msg) {
   if (s.subs_.contains(msg.id)) return;
   std::optional<Value> refused =
       s.RateLimited(s.sub_bucket_, s.options_.sub_rate, s.options_.sub_burst);
+  if (!refused && !s.options_.allow_anonymous && s.connection_.user == nullptr) {
+    refused = MakeDdpError(401, "login required").ToValue();
+  }
   if (!refused && s.options_.max_subscriptions > 0 &&
       s.subs_.size() >= s.options_.max_subscriptions) {
     refused = MakeDdpError("too-many-requests", 429,

@@ -1,0 +1,56 @@
+// TokenStore: the resume tokens `login` hands out (Meteor's
+// `{resume: token}` logins): random, stored only as their SHA-256,
+// expiring, revocable one by one (`logout`) or per user
+// (`logoutOtherClients`).
+//
+// In memory, on one node: a restarted node, or another node of a cluster,
+// does not know the tokens; the client then logs in again with its JWT.
+//
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/string_map.h"
+#include "protocol/value.h"
+
+namespace ddp::auth {
+
+struct Login {
+  std::string user_id;
+  std::shared_ptr<const Object> claims;  // the JWT's claims ($user in rules)
+  int64_t expires_millis = 0;            // unix ms
+};
+
+class TokenStore {
+ public:
+  // At most `max_tokens` live tokens; issuing beyond drops expired ones,
+  // then refuses (ResourceExhausted).
+  explicit TokenStore(size_t max_tokens = 1000000) : max_tokens_(max_tokens) {}
+
+  // A new token for `login` (its expires_millis says until when).
+  absl::StatusOr<std::string> Issue(const Login& login);
+  // The login a token stands for; Unauthenticated when unknown, revoked or
+  // expired at `now_millis`.
+  absl::StatusOr<Login> Resume(std::string_view token, int64_t now_millis);
+  // Forgets one token (unknown ones are fine).
+  void Revoke(std::string_view token);
+  // Forgets every token of `user_id` but `keep` (may be empty).
+  void RevokeUser(std::string_view user_id, std::string_view keep);
+  size_t size() const;
+
+ private:
+  static std::string Hash(std::string_view token);
+  void DropExpired(int64_t now_millis);  // mu_ held
+
+  const size_t max_tokens_;
+  mutable std::mutex mu_;
+  StringMap<Login> by_hash_;  // guarded by mu_
+};
+
+}  // namespace ddp::auth

@@ -1,0 +1,37 @@
+// The DDP face of auth/: Meteor's login methods.
+//
+//   login [{jwt: "<token>"}]    -> {id, token, tokenExpires, type: "jwt"}
+//   login [{resume: "<token>"}] -> {id, token, tokenExpires, type: "resume"}
+//   logout []                   -> the connection is anonymous again, its
+//                                  resume token revoked
+//   logoutOtherClients []       -> every other resume token of the user
+//                                  revoked (connections logged in with them
+//                                  stay so until they reconnect)
+//
+// A successful login or logout changes the connection's identity before its
+// `result`: the session's subscriptions run again as the new user and the
+// client gets only the difference (MethodReply::SetUser). A refused login
+// gets 403 with the reason ("invalid token: expired", ...), an unknown
+// login form 400.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "auth/jwt.h"
+#include "auth/tokens.h"
+#include "server/ddp/registry.h"
+
+namespace ddp {
+
+struct AuthApiOptions {
+  // How long a resume token lives, at most: a JWT's own `exp` ends it
+  // earlier. Default: 90 days (Meteor's loginExpirationInDays).
+  std::chrono::milliseconds token_ttl = std::chrono::hours(24 * 90);
+};
+
+// `jwt` may be null (no JWT configured: `login` with a JWT gets 400).
+void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier> jwt,
+                     std::shared_ptr<auth::TokenStore> tokens, AuthApiOptions options = {});
+
+}  // namespace ddp

@@ -1,0 +1,220 @@
+// Logins over a real socket: `login` with a JWT (HS256 signed here with
+// OpenSSL's HMAC) and with a resume token, `logout`, `logoutOtherClients`,
+// forged and expired tokens, and a server that serves nobody anonymous.
+// A login re-runs the session's subscriptions and the client gets only the
+// difference (the `whoami` publication depends on the user).
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "auth/jwt.h"
+#include "common/strings.h"
+#include "gtest/gtest.h"
+#include "protocol/json.h"
+#include "server/server.h"
+#include "tests/server/test_registry.h"
+#include "tests/support/ws_client.h"
+
+namespace ddp::testing {
+namespace {
+
+const std::string kSecret = "a-shared-secret-of-more-than-32-bytes!";
+
+int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Jwt(std::string_view claims, std::string_view header = R"({"alg":"HS256","typ":"JWT"})",
+                std::string_view secret = kSecret) {
+  std::string u = StrCat(auth::Base64UrlEncode(header), ".", auth::Base64UrlEncode(claims));
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(u.data()), u.size(), mac, &len);
+  return StrCat(u, ".", auth::Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), len)));
+}
+
+std::string Claims(std::string_view sub, std::string_view extra = "") {
+  return StrCat(R"({"sub":")", sub, R"(","iss":"idp","aud":"app","exp":)", Now() + 600,
+                extra.empty() ? "" : ",", extra, "}");
+}
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void Start(bool allow_anonymous = true) {
+    if (server_) server_->Shutdown();
+    server_.reset();
+    ServerOptions o;
+    o.engine.store.path = ::testing::TempDir() + "/auth_test_" + std::to_string(getpid());
+    std::filesystem::remove_all(o.engine.store.path);
+    o.net.bind = "127.0.0.1";
+    o.net.port = 0;
+    o.net.threads = 2;
+    o.net.shutdown_grace = std::chrono::milliseconds(100);
+    o.net.close_timeout = std::chrono::milliseconds(100);
+    o.net.session.allow_anonymous = allow_anonymous;
+    o.jwt = auth::JwtOptions{.hs256_secret = kSecret, .issuer = "idp", .audience = "app"};
+    server_ = std::make_unique<Server>(o, MakeTestRegistry());
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  void SetUp() override { Start(); }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+  std::unique_ptr<WsClient> Client() {
+    auto c = WsClient::Open(server_->port());
+    EXPECT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE((*c)->DdpConnect().ok());
+    return std::move(*c);
+  }
+  // A login call; the data messages that came with it go to `data`.
+  static Value Login(WsClient& c, std::string_view how, std::vector<Value>* data = nullptr) {
+    auto r = c.Call("login", StrCat("[", how, "]"), data);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : Value();
+  }
+  static std::string Error(const Value& result) {
+    const Value* e = result.Find("error");
+    if (e == nullptr) return "";
+    return StrCat(ToJson(*e->Find("error")), " ", e->Find("reason")->as_string());
+  }
+  static std::vector<std::string> Messages(const std::vector<Value>& data) {
+    std::vector<std::string> out;
+    for (const Value& m : data) out.push_back(ToJson(m));
+    return out;
+  }
+
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(AuthTest, LoginRerunsSubscriptionsAndSendsOnlyTheDifference) {
+  auto c = Client();
+  std::vector<Value> initial;
+  ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami", "[]", &initial)), "ready");
+  EXPECT_EQ(initial.size(), 2u);  // me (anonymous), shared
+
+  std::vector<Value> data;
+  Value r = Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1", R"("role":"admin")")), R"("})"),
+                  &data);
+  ASSERT_EQ(Error(r), "");
+  EXPECT_EQ(r.FindPath("result.id")->as_string(), "u1");
+  EXPECT_EQ(r.FindPath("result.type")->as_string(), "jwt");
+  const std::string token = r.FindPath("result.token")->as_string();
+  EXPECT_GE(token.size(), 40u);
+  EXPECT_TRUE(r.FindPath("result.tokenExpires.$date")->is_int());
+  // Only what differs: `me` changed, `secret` added; `shared` not sent
+  // again, no second `ready`.
+  EXPECT_EQ(Messages(data),
+            (std::vector<std::string>{
+                R"({"msg":"changed","collection":"whoami","id":"me","fields":{"user":"u1","role":"admin"}})",
+                R"({"msg":"added","collection":"whoami","id":"secret","fields":{"for":"u1"}})"}));
+
+  // Logout: back to anonymous, the difference again.
+  data.clear();
+  auto out = c->Call("logout", "[]", &data);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(Error(*out), "");
+  EXPECT_EQ(Messages(data),
+            (std::vector<std::string>{
+                R"({"msg":"changed","collection":"whoami","id":"me","fields":{"user":"anonymous"},"cleared":["role"]})",
+                R"({"msg":"removed","collection":"whoami","id":"secret"})"}));
+  // The token went with the logout.
+  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", token, R"("})"))),
+            R"(403 You've been logged out by the server. Please log in again.)");
+}
+
+TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {
+  auto a = Client();
+  Value first = Login(*a, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
+  const std::string ta = first.FindPath("result.token")->as_string();
+  auto b = Client();
+  Value second = Login(*b, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
+  const std::string tb = second.FindPath("result.token")->as_string();
+  EXPECT_NE(ta, tb);
+
+  auto c = Client();
+  Value resumed = Login(*c, StrCat(R"({"resume":")", tb, R"("})"));
+  ASSERT_EQ(Error(resumed), "");
+  EXPECT_EQ(resumed.FindPath("result.id")->as_string(), "u1");
+  EXPECT_EQ(resumed.FindPath("result.type")->as_string(), "resume");
+  std::vector<Value> data;
+  ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami", "[]", &data)), "ready");
+  EXPECT_EQ(data.size(), 3u) << "logged in as u1: me, shared, secret";
+
+  // a logs out every other client of u1: b's token is gone, a's is kept.
+  EXPECT_EQ(Error(*a->Call("logoutOtherClients", "[]")), "");
+  auto d = Client();
+  EXPECT_EQ(Error(Login(*d, StrCat(R"({"resume":")", tb, R"("})"))),
+            R"(403 You've been logged out by the server. Please log in again.)");
+  EXPECT_EQ(Error(Login(*d, StrCat(R"({"resume":")", ta, R"("})"))), "");
+  EXPECT_EQ(Error(Login(*d, R"({"resume":"not-a-token"})")),
+            R"(403 You've been logged out by the server. Please log in again.)");
+}
+
+TEST_F(AuthTest, ForgedExpiredAndMisaddressedTokensAreRefused) {
+  auto c = Client();
+  std::vector<Value> initial;
+  ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami", "[]", &initial)), "ready");
+  const std::string none =
+      StrCat(auth::Base64UrlEncode(R"({"alg":"none"})"), ".", auth::Base64UrlEncode(Claims("u1")), ".");
+  struct Case {
+    std::string token, error;
+  };
+  const Case cases[] = {
+      {none, R"(403 Login forbidden: invalid token: algorithm 'none' is not accepted)"},
+      {Jwt(Claims("u1"), R"({"alg":"HS256"})", "another-secret-of-more-than-32-bytes"),
+       "403 Login forbidden: invalid token: bad signature"},
+      {Jwt(StrCat(R"({"sub":"u1","iss":"idp","aud":"app","exp":)", Now() - 3600, "}")),
+       "403 Login forbidden: invalid token: expired"},
+      {Jwt(R"({"sub":"u1","iss":"idp","aud":"other"})"),
+       "403 Login forbidden: invalid token: wrong audience"},
+      {Jwt(R"({"sub":"u1","iss":"evil","aud":"app"})"),
+       "403 Login forbidden: invalid token: wrong issuer"},
+      {"garbage", "403 Login forbidden: invalid token: not three base64url parts"},
+  };
+  for (const Case& k : cases) {
+    std::vector<Value> data;
+    EXPECT_EQ(Error(Login(*c, StrCat(R"({"jwt":")", k.token, R"("})"), &data)), k.error);
+    EXPECT_TRUE(data.empty()) << "a refused login changes nothing";
+  }
+  EXPECT_EQ(Error(Login(*c, R"({"password":"x"})")), "400 Unrecognized options for login request");
+  EXPECT_EQ(Error(*c->Call("login", "[]")), "400 Unrecognized options for login request");
+  // Still anonymous.
+  EXPECT_EQ(Error(*c->Call("logoutOtherClients", "[]")), "401 not logged in");
+}
+
+TEST_F(AuthTest, WithoutAnonymousAccessOnlyLoginIsServed) {
+  Start(/*allow_anonymous=*/false);
+  auto c = Client();
+  auto sub = c->Subscribe("w", "whoami");
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(MsgOf(*sub), "nosub");
+  EXPECT_EQ(ToJson(*sub->FindPath("error.error")), "401");
+  EXPECT_EQ(Error(*c->Call("add", "[1,2]")), "401 login required");
+  EXPECT_EQ(Error(Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u2")), R"("})"))), "");
+  EXPECT_EQ(ToJson(*c->Call("add", "[1,2]")->Find("result")), "3");
+  std::vector<Value> data;
+  ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami", "[]", &data)), "ready");
+  EXPECT_EQ(data.size(), 2u);
+  // Logging out makes the connection anonymous again: its subscription
+  // ends with 401 and its documents are retracted; calls are refused.
+  data.clear();
+  EXPECT_EQ(Error(*c->Call("logout", "[]", &data)), "");
+  std::vector<std::string> got = Messages(data);
+  std::sort(got.begin() + 1, got.end());  // the retractions come in no set order
+  EXPECT_EQ(got,
+            (std::vector<std::string>{
+                R"({"msg":"nosub","id":"w","error":{"isClientSafe":true,"error":401,"reason":"login required","message":"login required [401]","errorType":"Meteor.Error"}})",
+                R"({"msg":"removed","collection":"whoami","id":"me"})",
+                R"({"msg":"removed","collection":"whoami","id":"shared"})"}));
+  EXPECT_EQ(Error(*c->Call("add", "[1,2]")), "401 login required");
+}
+
+}  // namespace
+}  // namespace ddp::testing
