@@ -494,11 +494,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       std::lock_guard<std::mutex> lock(session_mu);
       session = session_id;
     }
-    if (options.resume_token.empty()) return Ready();
+    if (options.resume_token.empty() && options.jwt.empty()) return Ready();
     // Log in before anything else is sent (Meteor's client does the same):
     // subscriptions and calls must run as the user.
-    MethodMsg login{"login", Array{Value(Object{{"resume", Value(options.resume_token)}})},
-                    std::string(kLoginId), std::nullopt};
+    Object how = options.resume_token.empty() ? Object{{"jwt", Value(options.jwt)}}
+                                              : Object{{"resume", Value(options.resume_token)}};
+    MethodMsg login{"login", Array{Value(std::move(how))}, std::string(kLoginId), std::nullopt};
     Send(EncodeMessage(login));
   }
 

@@ -88,6 +88,10 @@ struct ClientOptions {
   // before any subscription or call; a refused login fails the connection
   // with Unauthenticated and stops reconnecting.
   std::string resume_token;
+  // The same with a JWT (`login` [{jwt: token}], ddpd's JWT logins), used
+  // when resume_token is empty. The application renews it before it
+  // expires (a reconnect logs in with whatever is set then).
+  std::string jwt;
   // Keep the documents of subscriptions in the cache. false: observers
   // hear every data message as it arrives and nothing is stored (for
   // high-volume streams); after a reconnect the fresh data is heard again

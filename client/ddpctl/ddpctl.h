@@ -29,6 +29,7 @@ enum ExitCode : int {
 struct Globals {
   std::string url = "ws://127.0.0.1:3000/websocket";
   std::string token;
+  std::string jwt;
   double timeout_s = 10;
   std::string ca_file;
   bool insecure = false;

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--token", g.token, "Resume token sent as `login` before anything else")
       ->envname("DDPCTL_TOKEN");
+  app.add_option("--jwt", g.jwt, "JWT sent as `login` [{jwt}] before anything else")
+      ->envname("DDPCTL_JWT");
   app.add_option("--timeout", g.timeout_s, "Seconds to wait for the connection and for each answer")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

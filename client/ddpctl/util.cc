@@ -27,6 +27,7 @@ ClientOptions Globals::ClientOpts() const {
   o.url = all[0];
   if (all.size() > 1) o.urls = all;
   o.resume_token = token;
+  o.jwt = jwt;
   o.ca_file = ca_file;
   o.verify_peer = !insecure;
   o.connect_timeout = timeout();

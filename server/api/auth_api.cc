@@ -18,12 +18,10 @@ absl::Status Forbidden(std::string_view why) {
 }
 
 Value LoginResult(const auth::Login& login, const std::string& token, std::string_view type) {
-  Object expires;
-  expires.Append("$date", Value(login.expires_millis));
   Object out;
   out.Append("id", Value(login.user_id));
   out.Append("token", Value(token));
-  out.Append("tokenExpires", Value(std::move(expires)));
+  out.Append("tokenExpires", Value(Date{login.expires_millis}));
   out.Append("type", Value(std::string(type)));
   return Value(std::move(out));
 }

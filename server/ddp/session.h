@@ -109,10 +109,11 @@ struct SessionOptions {
   // how many may come at once. Beyond them a method gets `result` with
   // Meteor's `too-many-requests` error (details.timeToReset in ms) and
   // `updated`, a subscription `nosub` with that error. Zero rate: no limit.
-  // Defaults: 5000 method calls/s, burst 5000; 500 subscriptions/s, burst
-  // 500 (far above an application's needs, far below what a flood costs).
-  double method_rate = 5000;
-  double method_burst = 5000;
+  // Defaults: methods unlimited (one connection that publishes a feed
+  // makes 100k+ calls a second, which is what ddpd is for; set a rate for
+  // browser-facing deployments), 500 subscriptions/s with a burst of 500.
+  double method_rate = 0;
+  double method_burst = 1000;
   double sub_rate = 500;
   double sub_burst = 500;
   // Live subscriptions of one connection; one more gets `nosub` with

@@ -4,6 +4,7 @@
 #include "client/client.h"
 
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "boost/asio.hpp"
@@ -14,6 +15,9 @@
 #include "gtest/gtest.h"
 #include "protocol/ddp_message.h"
 #include "protocol/json.h"
+#include "auth/jwt.h"
+#include "openssl/evp.h"
+#include "openssl/hmac.h"
 #include "server/server.h"
 #include "tests/server/test_registry.h"
 
@@ -145,6 +149,48 @@ TEST_F(ClientTest, StoppingSaysDisconnectSoTheSessionDoesNotWait) {
   }
   EXPECT_EQ(server_->engine().live_stats().subscriptions.load(), 0);
   EXPECT_EQ(server_->net().parked_sessions(), 0u);
+}
+
+// The SDK logs in with a JWT after every connect (ClientOptions::jwt);
+// a token the server refuses fails the connection as Unauthenticated.
+TEST(ClientLoginTest, LogsInWithAJwtAndRefusedTokensFailTheConnection) {
+  const std::string secret = "the-sdk-test-secret-of-at-least-32-bytes";
+  ServerOptions so;
+  so.engine.store.path = ::testing::TempDir() + "/client_login_" + std::to_string(getpid());
+  std::filesystem::remove_all(so.engine.store.path);
+  so.net.bind = "127.0.0.1";
+  so.net.port = 0;
+  so.net.shutdown_grace = 100ms;
+  so.net.session.allow_anonymous = false;
+  so.jwt = auth::JwtOptions{.hs256_secret = secret};
+  Server server(so, testing::MakeTestRegistry());
+  ASSERT_TRUE(server.Start().ok());
+  auto jwt = [&](std::string_view claims, std::string_view key) {
+    std::string u = StrCat(auth::Base64UrlEncode(R"({"alg":"HS256"})"), ".",
+                           auth::Base64UrlEncode(claims));
+    unsigned char mac[32];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(u.data()), u.size(), mac, &len);
+    return StrCat(u, ".", auth::Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), len)));
+  };
+  ClientOptions o;
+  o.url = StrCat("ws://127.0.0.1:", server.port(), "/websocket");
+  o.jwt = jwt(R"({"sub":"u9"})", secret);
+  {
+    auto c = SyncClient::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->Subscribe("whoami", A("[]")).ok()) << "anonymous clients are not served here";
+    std::map<std::string, std::string> docs;
+    for (auto& [id, doc] : (*c)->Find("whoami")) docs[id] = ToJson(Value(doc));
+    EXPECT_EQ(docs["me"], R"({"user":"u9"})");
+  }
+  o.jwt = jwt(R"({"sub":"u9"})", "not-the-secret-not-the-secret-not-the");
+  auto refused = SyncClient::Connect(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+  server.Shutdown();
+  std::filesystem::remove_all(so.engine.store.path);
 }
 
 TEST_F(ClientTest, OrderedSubscriptionKeepsOrder) {
