@@ -1,9 +1,8 @@
 #include "auth/tokens.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 
+#include "auth/api_keys.h"
 #include "auth/jwt.h"
 #include "protocol/ids.h"
 
@@ -18,12 +17,7 @@ int64_t NowMillis() {
 
 }  // namespace
 
-std::string TokenStore::Hash(std::string_view token) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), digest, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(digest), len);
-}
+std::string TokenStore::Hash(std::string_view token) { return Sha256(token); }
 
 void TokenStore::DropExpired(int64_t now_millis) {
   absl::erase_if(by_hash_, [&](const auto& kv) { return kv.second.expires_millis <= now_millis; });

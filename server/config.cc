@@ -221,6 +221,9 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--jwks-file", jwks_file, "JWKS file ({\"keys\": [...]}) for JWT logins");
   app.add_option("--jwt-issuer", jwt_issuer, "Required `iss` of login JWTs (empty: any)");
   app.add_option("--jwt-audience", jwt_audience, "Required `aud` of login JWTs (empty: any)");
+  std::string api_keys_file;
+  app.add_option("--api-keys-file", api_keys_file,
+                 "HTTP API keys, lines of '<name> <read,write> <key>' (Authorization: Bearer)");
   app.add_option("--login-token-ttl-ms", login_token_ttl_ms,
                  "Lifetime of the resume tokens `login` returns (a JWT's exp ends them earlier)")
       ->check(CLI::Range(int64_t{1000}, int64_t{1} << 50));
@@ -378,6 +381,15 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   net.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
   session.disconnect_grace_period = std::chrono::milliseconds(disconnect_grace_ms);
   o.auth.token_ttl = std::chrono::milliseconds(login_token_ttl_ms);
+  if (!api_keys_file.empty()) {
+    std::ifstream in(api_keys_file, std::ios::binary);
+    if (!in) return usage_error(StrCat("--api-keys-file: cannot read '", api_keys_file, "'"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    o.api_keys = ss.str();
+    absl::StatusOr<auth::ApiKeys> keys = auth::ApiKeys::Parse(o.api_keys);
+    if (!keys.ok()) return usage_error(std::string(keys.status().message()));
+  }
   if (!jwt_secret_file.empty() || !jwt_public_key_files.empty() || !jwks_file.empty()) {
     auth::JwtOptions jwt;
     auto slurp = [&](const std::string& path, std::string* out) {

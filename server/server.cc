@@ -28,8 +28,18 @@ absl::Status Server::Start() {
     jwt = std::move(*v);
   }
   tokens_ = std::make_shared<auth::TokenStore>();
-  RegisterAuthApi(*registry_, std::move(jwt), tokens_, options_.auth);
+  RegisterAuthApi(*registry_, jwt, tokens_, options_.auth);
   http_ = std::make_shared<HttpApi>(std::string(kDdpdVersion), engine_);
+  HttpAuth http_auth;
+  http_auth.jwt = std::move(jwt);
+  http_auth.tokens = tokens_;
+  http_auth.allow_anonymous = options_.net.session.allow_anonymous;
+  if (!options_.api_keys.empty()) {
+    absl::StatusOr<auth::ApiKeys> keys = auth::ApiKeys::Parse(options_.api_keys);
+    if (!keys.ok()) return keys.status();
+    http_auth.api_keys = std::move(*keys);
+  }
+  http_->SetAuth(std::move(http_auth));
   std::shared_ptr<HttpApi> http = http_;
   net_ = std::make_unique<NetServer>(
       options_.net, registry_,

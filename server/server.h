@@ -39,6 +39,9 @@ struct ServerOptions {
   // clients (or none, with net.session.allow_anonymous false).
   std::optional<auth::JwtOptions> jwt;
   AuthApiOptions auth;
+  // API keys for the HTTP API, as auth/api_keys.h reads them (the text of
+  // --api-keys-file). Default: none.
+  std::string api_keys;
 };
 
 class Server {

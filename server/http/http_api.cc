@@ -131,9 +131,45 @@ HttpResponse HttpApi::Readiness() const {
                       {}};
 }
 
+std::optional<HttpResponse> HttpApi::Authorize(const HttpRequest& request) const {
+  auto unauthorized = [](std::string_view why) {
+    HttpResponse r = Error(401, why);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  };
+  const std::string header = request.Header("Authorization");
+  if (header.empty()) {
+    if (auth_.allow_anonymous) return std::nullopt;
+    return unauthorized("login required: send Authorization: Bearer <token>");
+  }
+  if (!absl::StartsWithIgnoreCase(ToAbsl(header), "Bearer ")) {
+    return unauthorized("the Authorization header must be Bearer <token>");
+  }
+  std::string_view token = std::string_view(header).substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  if (const auth::ApiKey* key = auth_.api_keys.Find(token)) {
+    const bool write = request.method != "GET" && request.method != "HEAD";
+    if (write ? key->write : key->read) return std::nullopt;
+    return Error(403, StrCat("API key '", key->name, "' has no ", write ? "write" : "read",
+                             " scope"));
+  }
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  if (auth_.tokens != nullptr && auth_.tokens->Resume(token, now_ms).ok()) return std::nullopt;
+  if (auth_.jwt == nullptr) return unauthorized("unknown token");
+  absl::StatusOr<Object> claims = auth_.jwt->Verify(token, now_ms / 1000);
+  if (!claims.ok()) return unauthorized(ToStd(claims.status().message()));
+  return std::nullopt;
+}
+
 void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
   std::string_view path = request.Path();
   if (engine_ != nullptr && absl::StartsWith(ToAbsl(path), "/api/v1/")) {
+    if (std::optional<HttpResponse> refused = Authorize(request)) {
+      respond(std::move(*refused));
+      return;
+    }
     Api(request, std::move(respond));
     return;
   }

@@ -10,6 +10,13 @@
 //   GET  /api/v1/topics/{topic}?q=<query>  the current result of a query
 //   GET  /api/v1/topics                    topics with document counts
 //
+// Who calls /api/v1/*: `Authorization: Bearer <token>` with an API key
+// (scopes read: GET routes, write: POST routes), a resume token from a DDP
+// `login`, or a JWT `login` would take. A token that is none of these gets
+// 401 with the reason (and `WWW-Authenticate: Bearer`), a key without the
+// route's scope 403; no token is anonymous, refused with 401 when
+// anonymous access is off. /, /healthz and /readyz are always open.
+//
 // Errors are JSON {"error": code, "reason": text} with the matching status
 // (the same mapping as DDP errors: 400, 404, 409, 429, 503, 500).
 // Unknown routes get 404, wrong methods 405, as JSON {"error", "reason"}.
@@ -19,10 +26,20 @@
 #include <atomic>
 #include <string>
 
+#include "auth/api_keys.h"
+#include "auth/jwt.h"
+#include "auth/tokens.h"
 #include "server/engine/engine.h"
 #include "server/net/http_types.h"
 
 namespace ddp {
+
+struct HttpAuth {
+  std::shared_ptr<const auth::JwtVerifier> jwt;  // may be null
+  std::shared_ptr<auth::TokenStore> tokens;      // may be null
+  auth::ApiKeys api_keys;
+  bool allow_anonymous = true;
+};
 
 class HttpApi {
  public:
@@ -30,6 +47,8 @@ class HttpApi {
   HttpApi(std::string version, std::shared_ptr<engine::Engine> engine)
       : version_(std::move(version)), engine_(std::move(engine)) {}
 
+  // Before the server starts.
+  void SetAuth(HttpAuth auth) { auth_ = std::move(auth); }
   void Handle(HttpRequest request, HttpRespond respond);
   // Readiness as /readyz reports it.
   void SetReady(bool ready) { ready_.store(ready); }
@@ -40,10 +59,13 @@ class HttpApi {
 
  private:
   void Api(const HttpRequest& request, HttpRespond respond);
+  // Null when the caller may use the route, else the response for it.
+  std::optional<HttpResponse> Authorize(const HttpRequest& request) const;
 
   const std::string version_;
   const std::shared_ptr<engine::Engine> engine_;
   std::atomic<bool> ready_{false};
+  HttpAuth auth_;
 };
 
 }  // namespace ddp

@@ -46,7 +46,7 @@ std::string Claims(std::string_view sub, std::string_view extra = "") {
 
 class AuthTest : public ::testing::Test {
  protected:
-  void Start(bool allow_anonymous = true) {
+  void Start(bool allow_anonymous = true, std::string api_keys = "") {
     if (server_) server_->Shutdown();
     server_.reset();
     ServerOptions o;
@@ -59,6 +59,7 @@ class AuthTest : public ::testing::Test {
     o.net.close_timeout = std::chrono::milliseconds(100);
     o.net.session.allow_anonymous = allow_anonymous;
     o.jwt = auth::JwtOptions{.hs256_secret = kSecret, .issuer = "idp", .audience = "app"};
+    o.api_keys = std::move(api_keys);
     server_ = std::make_unique<Server>(o, MakeTestRegistry());
     absl::Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -215,6 +216,47 @@ TEST_F(AuthTest, WithoutAnonymousAccessOnlyLoginIsServed) {
                 R"({"msg":"removed","collection":"whoami","id":"me"})",
                 R"({"msg":"removed","collection":"whoami","id":"shared"})"}));
   EXPECT_EQ(Error(*c->Call("add", "[1,2]")), "401 login required");
+}
+
+TEST_F(AuthTest, HttpTakesApiKeysResumeTokensAndJwtsAsBearerTokens) {
+  const std::string reader = "reader-key-0123456789abcdefghij";
+  const std::string writer = "writer-key-0123456789abcdefghij";
+  Start(/*allow_anonymous=*/false,
+        StrCat("# name scopes key\nreporting read ", reader, "\ningest read,write ", writer, "\n"));
+  const uint16_t port = server_->port();
+  auto fetch = [&](std::string_view method, std::string_view target, std::string_view bearer,
+                   std::string_view body = "") {
+    auto r = HttpFetch(port, method, target, body, "application/json",
+                       bearer.empty() ? "" : StrCat("Bearer ", bearer));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? StrCat(r->status, " ", r->body) : std::string("no answer");
+  };
+  const std::string doc = R"({"_id":"d1","v":1})";
+  // Anonymous: refused (health and readiness stay open).
+  EXPECT_EQ(fetch("GET", "/api/v1/topics", ""),
+            R"(401 {"error":401,"reason":"login required: send Authorization: Bearer <token>"})");
+  EXPECT_EQ(fetch("GET", "/healthz", "").substr(0, 3), "200");
+  // API keys with their scopes.
+  EXPECT_EQ(fetch("POST", "/api/v1/topics/t/publish", reader, doc),
+            R"(403 {"error":403,"reason":"API key 'reporting' has no write scope"})");
+  EXPECT_EQ(fetch("POST", "/api/v1/topics/t/publish", writer, doc).substr(0, 3), "200");
+  EXPECT_EQ(fetch("GET", "/api/v1/topics/t?q=%7B%7D", reader).substr(0, 3), "200");
+  // A JWT, a resume token from a DDP login, and what is neither.
+  EXPECT_EQ(fetch("GET", "/api/v1/topics", Jwt(Claims("u1"))).substr(0, 3), "200");
+  auto c = Client();
+  Value login = Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
+  const std::string token = login.FindPath("result.token")->as_string();
+  EXPECT_EQ(fetch("GET", "/api/v1/topics", token).substr(0, 3), "200");
+  EXPECT_EQ(fetch("GET", "/api/v1/topics", Jwt(R"({"sub":"u1","iss":"idp","aud":"other"})")),
+            R"(401 {"error":401,"reason":"invalid token: wrong audience"})");
+  EXPECT_EQ(fetch("GET", "/api/v1/topics", "reader-key-but-not-quite-right"),
+            R"(401 {"error":401,"reason":"invalid token: not three base64url parts"})");
+  auto basic = HttpFetch(port, "GET", "/api/v1/topics", "", "application/json", "Basic dTpw");
+  ASSERT_TRUE(basic.ok());
+  EXPECT_EQ(basic->status, 401);
+  // After logout the resume token no longer opens the API.
+  EXPECT_EQ(Error(*c->Call("logout", "[]")), "");
+  EXPECT_EQ(fetch("GET", "/api/v1/topics", token).substr(0, 3), "401");
 }
 
 }  // namespace

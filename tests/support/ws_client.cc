@@ -270,7 +270,8 @@ namespace ddp::testing {
 
 absl::StatusOr<HttpResult> HttpFetch(uint16_t port, std::string_view method,
                                      std::string_view target, std::string_view body,
-                                     std::string_view content_type) {
+                                     std::string_view content_type,
+                                     std::string_view authorization) {
   namespace http = beast::http;
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
@@ -280,6 +281,7 @@ absl::StatusOr<HttpResult> HttpFetch(uint16_t port, std::string_view method,
   if (ec) return absl::UnavailableError(StrCat("connect: ", ec.message()));
   http::request<http::string_body> req(http::string_to_verb(std::string(method)), std::string(target), 11);
   req.set(http::field::host, StrCat("127.0.0.1:", port));
+  if (!authorization.empty()) req.set(http::field::authorization, std::string(authorization));
   if (!body.empty()) {
     req.set(http::field::content_type, std::string(content_type));
     req.body() = std::string(body);

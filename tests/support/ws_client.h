@@ -101,6 +101,7 @@ struct HttpResult {
 // One HTTP/1.1 request on a fresh connection.
 absl::StatusOr<HttpResult> HttpFetch(uint16_t port, std::string_view method,
                                      std::string_view target, std::string_view body = "",
-                                     std::string_view content_type = "application/json");
+                                     std::string_view content_type = "application/json",
+                                     std::string_view authorization = "");
 
 }  // namespace ddp::testing
