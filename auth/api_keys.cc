@@ -21,6 +21,7 @@ absl::StatusOr<ApiKeys> ApiKeys::Parse(std::string_view text) {
   for (absl::string_view raw : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')) {
     ++line_no;
     std::string_view line(raw.data(), raw.size());
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF files
     if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     std::vector<absl::string_view> parts =
         absl::StrSplit(absl::string_view(line.data(), line.size()), ' ', absl::SkipWhitespace());

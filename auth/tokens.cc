@@ -19,19 +19,41 @@ int64_t NowMillis() {
 
 std::string TokenStore::Hash(std::string_view token) { return Sha256(token); }
 
+void TokenStore::Erase(const std::string& hash) {
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return;
+  if (auto user = by_user_.find(it->second.user_id); user != by_user_.end()) {
+    std::erase(user->second, hash);
+    if (user->second.empty()) by_user_.erase(user);
+  }
+  by_hash_.erase(it);
+}
+
 void TokenStore::DropExpired(int64_t now_millis) {
-  absl::erase_if(by_hash_, [&](const auto& kv) { return kv.second.expires_millis <= now_millis; });
+  std::vector<std::string> expired;
+  for (const auto& [hash, login] : by_hash_) {
+    if (login.expires_millis <= now_millis) expired.push_back(hash);
+  }
+  for (const std::string& hash : expired) Erase(hash);
 }
 
 absl::StatusOr<std::string> TokenStore::Issue(const Login& login) {
   // 32 bytes from getrandom (protocol/ids.h): as unguessable as a key.
   std::string token = Base64UrlEncode(RandomBytes(32));
+  std::string hash = Hash(token);
   std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string>& mine = by_user_[login.user_id];
+  if (!mine.empty() && mine.size() >= max_per_user_) {
+    const std::string oldest = mine.front();
+    Erase(oldest);
+  }
   if (by_hash_.size() >= max_tokens_) DropExpired(NowMillis());
   if (by_hash_.size() >= max_tokens_) {
+    if (by_user_[login.user_id].empty()) by_user_.erase(login.user_id);
     return absl::ResourceExhaustedError("too many login tokens; try again later");
   }
-  by_hash_[Hash(token)] = login;
+  by_user_[login.user_id].push_back(hash);
+  by_hash_[std::move(hash)] = login;
   return token;
 }
 
@@ -40,7 +62,7 @@ absl::StatusOr<Login> TokenStore::Resume(std::string_view token, int64_t now_mil
   auto it = by_hash_.find(Hash(token));
   if (it == by_hash_.end()) return absl::UnauthenticatedError("unknown or revoked login token");
   if (it->second.expires_millis <= now_millis) {
-    by_hash_.erase(it);
+    Erase(std::string(it->first));
     return absl::UnauthenticatedError("the login token expired");
   }
   return it->second;
@@ -48,15 +70,18 @@ absl::StatusOr<Login> TokenStore::Resume(std::string_view token, int64_t now_mil
 
 void TokenStore::Revoke(std::string_view token) {
   std::lock_guard<std::mutex> lock(mu_);
-  by_hash_.erase(Hash(token));
+  Erase(Hash(token));
 }
 
 void TokenStore::RevokeUser(std::string_view user_id, std::string_view keep) {
   const std::string kept = keep.empty() ? std::string() : Hash(keep);
   std::lock_guard<std::mutex> lock(mu_);
-  absl::erase_if(by_hash_, [&](const auto& kv) {
-    return kv.second.user_id == user_id && (kept.empty() || kv.first != kept);
-  });
+  auto user = by_user_.find(user_id);
+  if (user == by_user_.end()) return;
+  std::vector<std::string> hashes = user->second;  // Erase edits the list
+  for (const std::string& hash : hashes) {
+    if (hash != kept) Erase(hash);
+  }
 }
 
 size_t TokenStore::size() const {

@@ -30,8 +30,11 @@ struct Login {
 class TokenStore {
  public:
   // At most `max_tokens` live tokens; issuing beyond drops expired ones,
-  // then refuses (ResourceExhausted).
-  explicit TokenStore(size_t max_tokens = 1000000) : max_tokens_(max_tokens) {}
+  // then refuses (ResourceExhausted). At most `max_per_user` per user: a
+  // user's next login revokes its oldest token, so that one user cannot
+  // fill the store for everyone.
+  explicit TokenStore(size_t max_tokens = 1000000, size_t max_per_user = 100)
+      : max_tokens_(max_tokens), max_per_user_(max_per_user) {}
 
   // A new token for `login` (its expires_millis says until when).
   absl::StatusOr<std::string> Issue(const Login& login);
@@ -47,10 +50,13 @@ class TokenStore {
  private:
   static std::string Hash(std::string_view token);
   void DropExpired(int64_t now_millis);  // mu_ held
+  void Erase(const std::string& hash);   // mu_ held
 
   const size_t max_tokens_;
+  const size_t max_per_user_;
   mutable std::mutex mu_;
-  StringMap<Login> by_hash_;  // guarded by mu_
+  StringMap<Login> by_hash_;                    // guarded by mu_
+  StringMap<std::vector<std::string>> by_user_;  // user -> hashes, oldest first; guarded by mu_
 };
 
 }  // namespace ddp::auth

@@ -21,6 +21,7 @@ class LazyDeque {
   size_t size() const { return items_ ? items_->size() : 0; }
 
   T& front() { return items_->front(); }
+  T& operator[](size_t i) { return (*items_)[i]; }
   T& back() { return items_->back(); }
 
   template <typename... Args>

@@ -1,6 +1,7 @@
 // A token bucket: `rate` tokens a second, at most `burst` saved up. Rate
 // limits take one token per request (DDP methods and subscriptions of one
-// connection). Not thread-safe; 16 bytes.
+// connection). Not thread-safe; 16 bytes. Counts are floats: bursts up to
+// 1e6 (the configuration's bound) are exact.
 #pragma once
 
 #include <algorithm>

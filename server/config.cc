@@ -167,6 +167,10 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--outbound-queue-bytes", net.outbound_queue_bytes,
                  "Bytes queued for one client before it is closed as a slow consumer (4001)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 34));
+  app.add_option("--outbound-soft-bytes", net.outbound_soft_bytes,
+                 "Bytes queued for one client above which its pending changes to one document "
+                 "are merged (0: never)")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 34));
   app.add_option("--permessage-deflate", net.permessage_deflate,
                  "Negotiate permessage-deflate when the client offers it");
   app.add_option("--heartbeat-interval-ms", heartbeat_interval_ms,
@@ -192,17 +196,17 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--method-rate", session.method_rate,
                  "DDP method calls a second per connection, beyond which a call gets "
                  "too-many-requests (0: no limit)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(CLI::Range(0.0, 1e6));
   app.add_option("--method-burst", session.method_burst,
                  "Method calls one connection may make at once above --method-rate")
-      ->check(CLI::Range(1.0, 1e9));
+      ->check(CLI::Range(1.0, 1e6));
   app.add_option("--sub-rate", session.sub_rate,
                  "Subscriptions a second per connection, beyond which a sub gets nosub "
                  "too-many-requests (0: no limit)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(CLI::Range(0.0, 1e6));
   app.add_option("--sub-burst", session.sub_burst,
                  "Subscriptions one connection may start at once above --sub-rate")
-      ->check(CLI::Range(1.0, 1e9));
+      ->check(CLI::Range(1.0, 1e6));
   app.add_option("--max-subscriptions", session.max_subscriptions,
                  "Live subscriptions per connection (0: no limit)")
       ->check(CLI::Range(size_t{0}, size_t{1} << 30));

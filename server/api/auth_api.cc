@@ -60,8 +60,11 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
       login.user_id = claims->Find("sub")->as_string();
       login.expires_millis = now + options.token_ttl.count();
       if (const Value* exp = claims->Find("exp"); exp != nullptr && exp->is_number()) {
-        login.expires_millis =
-            std::min(login.expires_millis, static_cast<int64_t>(exp->ToDouble() * 1000));
+        // Compared as doubles: a huge exp must not overflow.
+        const double exp_millis = exp->ToDouble() * 1000;
+        if (exp_millis < static_cast<double>(login.expires_millis)) {
+          login.expires_millis = static_cast<int64_t>(exp_millis);
+        }
       }
       login.claims = std::make_shared<const Object>(std::move(*claims));
       absl::StatusOr<std::string> issued = tokens->Issue(login);

@@ -6,13 +6,12 @@ void RerunBaseline::Start(
     const std::function<void(const std::function<void(std::string_view, std::string_view,
                                                        const Object&)>&)>& view,
     std::vector<std::string> awaited, std::vector<std::string> ready_before) {
-  // A re-run during a re-run keeps the older baseline: it is what the
-  // client holds (nothing of the first re-run has been retracted yet).
-  if (!active_) {
-    view([this](std::string_view collection, std::string_view id, const Object& fields) {
-      held_[collection].emplace(std::string(id), fields);
-    });
-  }
+  // What the client holds: during an earlier re-run, what it has not
+  // re-sent yet (still in the baseline) and what it has sent or changed
+  // since (in the merge box, the newer state).
+  view([this](std::string_view collection, std::string_view id, const Object& fields) {
+    held_[collection].insert_or_assign(std::string(id), fields);
+  });
   active_ = true;
   for (std::string& id : awaited) awaited_.insert(std::move(id));
   for (std::string& id : ready_before) ready_before_.insert(std::move(id));
@@ -50,6 +49,10 @@ bool RerunBaseline::Take(std::string_view collection, std::string_view id) {
 bool RerunBaseline::Settled(std::string_view sub_id) {
   if (auto it = awaited_.find(sub_id); it != awaited_.end()) awaited_.erase(it);
   return active_ && awaited_.empty();
+}
+
+void RerunBaseline::Forget(std::string_view sub_id) {
+  if (auto it = ready_before_.find(sub_id); it != ready_before_.end()) ready_before_.erase(it);
 }
 
 bool RerunBaseline::SuppressReady(std::string_view sub_id) {

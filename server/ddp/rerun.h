@@ -49,6 +49,8 @@ class RerunBaseline {
   // Whether `ready` for this subscription must not be sent again (the
   // client saw it before the re-run); taken once.
   bool SuppressReady(std::string_view sub_id);
+  // The subscription stopped: a new one with the same id sends `ready`.
+  void Forget(std::string_view sub_id);
   // Ends the re-run: fn for every document left, then nothing is held.
   void RetractRest(const std::function<void(std::string_view collection, std::string_view id)>& fn);
 

@@ -42,6 +42,7 @@ void Session::OnMessage(std::string_view text, SteadyTime now) {
   last_input_ = now;
   ping_sent_at_.reset();  // any input counts as a pong
   if (resume_.active() && now >= resume_deadline_) MaybeFinishResume("", /*force=*/true);
+  if (rerun_.active() && now >= rerun_deadline_) MaybeFinishRerun("", /*force=*/true);
 
   Pending item;
   absl::StatusOr<Value> parsed = ParseJson(text, options_.json_limits);
@@ -151,6 +152,7 @@ SteadyTime Session::NextDeadline() const {
 
 SteadyTime Session::OnTimer(SteadyTime now) {
   if (resume_.active() && now >= resume_deadline_) MaybeFinishResume("", /*force=*/true);
+  if (rerun_.active() && now >= rerun_deadline_) MaybeFinishRerun("", /*force=*/true);
   if (now < NextDeadline()) return NextDeadline();
   switch (state_) {
     case State::kClosed:
@@ -350,6 +352,7 @@ void Session::SetUser(std::shared_ptr<const UserIdentity> user) {
   }
   rerun_.Start([this](const auto& record) { merge_box_.ForEachDocument(record); },
                std::move(awaited), std::move(ready_before));
+  rerun_deadline_ = SteadyClock::now() + options_.resume_deadline;
   silent_ = true;
   StopAllSubscriptions();
   silent_ = false;
@@ -379,9 +382,9 @@ void Session::SetUser(std::shared_ptr<const UserIdentity> user) {
   if (subs_.empty()) MaybeFinishRerun("");
 }
 
-void Session::MaybeFinishRerun(std::string_view settled_sub) {
+void Session::MaybeFinishRerun(std::string_view settled_sub, bool force) {
   if (!rerun_.active() || state_ == State::kClosed) return;
-  if (!rerun_.Settled(settled_sub)) return;
+  if (!rerun_.Settled(settled_sub) && !force) return;
   rerun_.RetractRest(
       [&](std::string_view collection, std::string_view id) { Send(EncodeRemoved(collection, id)); });
 }
@@ -457,6 +460,7 @@ void Session::StopSubscription(const std::shared_ptr<Subscription>& sub, bool no
     subs_.erase(sub->id());
   }
   if (state_ != State::kClosed) merge_box_.RemoveSubscription(sub->handle_, *this);
+  if (rerun_.active() && !sub->id().empty() && !silent_) rerun_.Forget(sub->id());
   auto callbacks = std::move(sub->on_stop_);
   sub->on_stop_.clear();
   for (auto& fn : callbacks) std::move(fn)();

@@ -335,7 +335,7 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   // A re-run (SetUser) settles once every subscription it awaits is ready
   // or stopped: what the client held and no subscription sent again is
   // retracted.
-  void MaybeFinishRerun(std::string_view settled_sub);
+  void MaybeFinishRerun(std::string_view settled_sub, bool force = false);
   // Whether an `added` the merge box sends must go out (false: the client
   // holds exactly that document already).
   bool ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
@@ -381,6 +381,9 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   MergeBox merge_box_;
   ResumeClaims resume_;
   RerunBaseline rerun_;
+  // A re-run is settled by then at the latest (resume_deadline after it
+  // started), whether or not every subscription came back ready.
+  SteadyTime rerun_deadline_{};
   bool silent_ = false;  // data messages are dropped (a re-run stops its subscriptions)
   bool resume_subscribed_ = false;  // a subscription started since the resume
   // Claims still open then are settled anyway (a named subscription that

@@ -40,6 +40,11 @@ struct NetOptions {
   // Outbound bytes queued for one connection before it is closed as a slow
   // consumer (4001). Default: 16 MiB.
   size_t outbound_queue_bytes = size_t{16} << 20;
+  // Outbound bytes queued for one connection above which pending data
+  // messages about the same document are merged (conflate.h): a client
+  // that cannot keep up gets each document's latest state, not every step.
+  // Zero: never. Default: 1 MiB.
+  size_t outbound_soft_bytes = size_t{1} << 20;
   // Negotiate permessage-deflate when the client offers it. Default: true.
   bool permessage_deflate = true;
   // At shutdown, how long sessions get to flush their queues before they
@@ -69,6 +74,7 @@ struct NetStats {
   std::atomic<int64_t> messages_out{0};
   std::atomic<int64_t> bytes_out{0};
   std::atomic<int64_t> slow_consumer_closes{0};
+  std::atomic<int64_t> messages_conflated{0};  // merged into a pending one (or cancelled)
   std::atomic<int64_t> sessions_resumed{0};  // Meteor session resumptions
   std::atomic<int64_t> connections_refused{0};  // beyond max_connections_per_ip
   std::atomic<int64_t> http_requests{0};

@@ -31,6 +31,8 @@
 #include <cerrno>
 
 #include "common/lazy_deque.h"
+#include "common/string_map.h"
+#include "server/net/conflate.h"
 #include "server/net/guarded_stream.h"
 #include "server/net/internal.h"
 #include "server/net/io_loop.h"
@@ -129,6 +131,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   void Send(std::shared_ptr<const std::string> message) override {
     if (closing_ || done_) return;
+    const size_t soft = shared_->options.outbound_soft_bytes;
+    if (soft > 0 && queued_bytes_ + message->size() > soft && Conflate(message)) return;
     if (queued_bytes_ + message->size() > shared_->options.outbound_queue_bytes) {
       SlowConsumer();
       return;
@@ -339,6 +343,55 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     }
   }
 
+  // Above the soft limit: merges `message` into the pending message about
+  // the same document, if there is one that can take it (conflate.h), and
+  // says so; otherwise it will be queued as it is, and becomes that
+  // document's pending message.
+  bool Conflate(const std::shared_ptr<const std::string>& message) {
+    std::optional<DocKey> key = KeyOf(*message);
+    if (!key) return false;
+    if (!pending_docs_) pending_docs_ = std::make_unique<StringMap<uint64_t>>();
+    auto it = pending_docs_->find(key->key);
+    if (it != pending_docs_->end() && key->kind != DocKey::Kind::kOrdered &&
+        it->second >= popped_ + in_flight_ && it->second < popped_ + queue_.size()) {
+      Outbound& pending = queue_[it->second - popped_];
+      Merged merged = Merge(*pending.message, *message);
+      if (merged.kind == Merged::Kind::kReplace) {
+        queued_bytes_ += merged.message->size();
+        queued_bytes_ -= pending.message->size();
+        pending.message = std::move(merged.message);
+        if (raw_frames_) {
+          pending.header_size = static_cast<uint8_t>(
+              ServerFrameHeader(kOpText, pending.message->size(), pending.header));
+        }
+        if (key->kind == DocKey::Kind::kRemoved) pending_docs_->erase(it);
+        shared_->stats.messages_conflated++;
+        return true;
+      }
+      if (merged.kind == Merged::Kind::kDropBoth) {
+        // The client never had the document: neither message goes.
+        queued_bytes_ -= pending.message->size();
+        pending.message = EmptyMessage();
+        pending.dropped = true;
+        pending_docs_->erase(it);
+        shared_->stats.messages_conflated += 2;
+        return true;
+      }
+    }
+    if (key->kind == DocKey::Kind::kAdded || key->kind == DocKey::Kind::kChanged) {
+      (*pending_docs_)[key->key] = popped_ + queue_.size();  // the seq it is queued at
+    } else if (it != pending_docs_->end()) {
+      pending_docs_->erase(it);  // nothing merges into a removal or across an ordered move
+    }
+    return false;
+  }
+
+  static const std::shared_ptr<const std::string>& EmptyMessage() {
+    static const auto* empty = new std::shared_ptr<const std::string>(
+        std::make_shared<const std::string>());
+    return *empty;
+  }
+
   // A control frame goes in the same queue as messages (frames never
   // interleave on the wire), outside the outbound byte limit.
   void QueueControl(uint8_t opcode, std::string payload) {
@@ -354,6 +407,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       queued_bytes_ -= queue_.back().message->size();
       queue_.pop_back();
     }
+    pending_docs_.reset();
   }
 
   // A text message from the client, on either path.
@@ -452,7 +506,18 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void DoWrite() {
     writing_ = true;
     if (!raw_frames_) {
-      // Beast frames (and compresses) one message per write.
+      // Beast frames (and compresses) one message per write. Messages a
+      // conflation cancelled are not written.
+      while (!queue_.empty() && queue_.front().dropped) {
+        queue_.pop_front();
+        ++popped_;
+      }
+      if (queue_.empty()) {
+        writing_ = false;
+        pending_docs_.reset();
+        if (closing_) DoClose();
+        return;
+      }
       in_flight_ = 1;
       ws_->text(true);
       ws_->async_write(asio::buffer(*queue_.front().message),
@@ -471,6 +536,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
         if (in_flight_ == kMaxFramesPerWrite ||
             (in_flight_ > 0 && bytes + out.message->size() > kMaxBytesPerWrite)) {
           break;
+        }
+        if (out.dropped) {  // cancelled by a conflation: nothing on the wire
+          ++in_flight_;
+          continue;
         }
         iov[count++] = {const_cast<char*>(out.header), out.header_size};
         iov[count++] = {const_cast<char*>(out.message->data()), out.message->size()};
@@ -560,12 +629,16 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   // The `in_flight_` frames at the head of the queue are on the wire.
   void Written(size_t bytes) {
-    shared_->stats.messages_out += static_cast<int64_t>(in_flight_);
     shared_->stats.bytes_out += static_cast<int64_t>(bytes);
+    int64_t sent = 0;
     for (; in_flight_ > 0; --in_flight_) {
+      sent += !queue_.front().dropped;
       queued_bytes_ -= queue_.front().message->size();
       queue_.pop_front();
+      ++popped_;
     }
+    shared_->stats.messages_out += sent;
+    if (queue_.empty()) pending_docs_.reset();  // caught up: nothing to merge into
   }
 
   void OnWrite(beast::error_code ec, size_t bytes) {
@@ -668,6 +741,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (id_ != 0) shared_->Unregister(id_);
     if (session_) shared_->stats.connections_open--;
     queue_.clear();
+    pending_docs_.reset();
     queued_bytes_ = 0;
   }
 
@@ -676,6 +750,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     std::shared_ptr<const std::string> message;
     char header[10];
     uint8_t header_size = 0;
+    bool dropped = false;  // cancelled by a conflation (message empty)
   };
   static constexpr uint8_t kOpText = 0x1, kOpClose = 0x8, kOpPong = 0xA;
 
@@ -707,6 +782,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   LazyDeque<Outbound> queue_;
   size_t queued_bytes_ = 0;
   size_t in_flight_ = 0;  // messages at the front of queue_ being written
+  // Conflation (above outbound_soft_bytes): messages popped off the front
+  // so far (queue_[i] is message number popped_ + i), and per document the
+  // number of its pending data message. Null unless backlogged.
+  uint64_t popped_ = 0;
+  std::unique_ptr<StringMap<uint64_t>> pending_docs_;
   bool raw_frames_ = false;
   bool flush_posted_ = false;
   bool writing_ = false;

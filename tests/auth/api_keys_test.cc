@@ -69,5 +69,24 @@ TEST(TokenStoreTest, IssuesResumesExpiresAndRevokes) {
   EXPECT_TRUE(store.Resume(*t3, t0 + 199'999).ok());
 }
 
+TEST(TokenStoreTest, OneUserCannotFillTheStore) {
+  const int64_t t0 = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  TokenStore store(/*max_tokens=*/10, /*max_per_user=*/3);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 8; ++i) tokens.push_back(*store.Issue(Login{"mallory", nullptr, t0 + 60'000}));
+  EXPECT_EQ(store.size(), 3u) << "each login past the third revokes the oldest";
+  EXPECT_FALSE(store.Resume(tokens[4], t0).ok());
+  EXPECT_TRUE(store.Resume(tokens[7], t0).ok());
+  // Others still get in.
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_TRUE(store.Issue(Login{"user" + std::to_string(i), nullptr, t0 + 60'000}).ok());
+  }
+  EXPECT_EQ(store.size(), 10u);
+  store.RevokeUser("mallory", "");
+  EXPECT_EQ(store.size(), 7u);
+}
+
 }  // namespace
 }  // namespace ddp::auth

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "auth/jwt.h"
 #include "common/strings.h"
@@ -46,7 +47,8 @@ std::string Claims(std::string_view sub, std::string_view extra = "") {
 
 class AuthTest : public ::testing::Test {
  protected:
-  void Start(bool allow_anonymous = true, std::string api_keys = "") {
+  void Start(bool allow_anonymous = true, std::string api_keys = "",
+             std::chrono::milliseconds rerun_deadline = std::chrono::seconds(30)) {
     if (server_) server_->Shutdown();
     server_.reset();
     ServerOptions o;
@@ -58,6 +60,7 @@ class AuthTest : public ::testing::Test {
     o.net.shutdown_grace = std::chrono::milliseconds(100);
     o.net.close_timeout = std::chrono::milliseconds(100);
     o.net.session.allow_anonymous = allow_anonymous;
+    o.net.session.resume_deadline = rerun_deadline;
     o.jwt = auth::JwtOptions{.hs256_secret = kSecret, .issuer = "idp", .audience = "app"};
     o.api_keys = std::move(api_keys);
     server_ = std::make_unique<Server>(o, MakeTestRegistry());
@@ -129,6 +132,77 @@ TEST_F(AuthTest, LoginRerunsSubscriptionsAndSendsOnlyTheDifference) {
   // The token went with the logout.
   EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", token, R"("})"))),
             R"(403 You've been logged out by the server. Please log in again.)");
+}
+
+// A login and a logout back to back while a subscription never becomes
+// ready: the second re-run starts while the first still waits, and both
+// are settled by the deadline. The client's view, built from every message
+// as Meteor's client would (an `added` for a document it has, or a
+// `changed`/`removed` for one it has not, is a protocol error), ends as an
+// anonymous client's.
+TEST_F(AuthTest, ARerunDuringARerunKeepsTheClientsViewExact) {
+  Start(/*allow_anonymous=*/true, "", std::chrono::milliseconds(300));
+  auto c = Client();
+  std::map<std::string, std::string> view;  // collection/id -> fields
+  std::vector<std::string> errors;
+  auto apply = [&](const Value& m) {
+    const std::string kind = MsgOf(m);
+    if (kind != "added" && kind != "changed" && kind != "removed") return;
+    const std::string key =
+        StrCat(m.Find("collection")->as_string(), "/", m.Find("id")->as_string());
+    const bool has = view.count(key) > 0;
+    if (kind == "added") {
+      if (has) errors.push_back("added for a held document " + key);
+      const Value* f = m.Find("fields");
+      view[key] = f ? ToJson(*f) : "{}";
+    } else if (!has) {
+      errors.push_back(kind + " for an unknown document " + key);
+    } else if (kind == "removed") {
+      view.erase(key);
+    } else {
+      absl::StatusOr<Value> fields = ParseJson(view[key]);
+      Object o = fields->as_object();
+      if (const Value* f = m.Find("fields")) {
+        for (const Member& x : f->as_object()) o.Set(x.key, x.value);
+      }
+      if (const Value* cl = m.Find("cleared")) {
+        for (const Value& k : cl->as_array()) o.Erase(k.as_string());
+      }
+      view[key] = ToJson(Value(o));
+    }
+  };
+  auto read_until_updated = [&](std::string_view id) {
+    while (true) {
+      absl::StatusOr<Value> m = c->ReadJson();
+      ASSERT_TRUE(m.ok()) << m.status();
+      apply(*m);
+      if (MsgOf(*m) == "updated") {
+        for (const Value& v : m->Find("methods")->as_array()) {
+          if (v.as_string() == id) return;
+        }
+      }
+    }
+  };
+  std::vector<Value> data;
+  ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami", "[]", &data)), "ready");
+  for (const Value& m : data) apply(m);
+  ASSERT_TRUE(c->Send(R"({"msg":"sub","id":"p","name":"pending","params":[]})").ok());
+  ASSERT_TRUE(c->Send(StrCat(R"({"msg":"method","id":"in","method":"login","params":[{"jwt":")",
+                             Jwt(Claims("u1")), R"("}]})"))
+                  .ok());
+  read_until_updated("in");
+  ASSERT_TRUE(c->Send(R"({"msg":"method","id":"out","method":"logout","params":[]})").ok());
+  read_until_updated("out");
+  // Past the deadline, any message settles what is still open.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_TRUE(c->Send(R"({"msg":"method","id":"fence","method":"add","params":[1,1]})").ok());
+  read_until_updated("fence");
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  EXPECT_EQ(view["whoami/me"], R"({"user":"anonymous"})");
+  EXPECT_EQ(view.count("whoami/secret"), 0u);
+  EXPECT_EQ(view.count("pending/p-u1"), 0u) << "retracted at the deadline";
+  EXPECT_EQ(view.count("pending/p-anonymous"), 1u);
+  EXPECT_EQ(view.size(), 3u);
 }
 
 TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {

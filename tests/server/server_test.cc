@@ -274,6 +274,90 @@ TEST_F(ServerTest, SlowConsumerIsClosedOthersAreFine) {
   ASSERT_TRUE(r.ok());
 }
 
+// A client that stops reading while one document changes thousands of
+// times: above the soft limit its pending changes are merged, so its queue
+// stays bounded and it is not closed (24 MB of changes against a 4 MiB
+// hard limit); it ends with the latest state, having received far fewer
+// messages. The clients that read end at the same state; they are merged
+// only if they fall a whole soft limit behind (1 MiB here, the default).
+TEST_F(ServerTest, ASlowConsumersPendingChangesAreMergedNotPiledUp) {
+  Restart([](ServerOptions& o) {
+    o.net.outbound_queue_bytes = 4 << 20;
+    o.net.outbound_soft_bytes = 1 << 20;
+  });
+  constexpr int kTicks = 3000;
+  const std::string pad(8000, 'x');
+  WsClient::Options slow_opts;
+  slow_opts.port = server_->port();
+  auto slow = WsClient::Open(slow_opts);
+  ASSERT_TRUE(slow.ok());
+  ASSERT_TRUE((*slow)->DdpConnect().ok());
+  ASSERT_EQ(MsgOf(*(*slow)->Subscribe("t", "ticker")), "ready");
+  (*slow)->set_reading(false);
+
+  // Fast clients read on their own threads until the last tick.
+  std::vector<std::unique_ptr<WsClient>> fast;
+  for (int i = 0; i < 3; ++i) {
+    fast.push_back(Client());
+    ASSERT_EQ(MsgOf(*fast.back()->Subscribe("t", "ticker")), "ready");
+  }
+  std::vector<int> fast_changes(fast.size(), 0);
+  std::vector<std::thread> readers;
+  for (size_t i = 0; i < fast.size(); ++i) {
+    readers.emplace_back([&, i] {
+      while (true) {
+        auto m = fast[i]->ReadJson(std::chrono::milliseconds(20000));
+        if (!m.ok()) return;
+        if (MsgOf(*m) != "changed") continue;
+        ++fast_changes[i];
+        if (m->FindPath("fields.v.i")->as_int() == kTicks - 1) return;
+      }
+    });
+  }
+  // In batches of 100 (800 KB), each waited for: the reading clients keep
+  // up, the one that does not read falls further behind with each batch.
+  auto writer = Client();
+  for (int k = 0; k < kTicks;) {
+    const int batch_end = std::min(kTicks, k + 100);
+    for (int j = k; j < batch_end; ++j) {
+      ASSERT_TRUE(writer->Send(StrCat(R"({"msg":"method","id":"k)", j,
+                                      R"(","method":"ticker.tick","params":[{"i":)", j,
+                                      R"(,"pad":")", pad, R"("}]})"))
+                      .ok());
+    }
+    for (int results = 0; results < batch_end - k;) {
+      auto m = writer->ReadJson(std::chrono::milliseconds(20000));
+      ASSERT_TRUE(m.ok()) << m.status();
+      results += MsgOf(*m) == "result";
+    }
+    k = batch_end;
+  }
+  for (auto& t : readers) t.join();
+
+  (*slow)->set_reading(true);
+  int received = 0;
+  int64_t last = -1;
+  while (last != kTicks - 1) {
+    auto m = (*slow)->ReadJson(std::chrono::milliseconds(20000));
+    ASSERT_TRUE(m.ok()) << m.status() << " after " << received << " changes";
+    if (MsgOf(*m) != "changed") continue;
+    ++received;
+    const int64_t i = m->FindPath("fields.v.i")->as_int();
+    EXPECT_GT(i, last) << "changes stay in order";
+    last = i;
+  }
+  EXPECT_FALSE((*slow)->closed());
+  EXPECT_LT(received, kTicks / 2) << "pending changes were merged";
+  for (int n : fast_changes) {
+    EXPECT_GT(n, received) << "a reading client hears more of the steps";
+    EXPECT_LE(n, kTicks);
+  }
+  std::printf("slow consumer: %d of %d changes; reading clients: %d, %d, %d\n", received,
+              kTicks, fast_changes[0], fast_changes[1], fast_changes[2]);
+  EXPECT_GT(server_->net().stats().messages_conflated.load(), kTicks / 2);
+  EXPECT_EQ(server_->net().stats().slow_consumer_closes.load(), 0);
+}
+
 TEST_F(ServerTest, GracefulShutdownFlushesThenCloses1001) {
   auto c = Client();
   ASSERT_EQ(MsgOf(*c->Subscribe("s", "ticker")), "ready");

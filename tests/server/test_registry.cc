@@ -139,6 +139,11 @@ std::shared_ptr<Registry> MakeTestRegistry() {
     if (c.user_id == "u1") sub->Added("whoami", "secret", Object{{"for", Value("u1")}});
     sub->Ready();
   });
+  // Never ready: one document named after the user.
+  (void)r->AddPublication("pending", [](std::shared_ptr<Subscription> sub) {
+    const std::string& user = sub->connection().user_id;
+    sub->Added("pending", "p-" + (user.empty() ? std::string("anonymous") : user), Object());
+  });
   (void)r->AddPublication("denied", [](std::shared_ptr<Subscription> sub) {
     sub->Error(absl::PermissionDeniedError("you may not"));
   });

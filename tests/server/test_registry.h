@@ -8,7 +8,7 @@
 //   subs.count (live ticker subscriptions).
 // Publications: items [n], items-b [n] (same ids, other fields), counter,
 //   ticker, denied (403), throws, flood [count, bytes], self-stop, whoami
-//   (documents that depend on the logged-in user).
+//   (documents that depend on the logged-in user), pending (never ready).
 #pragma once
 
 #include <memory>

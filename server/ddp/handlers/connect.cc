@@ -81,6 +81,8 @@ void SessionHandlers::Connect(Session& s, ConnectMsg msg) {
     }
   }
   s.SendMessage(connected);
+  // Not for a client that must log in first (they start with its login).
+  if (!s.options_.allow_anonymous) return;
   for (const PublicationHandler& handler : s.registry_->universal_publications()) {
     s.StartSubscription(handler, /*id=*/"", /*name=*/"", Array());
   }
