@@ -20,6 +20,7 @@
 #include "openssl/hmac.h"
 #include "server/server.h"
 #include "tests/server/test_registry.h"
+#include "tests/support/ws_client.h"
 
 namespace ddp {
 namespace {
@@ -142,11 +143,7 @@ TEST_F(ClientTest, StoppingSaysDisconnectSoTheSessionDoesNotWait) {
   c.reset();  // Stop(): `disconnect`, then the socket closes
   // A session the client left on purpose ends at once: it is not parked
   // for a reconnect, and its subscription stops.
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (server_->engine().live_stats().subscriptions.load() != 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
+  testing::WaitUntil([&] { return server_->engine().live_stats().subscriptions.load() == 0; });
   EXPECT_EQ(server_->engine().live_stats().subscriptions.load(), 0);
   EXPECT_EQ(server_->net().parked_sessions(), 0u);
 }

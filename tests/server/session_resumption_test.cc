@@ -114,10 +114,7 @@ class SessionResumptionTest : public ::testing::Test {
 
   // Waits (with a deadline) until `n` sessions are parked.
   void WaitParked(size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (server_->net().parked_sessions() != n && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    WaitUntil([&] { return server_->net().parked_sessions() == n; });
     ASSERT_EQ(server_->net().parked_sessions(), n);
   }
 
@@ -289,11 +286,7 @@ TEST_F(SessionResumptionTest, TheGracePeriodEnds) {
   EXPECT_EQ(server_->engine().live_stats().subscriptions.load(), 1);
   WaitParked(0);  // the sweep ends it within a second of its grace period
   // Its subscription ended with it.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (server_->engine().live_stats().subscriptions.load() != 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return server_->engine().live_stats().subscriptions.load() == 0; });
   EXPECT_EQ(server_->engine().live_stats().subscriptions.load(), 0);
   MeteorClient fresh = Connect(&c);
   EXPECT_NE(fresh.session, c.session);
@@ -422,10 +415,7 @@ TEST(SessionResumptionShutdown, EverySessionEndsParkedOrResumed) {
   // connection); two stay connected as they were.
   std::vector<MeteorClient> resumed;
   for (int i = 0; i < 4; ++i) kept[i].ws.reset();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (net.parked_sessions() != 4 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return net.parked_sessions() == 4; });
   ASSERT_EQ(net.parked_sessions(), 4u);
   for (int i = 0; i < 2; ++i) {
     MeteorClient back = open(StrCat(R"({"msg":"connect","version":"1","support":["1"],"session":")",

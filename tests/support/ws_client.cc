@@ -1,5 +1,7 @@
 #include "tests/support/ws_client.h"
 
+#include <thread>
+
 #include "boost/asio.hpp"
 #include "boost/beast.hpp"
 #include "common/strings.h"
@@ -267,6 +269,15 @@ std::string MsgOf(const Value& v) {
 }  // namespace ddp::testing
 
 namespace ddp::testing {
+
+bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
 
 absl::StatusOr<HttpResult> HttpFetch(uint16_t port, std::string_view method,
                                      std::string_view target, std::string_view body,

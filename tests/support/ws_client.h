@@ -88,6 +88,11 @@ class WsClient {
 // The `msg` of a parsed message, or "".
 std::string MsgOf(const Value& v);
 
+// Polls `cond` every few milliseconds until it holds or `timeout` passes;
+// returns its last answer (for state the server changes on its own time,
+// such as a session parked or a subscription ended).
+bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout = milliseconds(10000));
+
 }  // namespace ddp::testing
 
 namespace ddp::testing {
