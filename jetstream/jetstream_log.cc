@@ -25,6 +25,23 @@ bool Transient(natsStatus s, jsErrCode jerr) {
          s == NATS_STALE_CONNECTION || jerr == JSClusterNotAvailErr;
 }
 
+// A call to NATS that failed: Unavailable, naming what and why.
+absl::Status Failed(std::string_view what, natsStatus s,
+                    jsErrCode jerr = static_cast<jsErrCode>(0)) {
+  return absl::UnavailableError(StrCat("cluster log: ", what, ": ", NatsError(s, jerr)));
+}
+
+// Record `seq` of `stream` as JetStream stores it; nullptr when there is
+// none (never written, or removed by retention). The caller destroys it.
+absl::StatusOr<natsMsg*> GetStored(jsCtx* js, const std::string& stream, uint64_t seq) {
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetMsg(&msg, js, stream.c_str(), seq, nullptr, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return nullptr;
+  if (s != NATS_OK) return Failed(StrCat("reading record ", seq), s, jerr);
+  return msg;
+}
+
 int64_t Millis(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -56,9 +73,6 @@ absl::Status JetStreamLog::Connect() {
   if (options_.servers.empty()) return absl::InvalidArgumentError("--cluster names no server");
   auto owned = std::make_unique<Nats>();  // kept only when everything works
   Nats& n = *owned;
-  auto fail = [](std::string_view what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
-    return absl::UnavailableError(StrCat("cluster log: ", what, ": ", NatsError(s, jerr)));
-  };
   std::vector<const char*> urls;
   for (const std::string& s : options_.servers) urls.push_back(s.c_str());
   natsStatus s = natsOptions_Create(&n.opts);
@@ -102,10 +116,10 @@ absl::Status JetStreamLog::Connect() {
         },
         this);
   }
-  if (s != NATS_OK) return fail("options", s);
+  if (s != NATS_OK) return Failed("options", s);
   s = natsConnection_Connect(&n.nc, n.opts);
   if (s != NATS_OK) {
-    return fail(StrCat("cannot connect to ", absl::StrJoin(options_.servers, ",")), s);
+    return Failed(StrCat("cannot connect to ", absl::StrJoin(options_.servers, ",")), s);
   }
   connected_ = true;
   max_payload_ = natsConnection_GetMaxPayload(n.nc);
@@ -114,7 +128,7 @@ absl::Status JetStreamLog::Connect() {
   jsOptions_Init(&jo);
   jo.Wait = Millis(options_.request_timeout);
   s = natsConnection_JetStream(&n.js, n.nc, &jo);
-  if (s != NATS_OK) return fail("JetStream context", s);
+  if (s != NATS_OK) return Failed("JetStream context", s);
   nats_ = std::move(owned);
   return absl::OkStatus();
 }
@@ -124,9 +138,6 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
   RETURN_IF_ERROR(Connect());
   Nats& n = *nats_;
   natsStatus s = NATS_OK;
-  auto fail = [](std::string_view what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
-    return absl::UnavailableError(StrCat("cluster log: ", what, ": ", NatsError(s, jerr)));
-  };
 
   // The stream: found, or created (two nodes starting at once may both
   // try; the same configuration is accepted twice). A cluster that just
@@ -172,7 +183,7 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
     if (s == NATS_OK || !(Transient(s, jerr) || forming) || SteadyClock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (s != NATS_OK) return fail(StrCat("stream '", options_.stream, "'"), s, jerr);
+  if (s != NATS_OK) return Failed(StrCat("stream '", options_.stream, "'"), s, jerr);
   absl::Status limits = ApplyRetention(si);
   const uint64_t last = si->State.LastSeq, first = si->State.FirstSeq;
   int64_t replicas = si->Config != nullptr ? si->Config->Replicas : 0;
@@ -227,7 +238,7 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
     spdlog::warn("cluster log: subscribing failed ({}); retrying", NatsError(s, jerr));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (s != NATS_OK) return fail("subscribe", s, jerr);
+  if (s != NATS_OK) return Failed("subscribe", s, jerr);
   Track(n.sub);
   // The inbox bounds what waits for the committer; nats.c's own queue in
   // front of it must not drop messages meanwhile.
@@ -240,7 +251,7 @@ absl::Status JetStreamLog::Start(uint64_t position, std::function<void()> wake) 
         natsMsg_Destroy(msg);
       },
       this);
-  if (s != NATS_OK) return fail("subscribe to node announcements", s);
+  if (s != NATS_OK) return Failed("subscribe to node announcements", s);
   Track(n.nodes_sub);
   return absl::OkStatus();
 }
@@ -344,14 +355,8 @@ void JetStreamLog::OnMessage(void* raw, uint64_t seq, uint64_t pending, std::str
 }
 
 absl::StatusOr<std::optional<std::string>> JetStreamLog::Fetch(uint64_t seq) {
-  natsMsg* msg = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetMsg(&msg, nats_->js, options_.stream.c_str(), seq, nullptr, &jerr);
-  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return std::nullopt;
-  if (s != NATS_OK) {
-    return absl::UnavailableError(
-        StrCat("cluster log: reading record ", seq, ": ", NatsError(s, jerr)));
-  }
+  ASSIGN_OR_RETURN(natsMsg * msg, GetStored(nats_->js, options_.stream, seq));
+  if (msg == nullptr) return std::nullopt;
   std::string data(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
   natsMsg_Destroy(msg);
   NoteEnd(seq);
@@ -561,12 +566,8 @@ absl::Status JetStreamLog::Applied(storage::Store& store, storage::CommitBatch& 
 }
 
 absl::StatusOr<bool> JetStreamLog::IsOurs(uint64_t seq, const std::string& msg_id) {
-  natsMsg* msg = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetMsg(&msg, nats_->js, options_.stream.c_str(), seq, nullptr, &jerr);
-  if (s != NATS_OK) {
-    return absl::UnavailableError(StrCat("reading record ", seq, ": ", NatsError(s, jerr)));
-  }
+  ASSIGN_OR_RETURN(natsMsg * msg, GetStored(nats_->js, options_.stream, seq));
+  if (msg == nullptr) return Failed(StrCat("reading record ", seq), NATS_NOT_FOUND);
   const char* id = nullptr;
   bool ours = natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr &&
               msg_id == id;
