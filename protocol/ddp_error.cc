@@ -2,11 +2,13 @@
 
 #include "absl/strings/cord.h"
 #include "common/strings.h"
+#include "protocol/json.h"
 
 namespace ddp {
 namespace {
 
 constexpr std::string_view kCodePayload = "ddp.error";
+constexpr std::string_view kDetailsPayload = "ddp.details";
 
 std::string CodeText(const Value& code) {
   if (code.is_int()) return StrCat(code.as_int());
@@ -86,6 +88,20 @@ absl::Status TooManyRequestsError(std::string_view reason) {
   return WithCode(absl::ResourceExhaustedError(ToAbsl(reason)), "too-many-requests");
 }
 
+absl::Status WithDetails(absl::Status status, const Value& details) {
+  status.SetPayload(ToAbsl(kDetailsPayload), absl::Cord(ToAbsl(ToJson(details))));
+  return status;
+}
+
+absl::Status RateLimitedError(int64_t time_to_reset_ms) {
+  Object details;
+  details.Append("timeToReset", Value(time_to_reset_ms));
+  return WithDetails(
+      TooManyRequestsError(StrCat("Error, too many requests. Please slow down. You must wait ",
+                                  (time_to_reset_ms + 999) / 1000, " seconds before trying again.")),
+      Value(std::move(details)));
+}
+
 bool IsInternalError(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
@@ -110,7 +126,12 @@ DdpError DdpErrorFromStatus(const absl::Status& status) {
   if (auto code = status.GetPayload(ToAbsl(kCodePayload))) {
     std::string c(*code);
     int http = HttpStatusForCode(c);
-    return MakeDdpError(std::move(c), http, std::move(reason));
+    DdpError e = MakeDdpError(std::move(c), http, std::move(reason));
+    if (auto details = status.GetPayload(ToAbsl(kDetailsPayload))) {
+      absl::StatusOr<Value> v = ParseJson(std::string(*details));
+      if (v.ok()) e.details = std::move(*v);
+    }
+    return e;
   }
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:

@@ -47,6 +47,11 @@ DdpError InternalServerError();
 // Status constructors whose DDP mapping is a string code.
 absl::Status ConflictError(std::string_view reason);         // "conflict", 409
 absl::Status TooManyRequestsError(std::string_view reason);  // "too-many-requests", 429
+// Meteor's DDPRateLimiter error: "too-many-requests" with its reason text
+// and details.timeToReset (milliseconds until a retry may succeed).
+absl::Status RateLimitedError(int64_t time_to_reset_ms);
+// `status` with `details` for the client's error object.
+absl::Status WithDetails(absl::Status status, const Value& details);
 
 // Maps a status to the error the client sees:
 //   InvalidArgument, OutOfRange 400; Unauthenticated 401; PermissionDenied 403;

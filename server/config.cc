@@ -228,6 +228,12 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   std::string api_keys_file;
   app.add_option("--api-keys-file", api_keys_file,
                  "HTTP API keys, lines of '<name> <read,write> <key>' (Authorization: Bearer)");
+  app.add_option("--login-failure-rate", o.auth.login_failure_rate,
+                 "Failed logins a second from one IP address (a token bucket; 0: no limit)")
+      ->check(CLI::Range(0.0, 1e6));
+  app.add_option("--login-failure-burst", o.auth.login_failure_burst,
+                 "Failed logins one IP address may make at once")
+      ->check(CLI::Range(1.0, 1e6));
   app.add_option("--login-token-ttl-ms", login_token_ttl_ms,
                  "Lifetime of the resume tokens `login` returns (a JWT's exp ends them earlier)")
       ->check(CLI::Range(int64_t{1000}, int64_t{1} << 50));

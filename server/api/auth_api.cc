@@ -1,6 +1,10 @@
 #include "server/api/auth_api.h"
 
+#include <mutex>
+
+#include "common/string_map.h"
 #include "common/strings.h"
+#include "common/token_bucket.h"
 #include "protocol/ddp_error.h"
 #include "server/ddp/session.h"
 
@@ -15,6 +19,39 @@ int64_t NowMillis() {
 
 absl::Status Forbidden(std::string_view why) {
   return absl::PermissionDeniedError(StrCat("Login forbidden: ", why));
+}
+
+// Failed logins per address (AuthApiOptions::login_failure_rate).
+class LoginGuard {
+ public:
+  LoginGuard(double rate, double burst) : rate_(rate), burst_(std::max(burst, 1.0)) {}
+  // The wait before `ip` may try again; zero when it may now.
+  Duration Wait(const std::string& ip) {
+    if (rate_ <= 0) return Duration::zero();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = buckets_.find(ip);
+    return it == buckets_.end() ? Duration::zero() : it->second.TimeToNext(rate_, SteadyClock::now());
+  }
+  void Failed(const std::string& ip) {
+    if (rate_ <= 0) return;
+    const SteadyTime now = SteadyClock::now();
+    std::lock_guard<std::mutex> lock(mu_);
+    // Bounded: a flood from very many addresses forgets the old ones.
+    if (buckets_.size() >= 100000) buckets_.clear();
+    auto [it, fresh] = buckets_.try_emplace(ip, burst_, now);
+    it->second.TryTake(rate_, burst_, now);
+  }
+
+ private:
+  const double rate_, burst_;
+  std::mutex mu_;
+  StringMap<TokenBucket> buckets_;
+};
+
+// "ip:port" -> "ip".
+std::string IpOf(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
 Value LoginResult(const auth::Login& login, const std::string& token, std::string_view type) {
@@ -39,21 +76,35 @@ void SetUser(const MethodReply& reply, const auth::Login& login, const std::stri
 
 void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier> jwt,
                      std::shared_ptr<auth::TokenStore> tokens, AuthApiOptions options) {
-  (void)registry.AddMethod("login", [jwt, tokens, options](MethodCall call, MethodReply reply) {
+  auto guard = std::make_shared<LoginGuard>(options.login_failure_rate,
+                                            options.login_failure_burst);
+  (void)registry.AddMethod("login", [jwt, tokens, options, guard](MethodCall call,
+                                                                  MethodReply reply) {
+    const std::string ip = IpOf(call.connection.remote_address);
+    if (Duration wait = guard->Wait(ip); wait > Duration::zero()) {
+      reply(RateLimitedError(std::max<int64_t>(
+          1, std::chrono::ceil<std::chrono::milliseconds>(wait).count())));
+      return;
+    }
+    // Every refusal below counts against the address.
+    auto refuse = [&](absl::Status status) {
+      guard->Failed(ip);
+      reply(std::move(status));
+    };
     if (call.params.size() != 1 || !call.params[0].is_object()) {
-      reply(absl::InvalidArgumentError("Unrecognized options for login request"));
+      refuse(absl::InvalidArgumentError("Unrecognized options for login request"));
       return;
     }
     const Value& req = call.params[0];
     const int64_t now = NowMillis();
     if (const Value* token = req.Find("jwt"); token != nullptr && token->is_string()) {
       if (jwt == nullptr) {
-        reply(absl::InvalidArgumentError("this server does not take JWT logins"));
+        refuse(absl::InvalidArgumentError("this server does not take JWT logins"));
         return;
       }
       absl::StatusOr<Object> claims = jwt->Verify(token->as_string(), now / 1000);
       if (!claims.ok()) {
-        reply(Forbidden(ToStd(claims.status().message())));
+        refuse(Forbidden(ToStd(claims.status().message())));
         return;
       }
       auth::Login login;
@@ -80,7 +131,7 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
       absl::StatusOr<auth::Login> login = tokens->Resume(token->as_string(), now);
       if (!login.ok()) {
         // Meteor's words for a token the server no longer knows.
-        reply(absl::PermissionDeniedError(
+        refuse(absl::PermissionDeniedError(
             "You've been logged out by the server. Please log in again."));
         return;
       }
@@ -88,7 +139,7 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
       reply(std::optional<Value>(LoginResult(*login, token->as_string(), "resume")));
       return;
     }
-    reply(absl::InvalidArgumentError("Unrecognized options for login request"));
+    refuse(absl::InvalidArgumentError("Unrecognized options for login request"));
   });
   (void)registry.AddMethod("logout", [tokens](MethodCall call, MethodReply reply) {
     if (call.connection.user != nullptr && !call.connection.user->login_token.empty()) {

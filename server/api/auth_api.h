@@ -28,6 +28,15 @@ struct AuthApiOptions {
   // How long a resume token lives, at most: a JWT's own `exp` ends it
   // earlier. Default: 90 days (Meteor's loginExpirationInDays).
   std::chrono::milliseconds token_ttl = std::chrono::hours(24 * 90);
+  // Failed logins from one IP address, as a token bucket: a second, and
+  // at once. Past them every login from that address gets Meteor's
+  // too-many-requests (details.timeToReset) until a token is back, valid
+  // or not: guessing is slowed, and a flood of bad tokens costs little
+  // signature checking. Successful logins cost nothing, so the clients
+  // behind one NAT that log in again after a restart are not held up.
+  // Zero rate: no limit. Defaults: 1/s, 10 at once.
+  double login_failure_rate = 1;
+  double login_failure_burst = 10;
 };
 
 // `jwt` may be null (no JWT configured: `login` with a JWT gets 400).

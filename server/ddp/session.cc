@@ -273,15 +273,7 @@ std::optional<Value> Session::RateLimited(std::optional<TokenBucket>& bucket, do
   if (bucket->TryTake(rate, std::max(burst, 1.0), now)) return std::nullopt;
   const int64_t wait_ms = std::max<int64_t>(
       1, std::chrono::ceil<std::chrono::milliseconds>(bucket->TimeToNext(rate, now)).count());
-  // Meteor's DDPRateLimiter error, word for word.
-  DdpError e = MakeDdpError(
-      "too-many-requests", 429,
-      StrCat("Error, too many requests. Please slow down. You must wait ", (wait_ms + 999) / 1000,
-             " seconds before trying again."));
-  Object details;
-  details.Append("timeToReset", Value(wait_ms));
-  e.details = Value(std::move(details));
-  return e.ToValue();
+  return DdpErrorFromStatus(RateLimitedError(wait_ms)).ToValue();
 }
 
 void Session::Send(std::string frame) {

@@ -48,7 +48,8 @@ std::string Claims(std::string_view sub, std::string_view extra = "") {
 class AuthTest : public ::testing::Test {
  protected:
   void Start(bool allow_anonymous = true, std::string api_keys = "",
-             std::chrono::milliseconds rerun_deadline = std::chrono::seconds(30)) {
+             std::chrono::milliseconds rerun_deadline = std::chrono::seconds(30),
+             const std::function<void(ServerOptions&)>& tweak = nullptr) {
     if (server_) server_->Shutdown();
     server_.reset();
     ServerOptions o;
@@ -63,6 +64,7 @@ class AuthTest : public ::testing::Test {
     o.net.session.resume_deadline = rerun_deadline;
     o.jwt = auth::JwtOptions{.hs256_secret = kSecret, .issuer = "idp", .audience = "app"};
     o.api_keys = std::move(api_keys);
+    if (tweak) tweak(o);
     server_ = std::make_unique<Server>(o, MakeTestRegistry());
     absl::Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -263,6 +265,32 @@ TEST_F(AuthTest, ForgedExpiredAndMisaddressedTokensAreRefused) {
   EXPECT_EQ(Error(*c->Call("login", "[]")), "400 Unrecognized options for login request");
   // Still anonymous.
   EXPECT_EQ(Error(*c->Call("logoutOtherClients", "[]")), "401 not logged in");
+}
+
+TEST_F(AuthTest, FailedLoginsFromOneAddressAreSlowedDown) {
+  Start(true, "", std::chrono::seconds(30), [](ServerOptions& o) {
+    o.auth.login_failure_rate = 5;
+    o.auth.login_failure_burst = 3;
+  });
+  auto c = Client();
+  const std::string bad = StrCat(R"({"jwt":")", Jwt(Claims("u1"), R"({"alg":"HS256"})",
+                                                    "a-wrong-secret-a-wrong-secret-a-wrong"),
+                                 R"("})");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Error(Login(*c, bad)), "403 Login forbidden: invalid token: bad signature");
+  }
+  // Past the burst, every login from the address waits, a valid one too,
+  // on any connection.
+  Value limited = Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
+  EXPECT_EQ(ToJson(*limited.FindPath("error.error")), R"("too-many-requests")");
+  const Value* ttr = limited.FindPath("error.details.timeToReset");
+  ASSERT_NE(ttr, nullptr) << ToJson(limited);
+  EXPECT_GT(ttr->as_int(), 0);
+  auto other = Client();
+  EXPECT_EQ(ToJson(*Login(*other, bad).FindPath("error.error")), R"("too-many-requests")");
+  // Once a token is back, the valid login goes through.
+  std::this_thread::sleep_for(std::chrono::milliseconds(ttr->as_int()));
+  EXPECT_EQ(Error(Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"))), "");
 }
 
 TEST_F(AuthTest, WithoutAnonymousAccessOnlyLoginIsServed) {
