@@ -73,15 +73,19 @@ void TokenStore::Revoke(std::string_view token) {
   Erase(Hash(token));
 }
 
-void TokenStore::RevokeUser(std::string_view user_id, std::string_view keep) {
+std::vector<std::string> TokenStore::RevokeUser(std::string_view user_id, std::string_view keep) {
   const std::string kept = keep.empty() ? std::string() : Hash(keep);
+  std::vector<std::string> revoked;
   std::lock_guard<std::mutex> lock(mu_);
   auto user = by_user_.find(user_id);
-  if (user == by_user_.end()) return;
+  if (user == by_user_.end()) return revoked;
   std::vector<std::string> hashes = user->second;  // Erase edits the list
   for (const std::string& hash : hashes) {
-    if (hash != kept) Erase(hash);
+    if (hash == kept) continue;
+    Erase(hash);
+    revoked.push_back(hash);
   }
+  return revoked;
 }
 
 size_t TokenStore::size() const {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/string_map.h"
@@ -43,8 +44,12 @@ class TokenStore {
   absl::StatusOr<Login> Resume(std::string_view token, int64_t now_millis);
   // Forgets one token (unknown ones are fine).
   void Revoke(std::string_view token);
-  // Forgets every token of `user_id` but `keep` (may be empty).
-  void RevokeUser(std::string_view user_id, std::string_view keep);
+  // Forgets every token of `user_id` but `keep` (may be empty); returns
+  // the SHA-256 of each (TokenStore::HashOf), for logging out the
+  // connections that use them.
+  std::vector<std::string> RevokeUser(std::string_view user_id, std::string_view keep);
+  // What tokens are kept as.
+  static std::string HashOf(std::string_view token) { return Hash(token); }
   size_t size() const;
 
  private:

@@ -48,6 +48,41 @@ class LoginGuard {
   StringMap<TokenBucket> buckets_;
 };
 
+// The connections logged in with each resume token (by its hash), so that
+// revoking a token logs them out, as Meteor does.
+class LoggedIn {
+ public:
+  void Add(const std::string& token, SessionHandle session) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& list = by_hash_[auth::TokenStore::HashOf(token)];
+    std::erase_if(list, [](const auto& e) { return e.first.expired(); });
+    list.emplace_back(std::move(session), token);
+    // Sessions that ended leave entries behind: swept whenever the map
+    // doubled since the last sweep.
+    if (by_hash_.size() >= 2 * swept_at_) {
+      absl::erase_if(by_hash_, [](auto& kv) {
+        std::erase_if(kv.second, [](const auto& e) { return e.first.expired(); });
+        return kv.second.empty();
+      });
+      swept_at_ = std::max<size_t>(by_hash_.size(), 1024);
+    }
+  }
+  void LogOut(const std::vector<std::string>& hashes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& hash : hashes) {
+      auto it = by_hash_.find(hash);
+      if (it == by_hash_.end()) continue;
+      for (const auto& [session, token] : it->second) session.LogOutIfToken(token);
+      by_hash_.erase(it);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  StringMap<std::vector<std::pair<SessionHandle, std::string>>> by_hash_;
+  size_t swept_at_ = 1024;
+};
+
 // "ip:port" -> "ip".
 std::string IpOf(const std::string& address) {
   const size_t colon = address.rfind(':');
@@ -64,7 +99,9 @@ Value LoginResult(const auth::Login& login, const std::string& token, std::strin
 }
 
 // The connection becomes `login`'s user, with `token` as its resume token.
-void SetUser(const MethodReply& reply, const auth::Login& login, const std::string& token) {
+void SetUser(const MethodReply& reply, const auth::Login& login, const std::string& token,
+             LoggedIn& logged_in) {
+  logged_in.Add(token, reply.session());
   auto user = std::make_shared<UserIdentity>();
   user->id = login.user_id;
   if (login.claims) user->claims = *login.claims;
@@ -78,8 +115,9 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
                      std::shared_ptr<auth::TokenStore> tokens, AuthApiOptions options) {
   auto guard = std::make_shared<LoginGuard>(options.login_failure_rate,
                                             options.login_failure_burst);
-  (void)registry.AddMethod("login", [jwt, tokens, options, guard](MethodCall call,
-                                                                  MethodReply reply) {
+  auto logged_in = std::make_shared<LoggedIn>();
+  (void)registry.AddMethod("login", [jwt, tokens, options, guard, logged_in](MethodCall call,
+                                                                             MethodReply reply) {
     const std::string ip = IpOf(call.connection.remote_address);
     if (Duration wait = guard->Wait(ip); wait > Duration::zero()) {
       reply(RateLimitedError(std::max<int64_t>(
@@ -123,7 +161,7 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
         reply(issued.status());
         return;
       }
-      SetUser(reply, login, *issued);
+      SetUser(reply, login, *issued, *logged_in);
       reply(std::optional<Value>(LoginResult(login, *issued, "jwt")));
       return;
     }
@@ -135,25 +173,30 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
             "You've been logged out by the server. Please log in again."));
         return;
       }
-      SetUser(reply, *login, token->as_string());
+      SetUser(reply, *login, token->as_string(), *logged_in);
       reply(std::optional<Value>(LoginResult(*login, token->as_string(), "resume")));
       return;
     }
     refuse(absl::InvalidArgumentError("Unrecognized options for login request"));
   });
-  (void)registry.AddMethod("logout", [tokens](MethodCall call, MethodReply reply) {
-    if (call.connection.user != nullptr && !call.connection.user->login_token.empty()) {
-      tokens->Revoke(call.connection.user->login_token);
-    }
+  (void)registry.AddMethod("logout", [tokens, logged_in](MethodCall call, MethodReply reply) {
     reply.SetUser(nullptr);
+    if (call.connection.user != nullptr && !call.connection.user->login_token.empty()) {
+      const std::string& token = call.connection.user->login_token;
+      tokens->Revoke(token);
+      // Every other connection logged in with this token is logged out too.
+      logged_in->LogOut({auth::TokenStore::HashOf(token)});
+    }
     reply(std::optional<Value>());
   });
-  (void)registry.AddMethod("logoutOtherClients", [tokens](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("logoutOtherClients", [tokens, logged_in](MethodCall call,
+                                                                      MethodReply reply) {
     if (call.connection.user == nullptr) {
       reply(absl::UnauthenticatedError("not logged in"));
       return;
     }
-    tokens->RevokeUser(call.connection.user->id, call.connection.user->login_token);
+    logged_in->LogOut(
+        tokens->RevokeUser(call.connection.user->id, call.connection.user->login_token));
     reply(std::optional<Value>());
   });
 }

@@ -3,10 +3,13 @@
 //   login [{jwt: "<token>"}]    -> {id, token, tokenExpires, type: "jwt"}
 //   login [{resume: "<token>"}] -> {id, token, tokenExpires, type: "resume"}
 //   logout []                   -> the connection is anonymous again, its
-//                                  resume token revoked
+//                                  resume token revoked (and every other
+//                                  connection that logged in with it is
+//                                  logged out)
 //   logoutOtherClients []       -> every other resume token of the user
-//                                  revoked (connections logged in with them
-//                                  stay so until they reconnect)
+//                                  revoked, the connections logged in with
+//                                  them logged out (their subscriptions run
+//                                  again as anonymous)
 //
 // A successful login or logout changes the connection's identity before its
 // `result`: the session's subscriptions run again as the new user and the

@@ -221,6 +221,21 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
 // Completes one method call. Copyable; the first call wins, later ones are
 // ignored. Thread-safe. If every copy is dropped without replying, the
 // client gets 500 "Internal server error" (a handler bug, logged).
+// A way to reach a session later, from any thread (after its method
+// replied): for logging it out when its login token is revoked. Does
+// nothing once the session is gone.
+class SessionHandle {
+ public:
+  // Makes the session anonymous if it is still logged in with `token`.
+  void LogOutIfToken(std::string token) const;
+  bool expired() const { return session_.expired(); }
+
+ private:
+  friend class MethodReply;
+  std::weak_ptr<Session> session_;
+  std::shared_ptr<Executor> executor_;
+};
+
 class MethodReply {
  public:
   void operator()(MethodResult result) const;
@@ -232,6 +247,8 @@ class MethodReply {
   // runs again with the new identity, and the client gets only what
   // differs.
   void SetUser(std::shared_ptr<const UserIdentity> user) const;
+  // The calling session, for later (SessionHandle).
+  SessionHandle session() const;
 
  private:
   friend struct SessionHandlers;

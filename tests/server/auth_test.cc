@@ -225,8 +225,18 @@ TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {
   ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami", "[]", &data)), "ready");
   EXPECT_EQ(data.size(), 3u) << "logged in as u1: me, shared, secret";
 
-  // a logs out every other client of u1: b's token is gone, a's is kept.
+  // a logs out every other client of u1: b's token is gone, a's is kept,
+  // and the connections that used b's token (b, c) are anonymous now.
   EXPECT_EQ(Error(*a->Call("logoutOtherClients", "[]")), "");
+  std::vector<Value> seen;
+  ASSERT_TRUE(c->ReadUntil([](const Value& m) { return MsgOf(m) == "removed"; },
+                           kWait, &seen)
+                  .ok());
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(ToJson(seen.back()),
+            R"({"msg":"changed","collection":"whoami","id":"me","fields":{"user":"anonymous"}})");
+  EXPECT_EQ(Error(*b->Call("logoutOtherClients", "[]")), "401 not logged in");
+  EXPECT_EQ(Error(*a->Call("logoutOtherClients", "[]")), "") << "a is still logged in";
   auto d = Client();
   EXPECT_EQ(Error(Login(*d, StrCat(R"({"resume":")", tb, R"("})"))),
             R"(403 You've been logged out by the server. Please log in again.)");

@@ -75,6 +75,22 @@ void MethodReply::SetUser(std::shared_ptr<const UserIdentity> user) const {
   }
 }
 
+SessionHandle MethodReply::session() const {
+  SessionHandle h;
+  h.session_ = state_->session;
+  h.executor_ = state_->executor;
+  return h;
+}
+
+void SessionHandle::LogOutIfToken(std::string token) const {
+  executor_->Post([weak = session_, token = std::move(token)] {
+    auto s = weak.lock();
+    if (s == nullptr) return;
+    const auto& user = s->connection().user;
+    if (user != nullptr && user->login_token == token) s->SetUser(nullptr);
+  });
+}
+
 void SessionHandlers::Method(Session& s, MethodMsg msg) {
   if (std::optional<Value> limited =
           s.RateLimited(s.method_bucket_, s.options_.method_rate, s.options_.method_burst)) {
