@@ -49,11 +49,13 @@ bool ResumeClaims::Settled(std::string_view sub_id, bool none_pending) {
 }
 
 bool ResumeClaims::TakeMatching(std::string_view collection, std::string_view id,
-                                const Object& fields) {
+                                const Object& fields, bool* claimed) {
+  if (claimed != nullptr) *claimed = false;
   auto c = docs_.find(collection);
   if (c == docs_.end()) return false;
   auto d = c->second.find(id);
   if (d == c->second.end()) return false;
+  if (claimed != nullptr) *claimed = true;
   bool same = d->second == FieldsDigest(fields);
   c->second.erase(d);
   --count_;

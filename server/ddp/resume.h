@@ -56,8 +56,11 @@ class ResumeClaims {
   size_t size() const { return count_; }
 
   // An `added` for the document: true when the client holds exactly these
-  // fields (send nothing). The claim is used up either way.
-  bool TakeMatching(std::string_view collection, std::string_view id, const Object& fields);
+  // fields (send nothing). The claim is used up either way; `claimed` (if
+  // given) says whether there was one (then the `added` replaces what the
+  // client holds).
+  bool TakeMatching(std::string_view collection, std::string_view id, const Object& fields,
+                    bool* claimed = nullptr);
   // Whether the client claimed the document; the claim is used up.
   bool Take(std::string_view collection, std::string_view id);
   // Every claim no subscription added, then nothing is claimed.

@@ -182,62 +182,6 @@ void Session::OnClosed() {
   held_.clear();
 }
 
-bool Session::OnTransportLost(bool resumable, SteadyTime now, std::function<void()>& release) {
-  if (state_ == State::kClosed) return false;
-  if (resumable && state_ == State::kConnected && !parked_ && directory_ != nullptr &&
-      options_.disconnect_grace_period > Duration::zero()) {
-    transport_ = nullptr;
-    parked_ = true;
-    sent_at_loss_ = sent_;
-    ping_sent_at_.reset();
-    SessionDirectory::Parked entry{shared_from_this(), std::move(release),
-                                   now + options_.disconnect_grace_period};
-    if (directory_->Park(connection_.session_id, std::move(entry))) {
-      spdlog::debug("session {}: connection lost, waiting {} ms for the client",
-                    session_id(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(
-                        options_.disconnect_grace_period).count());
-      return true;
-    }
-    release = std::move(entry.release);  // the directory is full
-    parked_ = false;
-  }
-  OnClosed();
-  return false;
-}
-
-bool Session::CanResume(std::string_view version, uint64_t received_count) const {
-  // Both fields stay as they were when the session was parked.
-  return version == version_ && received_count == sent_at_loss_;
-}
-
-void Session::Reattach(Transport* transport, SteadyTime now) {
-  if (state_ == State::kClosed) {
-    transport->Close(kCloseGoingAway, "session ended");
-    return;
-  }
-  parked_ = false;
-  transport_ = transport;
-  last_input_ = now;
-  ping_sent_at_.reset();
-  if (close_on_reattach_) {
-    // It was closed while it waited (a `disconnect` queued behind a method):
-    // its client gets a new session when it reconnects.
-    auto [code, reason] = std::move(*close_on_reattach_);
-    held_.clear();
-    CloseConnection(code, reason);
-    return;
-  }
-  spdlog::debug("session {}: resumed with {} messages that waited", session_id(), held_.size());
-  SendMessage(ConnectedMsg{connection_.session_id, std::nullopt});
-  // Counted when they were held.
-  while (!held_.empty()) {
-    transport_->Send(std::move(held_.front()));
-    held_.pop_front();
-  }
-  if (reading_paused_) transport_->PauseReading();
-}
-
 void Session::Emit(std::shared_ptr<const std::string> frame, bool counted) {
   if (state_ == State::kClosed) return;
   if (parked_) {
@@ -248,21 +192,6 @@ void Session::Emit(std::shared_ptr<const std::string> frame, bool counted) {
   if (transport_ == nullptr) return;
   if (counted) ++sent_;
   transport_->Send(std::move(frame));
-}
-
-void Session::Hold(std::shared_ptr<const std::string> frame) {
-  ++sent_;
-  held_.push_back(std::move(frame));
-  if (held_.size() == options_.max_parked_messages + 1) {
-    // More than the client could be given back: end the session, unless a
-    // connection claimed it already (that one gets everything; the bound
-    // is passed only until its Reattach runs here).
-    if (std::optional<SessionDirectory::Parked> me = directory_->Claim(session_id())) {
-      spdlog::debug("session {}: more than {} messages waited, ending it", session_id(),
-                    options_.max_parked_messages);
-      Dismiss(std::move(*me));
-    }
-  }
 }
 
 std::optional<Value> Session::RateLimited(std::optional<TokenBucket>& bucket, double rate,
@@ -307,7 +236,13 @@ void Session::SendEncoded(const std::shared_ptr<const std::string>& message) {
 
 bool Session::ResumeLetsAddedThrough(std::string_view collection, std::string_view id,
                                      const Object& fields) {
-  if (resume_.active() && resume_.TakeMatching(collection, id, fields)) return false;
+  if (resume_.active()) {
+    bool claimed = false;
+    if (resume_.TakeMatching(collection, id, fields, &claimed)) return false;
+    // The `added` replaces what the client holds: never cancelled against
+    // a later `removed` on the way (conflate.h).
+    if (claimed && transport_ != nullptr) transport_->NoteReplacement(collection, id);
+  }
   if (rerun_.active()) {
     RerunBaseline::Changed changed;
     if (!rerun_.LetAddedThrough(collection, id, fields, &changed)) {
@@ -318,67 +253,6 @@ bool Session::ResumeLetsAddedThrough(std::string_view collection, std::string_vi
     }
   }
   return true;
-}
-
-void Session::SetUser(std::shared_ptr<const UserIdentity> user) {
-  if (state_ == State::kClosed) return;
-  const UserIdentity* before = connection_.user.get();
-  const bool same = (user == nullptr && before == nullptr) ||
-                    (user != nullptr && before != nullptr && user->id == before->id &&
-                     Value(user->claims) == Value(before->claims));
-  connection_.user_id = user != nullptr ? user->id : "";
-  connection_.user = std::move(user);
-  if (same) return;  // the same identity sees the same data
-  // Meteor's _setUserId: every subscription runs again as the new user,
-  // and the client gets the difference from what it holds.
-  struct Named {
-    std::string id, name;
-    Array params;
-  };
-  std::vector<Named> named;
-  std::vector<std::string> awaited, ready_before;
-  for (const auto& [id, sub] : subs_) {
-    named.push_back({id, sub->name(), sub->params()});
-    awaited.push_back(id);
-    if (sub->ready_sent_) ready_before.push_back(id);
-  }
-  rerun_.Start([this](const auto& record) { merge_box_.ForEachDocument(record); },
-               std::move(awaited), std::move(ready_before));
-  rerun_deadline_ = SteadyClock::now() + options_.resume_deadline;
-  silent_ = true;
-  StopAllSubscriptions();
-  silent_ = false;
-  // Logged out where anonymous clients are not served: every subscription
-  // ends (nosub 401) and what the client held is retracted.
-  const bool refused = !options_.allow_anonymous && connection_.user == nullptr;
-  if (!refused) {
-    for (const PublicationHandler& handler : registry_->universal_publications()) {
-      StartSubscription(handler, /*id=*/"", /*name=*/"", Array());
-    }
-  }
-  for (Named& n : named) {
-    if (refused) {
-      SendMessage(NosubMsg{n.id, MakeDdpError(401, "login required").ToValue()});
-      MaybeFinishRerun(n.id);
-      continue;
-    }
-    const PublicationHandler* handler = registry_->FindPublication(n.name);
-    if (handler == nullptr) {
-      DdpError e = MakeDdpError(404, StrCat("Subscription '", n.name, "' not found"));
-      SendMessage(NosubMsg{n.id, e.ToValue()});
-      MaybeFinishRerun(n.id);
-      continue;
-    }
-    StartSubscription(*handler, std::move(n.id), std::move(n.name), std::move(n.params));
-  }
-  if (subs_.empty()) MaybeFinishRerun("");
-}
-
-void Session::MaybeFinishRerun(std::string_view settled_sub, bool force) {
-  if (!rerun_.active() || state_ == State::kClosed) return;
-  if (!rerun_.Settled(settled_sub) && !force) return;
-  rerun_.RetractRest(
-      [&](std::string_view collection, std::string_view id) { Send(EncodeRemoved(collection, id)); });
 }
 
 void Session::MaybeFinishResume(std::string_view settled_sub, bool force) {
@@ -510,225 +384,6 @@ void Session::SendMovedBefore(std::string_view collection, std::string_view id,
                               const std::optional<std::string>& before) {
   if (silent_) return;
   SendMessage(MovedBeforeMsg{std::string(collection), std::string(id), before});
-}
-
-// ---------------------------------------------------------------- Subscription
-
-Subscription::Subscription(std::weak_ptr<Session> session, std::shared_ptr<Executor> executor,
-                           SubHandle handle, std::string id, std::string name, Array params,
-                           ConnectionInfo connection)
-    : session_(std::move(session)),
-      executor_(std::move(executor)),
-      handle_(handle),
-      id_(std::move(id)),
-      name_(std::move(name)),
-      params_(std::move(params)),
-      connection_(std::move(connection)) {}
-
-void Subscription::OnStrand(absl::AnyInvocable<void(Session&) &&> fn) {
-  if (stopped()) return;
-  if (executor_->RunningInThisThread()) {
-    if (auto s = session_.lock()) std::move(fn)(*s);
-    return;
-  }
-  executor_->Post([weak = session_, fn = std::move(fn)]() mutable {
-    if (auto s = weak.lock()) std::move(fn)(*s);
-  });
-}
-
-namespace {
-void LogMisuse(const Subscription& sub, const absl::Status& s) {
-  spdlog::warn("publication '{}' (sub {}): {}", sub.name(), sub.id(), ToStd(s.message()));
-}
-}  // namespace
-
-void Subscription::Added(std::string collection, std::string id, Object fields) {
-  OnStrand([self = shared_from_this(), collection = std::move(collection), id = std::move(id),
-            fields = std::move(fields)](Session& s) mutable {
-    if (self->stopped()) return;
-    if (self->forwards()) {
-      static_cast<MergeSink&>(s).SendAdded(collection, id, fields);
-      return;
-    }
-    absl::Status st = s.merge_box_.Added(self->handle_, collection, id, std::move(fields), s);
-    if (!st.ok()) LogMisuse(*self, st);
-  });
-}
-
-void Subscription::Changed(std::string collection, std::string id, Object fields,
-                           std::vector<std::string> cleared) {
-  OnStrand([self = shared_from_this(), collection = std::move(collection), id = std::move(id),
-            fields = std::move(fields), cleared = std::move(cleared)](Session& s) mutable {
-    if (self->stopped()) return;
-    if (self->forwards()) {
-      // Never an empty `changed` (the merge box's rule, kept here).
-      if (!fields.empty() || !cleared.empty()) {
-        static_cast<MergeSink&>(s).SendChanged(collection, id, fields, cleared);
-      }
-      return;
-    }
-    absl::Status st =
-        s.merge_box_.Changed(self->handle_, collection, id, std::move(fields), cleared, s);
-    if (!st.ok()) LogMisuse(*self, st);
-  });
-}
-
-void Subscription::Removed(std::string collection, std::string id) {
-  OnStrand([self = shared_from_this(), collection = std::move(collection),
-            id = std::move(id)](Session& s) mutable {
-    if (self->stopped()) return;
-    if (self->forwards()) {
-      static_cast<MergeSink&>(s).SendRemoved(collection, id);
-      return;
-    }
-    absl::Status st = s.merge_box_.Removed(self->handle_, collection, id, s);
-    if (!st.ok()) LogMisuse(*self, st);
-  });
-}
-
-void Subscription::Apply(std::vector<DataChange> changes) {
-  auto batch = std::make_shared<ChangeBatch>();
-  batch->changes = std::move(changes);
-  Apply(ChangeBatchPtr(std::move(batch)));
-}
-
-void Subscription::Apply(ChangeBatchPtr batch) {
-  if (stopped()) return;
-  if (executor_->RunningInThisThread()) {
-    if (auto s = session_.lock()) ApplyBatch(*s, *batch);
-    return;
-  }
-  executor_->Post([weak = session_, self = shared_from_this(), batch = std::move(batch)] {
-    if (auto s = weak.lock()) self->ApplyBatch(*s, *batch);
-  });
-}
-
-void Subscription::ForwardBatch(Session& s, const ChangeBatch& batch) {
-  MergeSink& sink = s;
-  for (size_t i = 0; i < batch.changes.size(); ++i) {
-    if (stopped()) return;
-    if (i < batch.encoded.size() && batch.encoded[i]) {
-      sink.SendEncoded(batch.encoded[i]);
-      continue;
-    }
-    const DataChange& c = batch.changes[i];
-    // Never an empty `changed` (the merge box's rule, kept here).
-    if (c.kind == DataChange::Kind::kChanged && c.fields.empty() && c.cleared.empty()) continue;
-    sink.SendEncoded(std::make_shared<const std::string>(EncodeDataChange(c)));
-  }
-}
-
-void Subscription::ApplyBatch(Session& s, const ChangeBatch& batch) {
-  if (forwards()) {
-    ForwardBatch(s, batch);
-    return;
-  }
-  static const EncodedChange kNone;
-  static const SharedDocumentRef kNoDocument;
-  // Keeps this subscription alive if an ordered clash stops it midway.
-  const std::shared_ptr<Subscription> self = shared_from_this();
-  // Each change looks up the client's index, a table far larger than the
-  // caches; loading the slots of the change kPrefetch ahead overlaps the
-  // waits (bench_merge_box, batches of 32: twice the adds per second).
-  constexpr size_t kPrefetch = 8;
-  auto prefetch = [&](size_t i) {
-    if (i >= batch.changes.size()) return;
-    const DataChange& c = batch.changes[i];
-    const SharedDocumentRef* doc = i < batch.documents.size() ? &batch.documents[i] : nullptr;
-    s.merge_box_.Prefetch(c.collection, c.id,
-                          doc != nullptr && *doc ? (*doc)->id_hash() : SharedDocument::HashId(c.id));
-  };
-  if (batch.changes.size() > 1) {
-    for (size_t i = 0; i < kPrefetch; ++i) prefetch(i);
-  }
-  for (size_t i = 0; i < batch.changes.size(); ++i) {
-    if (stopped()) return;
-    if (batch.changes.size() > 1) prefetch(i + kPrefetch);
-    const DataChange& c = batch.changes[i];
-    const EncodedChange& encoded = i < batch.encoded.size() ? batch.encoded[i] : kNone;
-    // The merge box keeps a reference to these shared fields rather than a
-    // copy per client.
-    const SharedDocumentRef& document =
-        i < batch.documents.size() ? batch.documents[i] : kNoDocument;
-    const Object& fields = document ? document->fields() : c.fields;
-    absl::Status st;
-    switch (c.kind) {
-      case DataChange::Kind::kAdded:
-        st = s.merge_box_.Added(handle_, c.collection, c.id, fields, s, encoded, document);
-        break;
-      case DataChange::Kind::kChanged:
-        st = s.merge_box_.Changed(handle_, c.collection, c.id, c.fields, c.cleared, s, encoded,
-                                  document);
-        break;
-      case DataChange::Kind::kRemoved:
-        st = s.merge_box_.Removed(handle_, c.collection, c.id, s, encoded);
-        break;
-      case DataChange::Kind::kAddedBefore:
-        st = s.merge_box_.AddedBefore(handle_, c.collection, c.id, fields, c.before, s, encoded,
-                                      document);
-        break;
-      case DataChange::Kind::kMovedBefore:
-        st = s.merge_box_.MovedBefore(handle_, c.collection, c.id, c.before, s, encoded);
-        break;
-    }
-    if (st.code() == absl::StatusCode::kInvalidArgument) {
-      // An ordered collection clash: the subscription cannot be served.
-      s.StopSubscription(self, /*notify=*/true, st);
-      return;
-    }
-    if (!st.ok()) LogMisuse(*this, st);
-  }
-}
-
-void Subscription::Ready() {
-  OnStrand([self = shared_from_this()](Session& s) {
-    if (self->stopped() || self->ready_sent_ || self->id_.empty()) return;
-    self->ready_sent_ = true;
-    // After a re-run the client does not hear `ready` again for what it saw
-    // ready before.
-    if (!(s.rerun_.active() && s.rerun_.SuppressReady(self->id_))) {
-      s.SendMessage(ReadyMsg{{self->id_}});
-    }
-    s.MaybeFinishResume(self->id_);
-    s.MaybeFinishRerun(self->id_);
-  });
-}
-
-void Subscription::Error(absl::Status status) {
-  OnStrand([self = shared_from_this(), status = std::move(status)](Session& s) mutable {
-    s.StopSubscription(self, /*notify=*/true, std::move(status));
-  });
-}
-
-void Subscription::Stop() {
-  OnStrand([self = shared_from_this()](Session& s) {
-    s.StopSubscription(self, /*notify=*/true, std::nullopt);
-  });
-}
-
-void Subscription::OnStop(absl::AnyInvocable<void() &&> fn) {
-  // Registered after the stop: run at once (on the strand).
-  auto run_now = [](absl::AnyInvocable<void() &&>& f) { std::move(f)(); };
-  if (stopped()) {
-    if (executor_->RunningInThisThread()) {
-      run_now(fn);
-    } else {
-      executor_->Post(std::move(fn));
-    }
-    return;
-  }
-  auto add = [self = shared_from_this(), fn = std::move(fn)]() mutable {
-    if (self->stopped()) {
-      std::move(fn)();
-    } else {
-      self->on_stop_.push_back(std::move(fn));
-    }
-  };
-  if (executor_->RunningInThisThread()) {
-    add();
-  } else {
-    executor_->Post(std::move(add));
-  }
 }
 
 }  // namespace ddp

@@ -78,6 +78,10 @@ class Transport {
   virtual bool Adopt(std::shared_ptr<Session> /*parked*/, std::function<void()> /*release*/) {
     return false;
   }
+  // The next `added` for this document replaces one the client holds
+  // (ddpd_resume), so a slow consumer's queue must not cancel it against a
+  // later `removed` (conflate.h). Called before that `added` is sent.
+  virtual void NoteReplacement(std::string_view /*collection*/, std::string_view /*id*/) {}
 };
 
 struct SessionOptions {

@@ -32,6 +32,7 @@
 
 #include "common/lazy_deque.h"
 #include "common/string_map.h"
+#include "common/strings.h"
 #include "server/net/conflate.h"
 #include "server/net/guarded_stream.h"
 #include "server/net/internal.h"
@@ -73,6 +74,7 @@ class ForeignLink : public Transport {
   void Close(uint16_t code, std::string_view reason) override;
   void PauseReading() override;
   void ResumeReading() override;
+  void NoteReplacement(std::string_view collection, std::string_view id) override;
 
  private:
   template <typename Fn>
@@ -176,6 +178,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (!read_paused_) return;
     read_paused_ = false;
     if (!reading_) DoRead();
+  }
+
+  void NoteReplacement(std::string_view collection, std::string_view id) override {
+    if (!replacing_) replacing_ = std::make_unique<StringSet>();
+    replacing_->insert(StrCat(collection, std::string_view("\0", 1), id));
   }
 
   bool Adopt(std::shared_ptr<Session> parked, std::function<void()> release) override {
@@ -365,6 +372,21 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
               ServerFrameHeader(kOpText, pending.message->size(), pending.header));
         }
         if (key->kind == DocKey::Kind::kRemoved) pending_docs_->erase(it);
+        shared_->stats.messages_conflated++;
+        return true;
+      }
+      if (merged.kind == Merged::Kind::kDropBoth && replacing_ && replacing_->contains(key->key)) {
+        // The `added` replaced a document the client holds: the removal
+        // must reach it.
+        queued_bytes_ += message->size();
+        queued_bytes_ -= pending.message->size();
+        pending.message = message;
+        if (raw_frames_) {
+          pending.header_size = static_cast<uint8_t>(
+              ServerFrameHeader(kOpText, pending.message->size(), pending.header));
+        }
+        pending_docs_->erase(it);
+        replacing_->erase(key->key);
         shared_->stats.messages_conflated++;
         return true;
       }
@@ -638,7 +660,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       ++popped_;
     }
     shared_->stats.messages_out += sent;
-    if (queue_.empty()) pending_docs_.reset();  // caught up: nothing to merge into
+    if (queue_.empty()) {  // caught up: nothing to merge into
+      pending_docs_.reset();
+      replacing_.reset();
+    }
   }
 
   void OnWrite(beast::error_code ec, size_t bytes) {
@@ -742,6 +767,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     if (session_) shared_->stats.connections_open--;
     queue_.clear();
     pending_docs_.reset();
+    replacing_.reset();
     queued_bytes_ = 0;
   }
 
@@ -787,6 +813,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // number of its pending data message. Null unless backlogged.
   uint64_t popped_ = 0;
   std::unique_ptr<StringMap<uint64_t>> pending_docs_;
+  // Documents whose `added` replaces one the client holds (NoteReplacement).
+  std::unique_ptr<StringSet> replacing_;
   bool raw_frames_ = false;
   bool flush_posted_ = false;
   bool writing_ = false;
@@ -812,6 +840,11 @@ void ForeignLink::PauseReading() {
 }
 void ForeignLink::ResumeReading() {
   OnConnection([](WsConnection& c) { c.ResumeReading(); });
+}
+void ForeignLink::NoteReplacement(std::string_view collection, std::string_view id) {
+  OnConnection([collection = std::string(collection), id = std::string(id)](WsConnection& c) {
+    c.NoteReplacement(collection, id);
+  });
 }
 
 }  // namespace

@@ -159,7 +159,8 @@ TEST(ClientLoginTest, LogsInWithAJwtAndRefusedTokensFailTheConnection) {
   so.net.port = 0;
   so.net.shutdown_grace = 100ms;
   so.net.session.allow_anonymous = false;
-  so.jwt = auth::JwtOptions{.hs256_secret = secret};
+  so.jwt.emplace();
+  so.jwt->hs256_secret = secret;
   Server server(so, testing::MakeTestRegistry());
   ASSERT_TRUE(server.Start().ok());
   auto jwt = [&](std::string_view claims, std::string_view key) {

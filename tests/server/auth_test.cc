@@ -62,7 +62,10 @@ class AuthTest : public ::testing::Test {
     o.net.close_timeout = std::chrono::milliseconds(100);
     o.net.session.allow_anonymous = allow_anonymous;
     o.net.session.resume_deadline = rerun_deadline;
-    o.jwt = auth::JwtOptions{.hs256_secret = kSecret, .issuer = "idp", .audience = "app"};
+    o.jwt.emplace();
+    o.jwt->hs256_secret = kSecret;
+    o.jwt->issuer = "idp";
+    o.jwt->audience = "app";
     o.api_keys = std::move(api_keys);
     if (tweak) tweak(o);
     server_ = std::make_unique<Server>(o, MakeTestRegistry());

@@ -365,6 +365,56 @@ TEST_F(SessionResumptionTest, MessagesRightBehindTheConnectGoToTheResumedSession
   EXPECT_EQ(CountMsg(*got, "added"), 2u);  // b, then c from the method
 }
 
+// ddpd's own resume (ddpd_resume) sends `added` for a document the client
+// holds in another version; if a slow consumer's queue then merges it with
+// a `removed` of that document, the removal must still go out (the client
+// would keep its stale copy otherwise), where for a document the client
+// never had both would be dropped.
+TEST_F(SessionResumptionTest, AReplacingAddedIsNotCancelledInASlowConsumersQueue) {
+  Start([](ServerOptions& o) {
+    o.net.outbound_soft_bytes = 1;  // merge whatever waits
+    o.net.outbound_queue_bytes = size_t{64} << 20;
+  });
+  auto writer = Writer();
+  const std::string pad(100 * 1024, 'x');
+  // Big documents first (in id order ahead of d1): the socket buffers fill
+  // before d1's `added` is sent, so it waits in the queue.
+  for (int i = 0; i < 200; ++i) {
+    auto r = writer->Call("/tasks/insert",
+                          StrCat(R"([{"_id":"big)", 100 + i, R"(","pad":")", pad, R"("}])"));
+    ASSERT_TRUE(r.ok() && r->Find("error") == nullptr);
+  }
+  Insert(*writer, "d1", 1);
+  WsClient::Options opts;
+  opts.port = server_->port();
+  auto c = WsClient::Open(opts);
+  ASSERT_TRUE(c.ok());
+  // It claims d1 in another version than the server's.
+  ASSERT_TRUE((*c)->Send(R"({"msg":"connect","version":"1","support":["1"],"ddpd_resume":{"docs":{"tasks":{"d1":"0000000000000001"}},"subs":["s1"]}})").ok());
+  auto connected = (*c)->ReadJson();
+  ASSERT_TRUE(connected.ok());
+  ASSERT_EQ(connected->Find("ddpd_resume")->as_string(), "diff");
+  (*c)->set_reading(false);
+  ASSERT_TRUE((*c)->Send(R"({"msg":"sub","id":"s1","name":"tasks","params":[]})").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the initial result is queued
+  auto removed = writer->Call("/tasks/remove", R"([{"_id":"d1"}])");
+  ASSERT_TRUE(removed.ok());
+  (*c)->set_reading(true);
+  bool held = true;  // the client's copy of d1
+  bool ready = false;
+  while (!(ready && !held)) {
+    auto m = (*c)->ReadJson(std::chrono::milliseconds(20000));
+    ASSERT_TRUE(m.ok()) << m.status() << (ready ? " after ready, d1 still held" : "");
+    const std::string kind = MsgOf(*m);
+    ready |= kind == "ready";
+    const Value* id = m->Find("id");
+    if (id == nullptr || !id->is_string() || id->as_string() != "d1") continue;
+    if (kind == "added") held = true;
+    if (kind == "removed") held = false;
+  }
+  EXPECT_FALSE(held);
+}
+
 // At the level of the network layer alone, so that what happens after its
 // shutdown can be seen: every subscription of every session ends, parked
 // ones and resumed ones too (the sanitizers check that nothing is left).
