@@ -106,6 +106,7 @@ void SetUser(const MethodReply& reply, const auth::Login& login, const std::stri
   user->id = login.user_id;
   if (login.claims) user->claims = *login.claims;
   user->login_token = token;
+  user->expires_millis = login.expires_millis;
   reply.SetUser(std::move(user));
 }
 

@@ -35,6 +35,9 @@ struct UserIdentity {
   std::string id;
   Object claims;            // e.g. the JWT's claims: `$user` in access rules
   std::string login_token;  // the resume token this connection logged in with
+  // When the login ends by itself (unix ms; 0: never): the session is then
+  // anonymous again, as Meteor logs out expired tokens.
+  int64_t expires_millis = 0;
 };
 
 // Who is on the other end of a session.

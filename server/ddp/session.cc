@@ -132,6 +132,14 @@ void Session::Dispatch(Pending item) {
 }
 
 SteadyTime Session::NextDeadline() const {
+  const SteadyTime heartbeat = HeartbeatDeadline();
+  if (login_expires_ && *login_expires_ < heartbeat && state_ == State::kConnected) {
+    return *login_expires_;
+  }
+  return heartbeat;
+}
+
+SteadyTime Session::HeartbeatDeadline() const {
   constexpr auto kNever = std::chrono::hours(24 * 365);
   switch (state_) {
     case State::kClosed:
@@ -153,7 +161,11 @@ SteadyTime Session::NextDeadline() const {
 SteadyTime Session::OnTimer(SteadyTime now) {
   if (resume_.active() && now >= resume_deadline_) MaybeFinishResume("", /*force=*/true);
   if (rerun_.active() && now >= rerun_deadline_) MaybeFinishRerun("", /*force=*/true);
-  if (now < NextDeadline()) return NextDeadline();
+  if (login_expires_ && now >= *login_expires_ && state_ == State::kConnected) {
+    spdlog::debug("session {}: login of {} expired", session_id(), connection_.user_id);
+    SetUser(nullptr);
+  }
+  if (now < HeartbeatDeadline()) return NextDeadline();
   switch (state_) {
     case State::kClosed:
       break;

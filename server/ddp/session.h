@@ -421,6 +421,10 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   // Rate limits (SessionOptions), made at the first call.
   std::optional<TokenBucket> method_bucket_;
   std::optional<TokenBucket> sub_bucket_;
+  // When the logged-in user's login expires (UserIdentity::expires_millis).
+  std::optional<SteadyTime> login_expires_;
+  // The heartbeat's (and connect timeout's) part of NextDeadline.
+  SteadyTime HeartbeatDeadline() const;
   // CloseConnection while parked and already claimed: done on Reattach.
   std::optional<std::pair<uint16_t, std::string>> close_on_reattach_;
 

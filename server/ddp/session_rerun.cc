@@ -15,6 +15,14 @@ void Session::SetUser(std::shared_ptr<const UserIdentity> user) {
                     (user != nullptr && before != nullptr && user->id == before->id &&
                      Value(user->claims) == Value(before->claims));
   connection_.user_id = user != nullptr ? user->id : "";
+  login_expires_.reset();
+  if (user != nullptr && user->expires_millis > 0) {
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    login_expires_ = SteadyClock::now() + std::chrono::milliseconds(
+                                              std::max<int64_t>(0, user->expires_millis - now_ms));
+  }
   connection_.user = std::move(user);
   if (same) return;  // the same identity sees the same data
   // Meteor's _setUserId: every subscription runs again as the new user,

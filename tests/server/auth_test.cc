@@ -306,6 +306,30 @@ TEST_F(AuthTest, FailedLoginsFromOneAddressAreSlowedDown) {
   EXPECT_EQ(Error(Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"))), "");
 }
 
+// A login ends by itself when its token expires (--login-token-ttl-ms, or
+// the JWT's exp): the connection is anonymous again without a word from the
+// client, and it hears the difference.
+TEST_F(AuthTest, AnExpiredLoginLogsTheConnectionOut) {
+  Start(true, "", std::chrono::seconds(30),
+        [](ServerOptions& o) { o.auth.token_ttl = std::chrono::milliseconds(700); });
+  auto c = Client();
+  ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami")), "ready");
+  Value login = Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
+  ASSERT_EQ(Error(login), "");
+  std::vector<Value> seen;
+  auto gone = c->ReadUntil(
+      [](const Value& m) { return MsgOf(m) == "removed"; }, std::chrono::milliseconds(10000), &seen);
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(gone->Find("id")->as_string(), "secret");
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(ToJson(seen.back()),
+            R"({"msg":"changed","collection":"whoami","id":"me","fields":{"user":"anonymous"}})");
+  // Its resume token is no good either.
+  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", login.FindPath("result.token")->as_string(),
+                                   R"("})"))),
+            R"(403 You've been logged out by the server. Please log in again.)");
+}
+
 TEST_F(AuthTest, WithoutAnonymousAccessOnlyLoginIsServed) {
   Start(/*allow_anonymous=*/false);
   auto c = Client();
