@@ -4,19 +4,10 @@
 
 #include "auth/api_keys.h"
 #include "auth/jwt.h"
+#include "common/clock.h"
 #include "protocol/ids.h"
 
 namespace ddp::auth {
-namespace {
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 std::string TokenStore::Hash(std::string_view token) { return Sha256(token); }
 
 void TokenStore::Erase(const std::string& hash) {
@@ -47,7 +38,7 @@ absl::StatusOr<std::string> TokenStore::Issue(const Login& login) {
     const std::string oldest = mine.front();
     Erase(oldest);
   }
-  if (by_hash_.size() >= max_tokens_) DropExpired(NowMillis());
+  if (by_hash_.size() >= max_tokens_) DropExpired(UnixMillis());
   if (by_hash_.size() >= max_tokens_) {
     if (by_user_[login.user_id].empty()) by_user_.erase(login.user_id);
     return absl::ResourceExhaustedError("too many login tokens; try again later");

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "common/clock.h"
 #include "common/string_map.h"
 #include "common/strings.h"
 #include "common/token_bucket.h"
@@ -10,12 +11,6 @@
 
 namespace ddp {
 namespace {
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 absl::Status Forbidden(std::string_view why) {
   return absl::PermissionDeniedError(StrCat("Login forbidden: ", why));
@@ -135,7 +130,7 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
       return;
     }
     const Value& req = call.params[0];
-    const int64_t now = NowMillis();
+    const int64_t now = UnixMillis();
     if (const Value* token = req.Find("jwt"); token != nullptr && token->is_string()) {
       if (jwt == nullptr) {
         refuse(absl::InvalidArgumentError("this server does not take JWT logins"));

@@ -17,9 +17,7 @@ void Session::SetUser(std::shared_ptr<const UserIdentity> user) {
   connection_.user_id = user != nullptr ? user->id : "";
   login_expires_.reset();
   if (user != nullptr && user->expires_millis > 0) {
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+    const int64_t now_ms = UnixMillis();
     login_expires_ = SteadyClock::now() + std::chrono::milliseconds(
                                               std::max<int64_t>(0, user->expires_millis - now_ms));
   }

@@ -1,6 +1,7 @@
 #include "server/http/http_api.h"
 
 #include "absl/strings/match.h"
+#include "common/clock.h"
 #include "common/strings.h"
 #include "protocol/ddp_error.h"
 #include "protocol/json.h"
@@ -153,9 +154,7 @@ std::optional<HttpResponse> HttpApi::Authorize(const HttpRequest& request) const
     return Error(403, StrCat("API key '", key->name, "' has no ", write ? "write" : "read",
                              " scope"));
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = UnixMillis();
   if (auth_.tokens != nullptr && auth_.tokens->Resume(token, now_ms).ok()) return std::nullopt;
   if (auth_.jwt == nullptr) return unauthorized("unknown token");
   absl::StatusOr<Object> claims = auth_.jwt->Verify(token, now_ms / 1000);

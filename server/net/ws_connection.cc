@@ -364,13 +364,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       Outbound& pending = queue_[it->second - popped_];
       Merged merged = Merge(*pending.message, *message);
       if (merged.kind == Merged::Kind::kReplace) {
-        queued_bytes_ += merged.message->size();
-        queued_bytes_ -= pending.message->size();
-        pending.message = std::move(merged.message);
-        if (raw_frames_) {
-          pending.header_size = static_cast<uint8_t>(
-              ServerFrameHeader(kOpText, pending.message->size(), pending.header));
-        }
+        Replace(pending, std::move(merged.message));
         if (key->kind == DocKey::Kind::kRemoved) pending_docs_->erase(it);
         shared_->stats.messages_conflated++;
         return true;
@@ -378,13 +372,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       if (merged.kind == Merged::Kind::kDropBoth && replacing_ && replacing_->contains(key->key)) {
         // The `added` replaced a document the client holds: the removal
         // must reach it.
-        queued_bytes_ += message->size();
-        queued_bytes_ -= pending.message->size();
-        pending.message = message;
-        if (raw_frames_) {
-          pending.header_size = static_cast<uint8_t>(
-              ServerFrameHeader(kOpText, pending.message->size(), pending.header));
-        }
+        Replace(pending, message);
         pending_docs_->erase(it);
         replacing_->erase(key->key);
         shared_->stats.messages_conflated++;
@@ -406,6 +394,18 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       pending_docs_->erase(it);  // nothing merges into a removal or across an ordered move
     }
     return false;
+  }
+
+  struct Outbound;  // below
+  // A waiting (not in flight) message becomes `message`.
+  void Replace(Outbound& pending, std::shared_ptr<const std::string> message) {
+    queued_bytes_ += message->size();
+    queued_bytes_ -= pending.message->size();
+    pending.message = std::move(message);
+    if (raw_frames_) {
+      pending.header_size = static_cast<uint8_t>(
+          ServerFrameHeader(kOpText, pending.message->size(), pending.header));
+    }
   }
 
   static const std::shared_ptr<const std::string>& EmptyMessage() {
