@@ -422,6 +422,11 @@ absl::Status SetPath(Value& doc, std::string_view dotted, Value value) {
   return SetIn(*parent, path.parts().back(), std::move(value), "upsert");
 }
 
+const std::vector<std::string>& Modifier::paths() const {
+  static const std::vector<std::string> kNone;
+  return paths_ != nullptr ? *paths_ : kNone;
+}
+
 absl::StatusOr<Modifier> Modifier::Compile(const Value& modifier) {
   if (!modifier.is_object()) return Bad("a modifier must be an object");
   Modifier out;
@@ -526,6 +531,7 @@ absl::StatusOr<Modifier> Modifier::Compile(const Value& modifier) {
     }
   }
   out.ops_ = std::move(ops);
+  out.paths_ = std::make_shared<const std::vector<std::string>>(std::move(touched));
   return out;
 }
 

@@ -33,6 +33,11 @@ class Modifier {
   static absl::StatusOr<Modifier> Compile(const Value& modifier);
 
   bool is_replacement() const { return replacement_.has_value(); }
+  // The replacement document, or null.
+  const Object* replacement() const { return replacement_ ? &*replacement_ : nullptr; }
+  // The paths an operator modifier writes or reads ($rename's source and
+  // destination); empty for a replacement (its fields are its keys).
+  const std::vector<std::string>& paths() const;
 
   // The document after the update. `doc` is the stored document (with its
   // `_id`); `now_millis` is what $currentDate writes.
@@ -49,6 +54,7 @@ class Modifier {
 
   std::optional<Object> replacement_;
   std::shared_ptr<const std::vector<Op>> ops_;
+  std::shared_ptr<const std::vector<std::string>> paths_;
 };
 
 // Checks a document that is about to be stored: an object whose field names

@@ -564,6 +564,18 @@ void CollectEqualities(const Value& selector, std::vector<std::pair<std::string,
   }
 }
 
+void CollectPaths(const Value& selector, std::vector<std::string>* out) {
+  if (!selector.is_object()) return;
+  for (const Member& m : selector.as_object()) {
+    if ((m.key == "$and" || m.key == "$or" || m.key == "$nor") && m.value.is_array()) {
+      for (const Value& s : m.value.as_array()) CollectPaths(s, out);
+      continue;
+    }
+    if (m.key.empty() || m.key[0] == '$') continue;
+    out->push_back(m.key);
+  }
+}
+
 }  // namespace
 
 Selector::Selector() : root_(std::make_shared<TrueMatcher>()) {}
@@ -582,6 +594,7 @@ absl::StatusOr<Selector> Selector::Compile(const Value& selector) {
   out.root_ = std::move(root);
   out.matches_all_ = s->as_object().empty();
   CollectEqualities(*s, &out.equalities_);
+  CollectPaths(*s, &out.paths_);
   for (const auto& [path, value] : out.equalities_) {
     if (path == "_id" && value.is_string()) {
       out.id_ = value.as_string();

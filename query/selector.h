@@ -52,12 +52,17 @@ class Selector {
   // top level and from $and: (dotted path, value). Used to seed upserts and
   // to route changes to live queries. Regex equalities are not included.
   const std::vector<std::pair<std::string, Value>>& equalities() const { return equalities_; }
+  // Every field path the selector reads: the keys of its top level and of
+  // its $and/$or/$nor branches (what $elemMatch reads lies under them).
+  // Access rules refuse selectors that read a hidden field.
+  const std::vector<std::string>& paths() const { return paths_; }
 
  private:
   std::shared_ptr<const internal::DocMatcher> root_;
   bool matches_all_ = true;
   std::optional<std::string> id_;
   std::vector<std::pair<std::string, Value>> equalities_;
+  std::vector<std::string> paths_;
 };
 
 }  // namespace ddp::query

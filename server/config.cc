@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/strings.h"
+#include "server/access/rules.h"
 #include "server/engine/topic_name.h"
 
 namespace ddp {
@@ -225,6 +226,9 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--jwks-file", jwks_file, "JWKS file ({\"keys\": [...]}) for JWT logins");
   app.add_option("--jwt-issuer", jwt_issuer, "Required `iss` of login JWTs (empty: any)");
   app.add_option("--jwt-audience", jwt_audience, "Required `aud` of login JWTs (empty: any)");
+  app.add_option("--rules", o.rules_file,
+                 "Access rules file (JSON; docs/SECURITY.md), reloaded on SIGHUP. Empty: "
+                 "every caller may do everything (with --allow-anonymous, anyone)");
   std::string api_keys_file;
   app.add_option("--api-keys-file", api_keys_file,
                  "HTTP API keys, lines of '<name> <read,write> <key>' (Authorization: Bearer)");
@@ -391,6 +395,11 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   net.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
   session.disconnect_grace_period = std::chrono::milliseconds(disconnect_grace_ms);
   o.auth.token_ttl = std::chrono::milliseconds(login_token_ttl_ms);
+  if (!o.rules_file.empty()) {
+    // Checked now, so that a bad rules file stops ddpd at start with the reason.
+    absl::StatusOr<std::shared_ptr<const access::Rules>> rules = access::Rules::Load(o.rules_file);
+    if (!rules.ok()) return usage_error(StrCat("--rules: ", rules.status().message()));
+  }
   if (!api_keys_file.empty()) {
     std::ifstream in(api_keys_file, std::ios::binary);
     if (!in) return usage_error(StrCat("--api-keys-file: cannot read '", api_keys_file, "'"));

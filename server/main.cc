@@ -1,5 +1,4 @@
 // ddpd: the server binary.
-#include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -13,6 +12,7 @@
 #include "common/strings.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "server/signals.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -45,13 +45,8 @@ int main(int argc, char** argv) {
   }
   ddp::InitLogging(config.options.log_level);
 
-  // Block the shutdown signals in every thread; main waits for them below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Block the signals in every thread; main waits for them below.
+  const sigset_t signals = ddp::BlockServerSignals();
 
   ddp::Server server(config.options);
   absl::Status started = server.Start();
@@ -63,8 +58,7 @@ int main(int argc, char** argv) {
                config.options.net.bind, server.port());
   spdlog::info("memory allocator: {}", AllocatorName());
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  const int sig = ddp::WaitForShutdownSignal(server, config.options, signals);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server.Shutdown();
   spdlog::info("stopped");

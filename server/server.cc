@@ -2,6 +2,7 @@
 
 #include "server/api/auth_api.h"
 #include "server/api/engine_api.h"
+#include "common/status_macros.h"
 
 namespace ddp {
 
@@ -20,6 +21,13 @@ absl::Status Server::Start() {
       engine::Engine::Open(options_.engine, std::move(log));
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
+  if (!options_.rules_file.empty()) {
+    absl::StatusOr<std::shared_ptr<const access::Rules>> rules =
+        access::Rules::Load(options_.rules_file);
+    if (!rules.ok()) return rules.status();
+    access_ = std::make_shared<access::Access>(std::move(*rules));
+    options_.api.access = access_;
+  }
   RegisterEngineApi(*registry_, engine_, options_.api);
   std::shared_ptr<const auth::JwtVerifier> jwt;
   if (options_.jwt) {
@@ -34,6 +42,7 @@ absl::Status Server::Start() {
   http_auth.jwt = std::move(jwt);
   http_auth.tokens = tokens_;
   http_auth.allow_anonymous = options_.net.session.allow_anonymous;
+  http_auth.access = access_;
   if (!options_.api_keys.empty()) {
     absl::StatusOr<auth::ApiKeys> keys = auth::ApiKeys::Parse(options_.api_keys);
     if (!keys.ok()) return keys.status();
@@ -49,6 +58,17 @@ absl::Status Server::Start() {
   absl::Status s = net_->Start();
   if (!s.ok()) return s;
   http_->SetReady(true);
+  return absl::OkStatus();
+}
+
+absl::Status Server::ReloadRules() {
+  if (access_ == nullptr) {
+    return absl::FailedPreconditionError("no --rules file was given at start");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const access::Rules> rules,
+                   access::Rules::Load(options_.rules_file));
+  access_->SetRules(std::move(rules));
+  if (net_) net_->RerunAll();
   return absl::OkStatus();
 }
 

@@ -42,6 +42,9 @@ struct ServerOptions {
   // API keys for the HTTP API, as auth/api_keys.h reads them (the text of
   // --api-keys-file). Default: none.
   std::string api_keys;
+  // Access rules (--rules): server/access/rules.h. Empty: none, every
+  // caller may do everything. Reloaded by ReloadRules (SIGHUP).
+  std::string rules_file;
 };
 
 class Server {
@@ -52,6 +55,10 @@ class Server {
   ~Server();
 
   absl::Status Start();
+  // Reads the rules file again and applies it to new calls and, by running
+  // every subscription again, to what clients already see; connections
+  // stay. A bad file changes nothing (the error says why).
+  absl::Status ReloadRules();
   // Graceful: see NetServer::Shutdown. Idempotent.
   void Shutdown();
 
@@ -66,6 +73,7 @@ class Server {
   std::shared_ptr<HttpApi> http_;
   std::unique_ptr<NetServer> net_;
   std::shared_ptr<auth::TokenStore> tokens_;
+  std::shared_ptr<access::Access> access_;  // null without rules
 };
 
 }  // namespace ddp

@@ -75,7 +75,9 @@ class LookupOp : public LookupOperator {
         for (const std::string& local_key : it->second) touched.insert(local_key);
       }
     };
-    for (const DocDelta& d : foreign) {
+    for (const DocDelta& delta : foreign) {
+      DocDelta prepared;
+      const DocDelta& d = s_.foreign.empty() ? delta : (prepared = Prepare(delta), prepared);
       auto it = foreign_keys_.find(d.id);
       if (it != foreign_keys_.end()) {
         touch(it->second);
@@ -112,6 +114,21 @@ class LookupOp : public LookupOperator {
     DocPtr output;
     std::vector<std::string> keys;
   };
+
+  // A `from` change as the join sees it: after the stage's own pipeline
+  // (only `after` matters: an old version is found by id).
+  DocDelta Prepare(const DocDelta& d) const {
+    DocDelta out{d.key, d.id, d.topic, nullptr, d.after};
+    for (const LookupStage::ForeignStep& step : s_.foreign) {
+      if (out.after == nullptr) break;
+      if (step.match && !step.match->Matches(*out.after)) {
+        out.after = nullptr;
+      } else if (step.project) {
+        out.after = std::make_shared<const Object>(step.project->Apply(*out.after));
+      }
+    }
+    return out;
+  }
 
   static void Unindex(StringMap<StringSet>& index, const std::vector<std::string>& keys,
                       const std::string& member) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,15 @@ struct LookupStage {
   std::string local_field;
   std::string foreign_field;
   std::string as;
+  // `pipeline`: what the `from` documents go through before they are
+  // joined, in order: $match (a selector; a document that fails it is not
+  // there) and $project (plain inclusion or exclusion). Access rules put a
+  // topic's row filter and hidden fields here.
+  struct ForeignStep {
+    std::optional<Selector> match;
+    std::optional<Projection> project;
+  };
+  std::vector<ForeignStep> foreign;
 };
 
 std::unique_ptr<Operator> MakeFilterOp(const FilterStage& s);

@@ -312,6 +312,30 @@ absl::StatusOr<std::shared_ptr<const LivePlan>> LivePlan::Parse(std::string_view
         }
         if (!spec.is_object()) return Bad(where, "needs {from, localField, foreignField, as}");
         LookupStage l;
+        if (const Value* fp = spec.Find("pipeline")) {
+          if (!fp->is_array()) return Bad(where, "pipeline must be an array of $match/$project stages");
+          for (size_t j = 0; j < fp->as_array().size(); ++j) {
+            const Value& st = fp->as_array()[j];
+            std::string at = StrCat("pipeline[", j, "]");
+            if (!st.is_object() || st.as_object().size() != 1) {
+              return Bad(where, StrCat(at, " must be {$match: ...} or {$project: ...}"));
+            }
+            const Member& m = st.as_object().at(0);
+            LookupStage::ForeignStep step;
+            if (m.key == "$match") {
+              absl::StatusOr<Selector> sel = Selector::Compile(m.value);
+              if (!sel.ok()) return Bad(where, StrCat(at, " $match: ", ToStd(sel.status().message())));
+              step.match = std::move(*sel);
+            } else if (m.key == "$project") {
+              absl::StatusOr<Projection> pr = Projection::Compile(m.value);
+              if (!pr.ok()) return Bad(where, StrCat(at, " $project: ", ToStd(pr.status().message())));
+              step.project = std::move(*pr);
+            } else {
+              return Bad(where, StrCat(at, ": only $match and $project may run on the from side"));
+            }
+            l.foreign.push_back(std::move(step));
+          }
+        }
         for (const char* k : {"from", "localField", "foreignField", "as"}) {
           const Value* v = spec.Find(k);
           if (v == nullptr || !v->is_string() || v->as_string().empty()) {
@@ -319,7 +343,8 @@ absl::StatusOr<std::shared_ptr<const LivePlan>> LivePlan::Parse(std::string_view
           }
         }
         for (const Member& m : spec.as_object()) {
-          if (m.key != "from" && m.key != "localField" && m.key != "foreignField" && m.key != "as") {
+          if (m.key != "from" && m.key != "localField" && m.key != "foreignField" && m.key != "as" &&
+              m.key != "pipeline") {
             return Bad(where, StrCat("unsupported option '", m.key, "'"));
           }
         }

@@ -35,11 +35,19 @@ struct LiveLink {
   bool stopped = false;
 };
 
-void SubmitTx(const std::shared_ptr<Engine>& engine, absl::StatusOr<TxRequest> tx,
-              const MethodReply& reply) {
+void SubmitTx(const std::shared_ptr<Engine>& engine, const access::Access* access,
+              const MethodCall& call, absl::StatusOr<TxRequest> tx, const MethodReply& reply,
+              bool via_tx = false) {
   if (!tx.ok()) {
     reply(tx.status());
     return;
+  }
+  if (access != nullptr) {
+    if (absl::Status allowed = access->AuthorizeTx(CallerOf(call.connection), *tx, via_tx);
+        !allowed.ok()) {
+      reply(allowed);
+      return;
+    }
   }
   engine::ResultShape shape = tx->shape;
   engine->Submit(std::move(*tx), [reply, shape](absl::StatusOr<TxResult> r) {
@@ -68,10 +76,13 @@ struct Handlers {
 
 }  // namespace
 
-absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Array& params,
-                                               const query::LiveLimits& limits) {
-  if (params.size() > 1) return absl::InvalidArgumentError("a topic subscription takes one query");
-  return engine::ParsePlan(target, params.empty() ? Value() : params[0], limits);
+absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Value& query,
+                                               const query::LiveLimits& limits,
+                                               const access::Access* access,
+                                               const access::Caller& caller, access::Action a) {
+  if (access == nullptr) return engine::ParsePlan(target, query, limits);
+  ASSIGN_OR_RETURN(std::optional<Value> allowed, access->RewriteQuery(caller, target, query, a));
+  return engine::ParsePlan(target, allowed ? *allowed : query, limits);
 }
 
 PublicationStrategy StrategyFor(const EngineApiOptions& options, std::string_view name) {
@@ -87,22 +98,29 @@ PublicationStrategy StrategyFor(const EngineApiOptions& options, std::string_vie
 void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
                        EngineApiOptions options) {
   auto handlers = std::make_shared<Handlers>();
-  handlers->insert = [engine](MethodCall call, MethodReply reply) {
+  std::shared_ptr<const access::Access> access = options.access;
+  const access::Access* rules = access.get();  // lives as long as the handlers, which hold it
+  handlers->insert = [engine, access, rules](MethodCall call, MethodReply reply) {
     auto parts = SplitCollectionMethod(call.name);
-    SubmitTx(engine, engine::ParseInsert(parts->first, call.params), reply);
+    SubmitTx(engine, rules, call, engine::ParseInsert(parts->first, call.params), reply);
   };
-  handlers->update = [engine](MethodCall call, MethodReply reply) {
+  handlers->update = [engine, access, rules](MethodCall call, MethodReply reply) {
     auto parts = SplitCollectionMethod(call.name);
-    SubmitTx(engine, engine::ParseUpdate(parts->first, call.params), reply);
+    SubmitTx(engine, rules, call, engine::ParseUpdate(parts->first, call.params), reply);
   };
-  handlers->remove = [engine](MethodCall call, MethodReply reply) {
+  handlers->remove = [engine, access, rules](MethodCall call, MethodReply reply) {
     auto parts = SplitCollectionMethod(call.name);
-    SubmitTx(engine, engine::ParseRemove(parts->first, call.params), reply);
+    SubmitTx(engine, rules, call, engine::ParseRemove(parts->first, call.params), reply);
   };
-  handlers->topic = [engine, options = std::move(options)](std::shared_ptr<Subscription> sub) {
+  handlers->topic = [engine, rules, options = std::move(options)](std::shared_ptr<Subscription> sub) {
     sub->SetStrategy(StrategyFor(options, sub->name()));
-    absl::StatusOr<engine::PlanPtr> q =
-        ParseLiveQuery(sub->name(), sub->params(), engine->options().live_limits);
+    if (sub->params().size() > 1) {
+      sub->Error(absl::InvalidArgumentError("a topic subscription takes one query"));
+      return;
+    }
+    absl::StatusOr<engine::PlanPtr> q = ParseLiveQuery(
+        sub->name(), sub->params().empty() ? Value() : sub->params()[0],
+        engine->options().live_limits, rules, CallerOf(sub->connection()), access::Action::kSub);
     if (!q.ok()) {
       sub->Error(q.status());
       return;
@@ -139,31 +157,31 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
     return valid ? &handlers->topic : nullptr;
   });
 
-  (void)registry.AddMethod("publish", [engine](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("publish", [engine, access, rules](MethodCall call, MethodReply reply) {
     if (call.params.size() != 2 || !call.params[0].is_string()) {
       reply(absl::InvalidArgumentError("publish takes [topic, doc or [docs]]"));
       return;
     }
-    SubmitTx(engine, engine::ParsePublish(call.params[0].as_string(), call.params[1]), reply);
+    SubmitTx(engine, rules, call, engine::ParsePublish(call.params[0].as_string(), call.params[1]),
+             reply);
   });
-  (void)registry.AddMethod("tx", [engine](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("tx", [engine, access, rules](MethodCall call, MethodReply reply) {
     if (call.params.empty() || call.params.size() > 2) {
       reply(absl::InvalidArgumentError("tx takes [ops, {key}?]"));
       return;
     }
-    SubmitTx(engine,
+    SubmitTx(engine, rules, call,
              engine::ParseTx(call.params[0], call.params.size() > 1 ? call.params[1] : Value()),
-             reply);
+             reply, /*via_tx=*/true);
   });
-  (void)registry.AddMethod("query", [engine](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("query", [engine, access, rules](MethodCall call, MethodReply reply) {
     if (call.params.empty() || call.params.size() > 2 || !call.params[0].is_string()) {
       reply(absl::InvalidArgumentError("query takes [topic or pattern, query?]"));
       return;
     }
-    absl::StatusOr<engine::PlanPtr> spec =
-        engine::ParsePlan(call.params[0].as_string(),
-                          call.params.size() > 1 ? call.params[1] : Value(),
-                          engine->options().live_limits);
+    absl::StatusOr<engine::PlanPtr> spec = ParseLiveQuery(
+        call.params[0].as_string(), call.params.size() > 1 ? call.params[1] : Value(),
+        engine->options().live_limits, rules, CallerOf(call.connection), access::Action::kQuery);
     if (!spec.ok()) {
       reply(spec.status());
       return;
@@ -183,7 +201,7 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
     Object out = engine::LogProgressToObject(engine->log_progress(), engine->last_seq());
     reply(std::optional<Value>(Value(std::move(out))));
   });
-  (void)registry.AddMethod("history", [engine](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("history", [engine, access, rules](MethodCall call, MethodReply reply) {
     if (call.params.empty() || call.params.size() > 2 || !call.params[0].is_string()) {
       reply(absl::InvalidArgumentError("history takes [topic, {fromSeq, limit}?]"));
       return;
@@ -194,6 +212,16 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
     if (!valid.ok()) {
       reply(valid);
       return;
+    }
+    std::optional<query::Projection> cut;
+    if (rules != nullptr) {
+      absl::StatusOr<std::optional<query::Projection>> allowed =
+          rules->ForHistory(CallerOf(call.connection), topic);
+      if (!allowed.ok()) {
+        reply(allowed.status());
+        return;
+      }
+      cut = std::move(*allowed);
     }
     uint64_t from = 0;
     size_t limit = 1000;
@@ -218,13 +246,20 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
         limit = static_cast<size_t>(l->as_int());
       }
     }
-    engine->History(topic, from, limit, [reply](absl::StatusOr<std::vector<engine::HistoryEntry>> r) {
+    engine->History(topic, from, limit, [reply, cut = std::move(cut)](
+                                            absl::StatusOr<std::vector<engine::HistoryEntry>> r) {
       if (!r.ok()) {
         reply(r.status());
         return;
       }
       Array out;
       for (engine::HistoryEntry& e : *r) {
+        if (cut && e.changes.is_array()) {
+          for (Value& c : e.changes.as_array()) {
+            Value* doc = c.is_object() ? c.as_object().Find("doc") : nullptr;
+            if (doc != nullptr && doc->is_object()) *doc = Value(cut->Apply(doc->as_object()));
+          }
+        }
         Object o;
         o.Append("seq", Value(static_cast<int64_t>(e.seq)));
         o.Append("t", Value(Date{e.time_millis}));

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "server/access/access.h"
 #include "server/ddp/registry.h"
 #include "server/ddp/session.h"
 #include "server/engine/engine.h"
@@ -31,6 +32,9 @@ struct PublicationStrategyRule {
 struct EngineApiOptions {
   // The first matching rule applies; none: kServerMerge. Default: none.
   std::vector<PublicationStrategyRule> strategies;
+  // The access rules every topic subscription, read and write goes
+  // through. Default: none (everything allowed).
+  std::shared_ptr<const access::Access> access;
 };
 
 // The strategy `options` give a subscription to `name`.
@@ -41,9 +45,16 @@ PublicationStrategy StrategyFor(const EngineApiOptions& options, std::string_vie
 void RegisterEngineApi(Registry& registry, std::shared_ptr<engine::Engine> engine,
                        EngineApiOptions options = {});
 
-// A subscription's query (params[0]: {filter, fields, sort, ..., pipeline})
-// over a topic or pattern. Errors name the offending part (400).
-absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Array& params,
-                                               const query::LiveLimits& limits);
+// A subscription's or a `query`'s query (`query`: {filter, fields, sort,
+// ..., pipeline} or null) over a topic or pattern, as `caller` may run it
+// for `a` under `access` (may be null). Errors name the offending part
+// (400), or say what the caller may not do (403).
+absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Value& query,
+                                               const query::LiveLimits& limits,
+                                               const access::Access* access,
+                                               const access::Caller& caller, access::Action a);
+
+// The caller of a DDP method or subscription.
+inline access::Caller CallerOf(const ConnectionInfo& c) { return access::Caller{c.user.get()}; }
 
 }  // namespace ddp

@@ -306,6 +306,9 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   const ConnectionInfo& connection() const { return connection_; }
   // On the strand: see MethodReply::SetUser.
   void SetUser(std::shared_ptr<const UserIdentity> user);
+  // On the strand: every subscription runs again for the same user, and the
+  // client gets the difference (after the access rules changed).
+  void RerunSubscriptions();
   const std::string& session_id() const { return connection_.session_id; }
   const std::string& version() const { return version_; }
   size_t subscription_count() const { return subs_.size(); }
@@ -356,6 +359,7 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   // A re-run (SetUser) settles once every subscription it awaits is ready
   // or stopped: what the client held and no subscription sent again is
   // retracted.
+  void RerunAll();  // SetUser's and RerunSubscriptions' work
   void MaybeFinishRerun(std::string_view settled_sub, bool force = false);
   // Whether an `added` the merge box sends must go out (false: the client
   // holds exactly that document already).

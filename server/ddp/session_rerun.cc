@@ -23,6 +23,15 @@ void Session::SetUser(std::shared_ptr<const UserIdentity> user) {
   }
   connection_.user = std::move(user);
   if (same) return;  // the same identity sees the same data
+  RerunAll();
+}
+
+void Session::RerunSubscriptions() {
+  if (state_ == State::kClosed) return;
+  RerunAll();
+}
+
+void Session::RerunAll() {
   // Meteor's _setUserId: every subscription runs again as the new user,
   // and the client gets the difference from what it holds.
   struct Named {

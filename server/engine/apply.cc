@@ -5,6 +5,7 @@
 #include "protocol/ddp_error.h"
 #include "protocol/ids.h"
 #include "protocol/json.h"
+#include "query/path.h"
 #include "server/engine/topic_name.h"
 
 namespace ddp::engine {
@@ -26,6 +27,32 @@ Object WithLeadingId(const std::string& id, Object fields) {
 absl::Status DuplicateKey(std::string_view topic, std::string_view id) {
   return absl::AlreadyExistsError(
       StrCat("duplicate key: a document with _id '", id, "' already exists in '", topic, "'"));
+}
+
+absl::Status OutsideRowFilter(std::string_view topic) {
+  return absl::PermissionDeniedError(
+      StrCat("Access denied: the document does not satisfy the row filter of '", topic, "'"));
+}
+
+bool Visible(const WriteGuard* guard, const Object& doc) {
+  return guard == nullptr || guard->filter.Matches(doc);
+}
+
+// A replacement written by a caller who cannot see `hidden` keeps them
+// from the stored document.
+absl::Status KeepHidden(const WriteGuard* guard, const Object& stored, Object& doc) {
+  if (guard == nullptr || guard->hidden.empty()) return absl::OkStatus();
+  Value out(std::move(doc));
+  for (const std::string& path : guard->hidden) {
+    query::Branches branches;
+    query::LookupBranches(stored, query::Path(path), &branches);
+    // A hidden field under an array has no single place to go back to:
+    // the replacement keeps it only where the path is plain objects.
+    if (branches.size() != 1 || branches[0].value == nullptr) continue;
+    RETURN_IF_ERROR(query::SetPath(out, path, *branches[0].value));
+  }
+  doc = std::move(out.as_object());
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -156,11 +183,13 @@ absl::Status TxApplier::CheckTopic(const std::string& topic) const {
 }
 
 absl::Status TxApplier::Candidates(const std::string& topic, const query::Selector& selector,
-                                   bool multi,
+                                   bool multi, const WriteGuard* guard,
                                    std::vector<std::pair<std::string, DocState>>* out) {
   if (const auto& id = selector.id()) {
     ASSIGN_OR_RETURN(DocState s, Get(topic, *id));
-    if (s.doc != nullptr && selector.Matches(*s.doc)) out->emplace_back(*id, std::move(s));
+    if (s.doc != nullptr && selector.Matches(*s.doc) && Visible(guard, *s.doc)) {
+      out->emplace_back(*id, std::move(s));
+    }
     return absl::OkStatus();
   }
   // Everything in the topic, with pending writes laid over the store, in
@@ -178,7 +207,9 @@ absl::Status TxApplier::Candidates(const std::string& topic, const query::Select
     });
   }
   for (auto& [id, state] : docs) {
-    if (state.doc == nullptr || !selector.Matches(*state.doc)) continue;
+    if (state.doc == nullptr || !selector.Matches(*state.doc) || !Visible(guard, *state.doc)) {
+      continue;
+    }
     out->emplace_back(id, std::move(state));
     if (!multi) break;
   }
@@ -188,6 +219,7 @@ absl::Status TxApplier::Candidates(const std::string& topic, const query::Select
 absl::StatusOr<Value> TxApplier::Insert(WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
   Object& given = op.docs[0];
+  if (!Visible(op.guard.get(), given)) return OutsideRowFilter(op.topic);
   if (const Value* given_id = given.Find("_id")) {
     std::string id = given_id->as_string();
     ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
@@ -219,8 +251,20 @@ absl::StatusOr<Value> TxApplier::Publish(WriteOp& op) {
     // A generated id is new (time-ordered ids are unique across restarts):
     // there is no prior state to read.
     const DocState* prior = nullptr;
+    DocState stored;
+    if (!Visible(op.guard.get(), doc)) return OutsideRowFilter(op.topic);
     if (const Value* v = doc.Find("_id")) {
       id = v->as_string();
+      if (op.guard != nullptr) {
+        // A put over a document the caller may not see, or that has fields
+        // it may not see, is decided against the stored state.
+        ASSIGN_OR_RETURN(stored, Get(op.topic, id));
+        prior = &stored;
+        if (stored.doc != nullptr) {
+          if (!Visible(op.guard.get(), *stored.doc)) return OutsideRowFilter(op.topic);
+          RETURN_IF_ERROR(KeepHidden(op.guard.get(), *stored.doc, doc));
+        }
+      }
     } else {
       prior = &kAbsent;
       id = DefaultEventIds().Next();
@@ -236,11 +280,16 @@ absl::StatusOr<Value> TxApplier::Publish(WriteOp& op) {
 absl::StatusOr<Value> TxApplier::Update(const WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
   std::vector<std::pair<std::string, DocState>> matches;
-  RETURN_IF_ERROR(Candidates(op.topic, op.selector, op.multi, &matches));
+  const WriteGuard* guard = op.guard.get();
+  RETURN_IF_ERROR(Candidates(op.topic, op.selector, op.multi, guard, &matches));
   int64_t affected = 0;
   std::optional<std::string> inserted_id;
   for (auto& [id, state] : matches) {
     ASSIGN_OR_RETURN(Object updated, op.modifier.Apply(*state.doc, now_millis_));
+    if (guard != nullptr) {
+      if (op.modifier.is_replacement()) RETURN_IF_ERROR(KeepHidden(guard, *state.doc, updated));
+      if (!guard->filter.Matches(updated)) return OutsideRowFilter(op.topic);
+    }
     ++affected;
     if (updated == *state.doc) continue;  // matched, nothing to write
     Put(op.topic, id, std::make_shared<const Object>(std::move(updated)));
@@ -253,6 +302,17 @@ absl::StatusOr<Value> TxApplier::Update(const WriteOp& op) {
       if (path == "_id") continue;
       RETURN_IF_ERROR(query::SetPath(seed, path, value));
     }
+    // The row filter's equalities seed it too: {ownerId: "$user.sub"} makes
+    // an upsert the caller's own document.
+    if (guard != nullptr) {
+      for (const auto& [path, value] : guard->filter.equalities()) {
+        if (path == "_id") continue;
+        query::Branches at;
+        query::LookupBranches(seed, query::Path(path), &at);
+        if (at.size() == 1 && at[0].value != nullptr) continue;  // the selector said
+        RETURN_IF_ERROR(query::SetPath(seed, path, value));
+      }
+    }
     if (id.empty()) id = DefaultEventIds().Next();
     Object with_id = WithLeadingId(id, std::move(seed.as_object()));
     ASSIGN_OR_RETURN(Object doc, op.modifier.ApplyForInsert(with_id, now_millis_));
@@ -261,6 +321,7 @@ absl::StatusOr<Value> TxApplier::Update(const WriteOp& op) {
       id = final_id->as_string();
     }
     RETURN_IF_ERROR(query::ValidateDocument(Value(doc)));
+    if (!Visible(guard, doc)) return OutsideRowFilter(op.topic);
     ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
     if (existing.doc != nullptr) return DuplicateKey(op.topic, id);
     Put(op.topic, id, std::make_shared<const Object>(std::move(doc)));
@@ -277,13 +338,15 @@ absl::StatusOr<Value> TxApplier::Update(const WriteOp& op) {
 absl::StatusOr<Value> TxApplier::Remove(const WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
   std::vector<std::pair<std::string, DocState>> matches;
-  RETURN_IF_ERROR(Candidates(op.topic, op.selector, /*multi=*/true, &matches));
+  RETURN_IF_ERROR(Candidates(op.topic, op.selector, /*multi=*/true, op.guard.get(), &matches));
   for (auto& [id, state] : matches) Put(op.topic, id, nullptr);
   return Value(static_cast<int64_t>(matches.size()));
 }
 
 absl::Status TxApplier::Expect(const WriteOp& op) {
   ASSIGN_OR_RETURN(DocState s, Get(op.topic, op.id));
+  // A document the caller may not see is absent for its preconditions.
+  if (s.doc != nullptr && !Visible(op.guard.get(), *s.doc)) s = DocState{};
   bool exists = s.doc != nullptr;
   if (op.exists && *op.exists != exists) {
     return ConflictError(StrCat("expected '", op.id, "' in '", op.topic, "' to ",

@@ -96,7 +96,10 @@ class TxApplier {
   void Put(const std::string& topic, const std::string& id, std::shared_ptr<const Object> doc,
            const DocState* prior = nullptr);
   // Matching documents in id order (one when the selector names an _id).
+  // `guard` (may be null): documents it does not let the caller see are
+  // not candidates.
   absl::Status Candidates(const std::string& topic, const query::Selector& selector, bool multi,
+                          const WriteGuard* guard,
                           std::vector<std::pair<std::string, DocState>>* out);
   absl::Status CheckTopic(const std::string& topic) const;
 

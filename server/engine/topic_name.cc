@@ -1,5 +1,7 @@
 #include "server/engine/topic_name.h"
 
+#include <vector>
+
 #include "common/strings.h"
 
 namespace ddp::engine {
@@ -38,7 +40,46 @@ absl::Status Check(std::string_view s, bool allow_wildcards) {
   return absl::OkStatus();
 }
 
+std::vector<std::string_view> Segments(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    out.push_back(s.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) return out;
+    start = dot + 1;
+  }
+}
+
+using Segs = std::vector<std::string_view>;
+
+// '>' is always last and stands for one or more segments.
+bool Covers(const Segs& o, size_t i, const Segs& n, size_t j) {
+  for (;; ++i, ++j) {
+    if (i == o.size()) return j == n.size();
+    if (o[i] == ">") return j < n.size();
+    if (j == n.size() || n[j] == ">") return false;
+    if (o[i] != "*" && (n[j] == "*" || o[i] != n[j])) return false;
+  }
+}
+
+bool Overlap(const Segs& a, const Segs& b) {
+  for (size_t i = 0;; ++i) {
+    if (i == a.size() || i == b.size()) return i == a.size() && i == b.size();
+    if (a[i] == ">" || b[i] == ">") return true;  // the other has a segment here
+    if (a[i] != "*" && b[i] != "*" && a[i] != b[i]) return false;
+  }
+}
+
 }  // namespace
+
+bool PatternCovers(std::string_view outer, std::string_view inner) {
+  return Covers(Segments(outer), 0, Segments(inner), 0);
+}
+
+bool PatternsOverlap(std::string_view a, std::string_view b) {
+  return Overlap(Segments(a), Segments(b));
+}
 
 absl::Status ValidateTopicName(std::string_view name) { return Check(name, false); }
 absl::Status ValidateTopicPattern(std::string_view pattern) { return Check(pattern, true); }

@@ -19,5 +19,10 @@ absl::Status ValidateTopicName(std::string_view name);
 absl::Status ValidateTopicPattern(std::string_view pattern);
 bool IsPattern(std::string_view s);
 bool TopicMatches(std::string_view pattern, std::string_view topic);
+// Between patterns (a topic name is a pattern that matches itself):
+// every topic `inner` matches, `outer` matches too.
+bool PatternCovers(std::string_view outer, std::string_view inner);
+// Some topic matches both.
+bool PatternsOverlap(std::string_view a, std::string_view b);
 
 }  // namespace ddp::engine

@@ -15,6 +15,20 @@
 
 namespace ddp::engine {
 
+// What an access rule lets one caller write (server/access sets it; the
+// committer enforces it against the state it applies to):
+// - documents that fail `filter` do not exist for the op: updates, removes
+//   and preconditions pass them by as if absent;
+// - what an op writes must pass `filter` (else PermissionDenied, and the
+//   transaction is not applied), and an insert's or a publish's document
+//   that would replace one failing it is refused;
+// - `hidden` fields are kept from the stored document by replacements (the
+//   caller can neither see nor write them).
+struct WriteGuard {
+  query::Selector filter;
+  std::vector<std::string> hidden;
+};
+
 struct WriteOp {
   enum class Kind { kInsert, kUpdate, kRemove, kPublish, kExpect };
   Kind kind = Kind::kInsert;
@@ -32,6 +46,9 @@ struct WriteOp {
   std::optional<bool> exists;
   std::optional<uint64_t> version;
   std::optional<query::Selector> match;
+  // null: the caller may write anything (no rules, or a rule without a row
+  // filter or hidden fields).
+  std::shared_ptr<const WriteGuard> guard;
 };
 
 // The shape of the result the caller expects back.

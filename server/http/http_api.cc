@@ -29,15 +29,23 @@ HttpResponse HttpApi::FromStatus(const absl::Status& status) {
   return HttpResponse{e.http_status, "application/json", std::move(body), {}};
 }
 
-void HttpApi::Api(const HttpRequest& request, HttpRespond respond) {
+void HttpApi::Api(const HttpRequest& request, const Caller& caller, HttpRespond respond) {
+  const access::Access* rules = auth_.access.get();
   std::string_view path = request.Path().substr(std::string_view("/api/v1").size());
   auto json_reply = [respond](Value v) {
     respond(HttpResponse{200, "application/json", ToJson(v), {}});
   };
-  auto tx_reply = [respond, this](absl::StatusOr<engine::TxRequest> tx) {
+  auto tx_reply = [respond, this, rules, &caller](absl::StatusOr<engine::TxRequest> tx,
+                                                  bool via_tx) {
     if (!tx.ok()) {
       respond(FromStatus(tx.status()));
       return;
+    }
+    if (rules != nullptr) {
+      if (absl::Status allowed = rules->AuthorizeTx(caller.rules(), *tx, via_tx); !allowed.ok()) {
+        respond(FromStatus(allowed));
+        return;
+      }
     }
     engine::ResultShape shape = tx->shape;
     engine_->Submit(std::move(*tx), [respond, shape](absl::StatusOr<engine::TxResult> r) {
@@ -62,15 +70,23 @@ void HttpApi::Api(const HttpRequest& request, HttpRespond respond) {
     }
     Value options{Object()};
     if (const Value* key = body->Find("key")) options.as_object().Append("key", *key);
-    return tx_reply(engine::ParseTx(*body->Find("ops"), options));
+    return tx_reply(engine::ParseTx(*body->Find("ops"), options), /*via_tx=*/true);
   }
   if (path == "/topics") {
     if (request.method != "GET") return respond(Error(405, "use GET"));
     Array out;
     for (const engine::TopicInfo& t : engine_->Topics()) {
-      out.push_back(Value(Object{{"name", Value(t.name)},
-                                 {"documents", Value(t.documents)},
-                                 {"writes", Value(t.writes)}}));
+      // Only topics the caller may read; their sizes only when it may read
+      // all of them (a count under a row filter would tell about others).
+      access::Access::Visibility v{true, true};
+      if (rules != nullptr) v = rules->TopicVisibility(caller.rules(), t.name);
+      if (!v.visible) continue;
+      Object o{{"name", Value(t.name)}};
+      if (v.whole) {
+        o.Append("documents", Value(t.documents));
+        o.Append("writes", Value(t.writes));
+      }
+      out.push_back(Value(std::move(o)));
     }
     return json_reply(Value(std::move(out)));
   }
@@ -82,7 +98,7 @@ void HttpApi::Api(const HttpRequest& request, HttpRespond respond) {
       if (request.method != "POST") return respond(Error(405, "use POST"));
       absl::StatusOr<Value> body = body_json();
       if (!body.ok()) return respond(FromStatus(body.status()));
-      return tx_reply(engine::ParsePublish(topic, *body));
+      return tx_reply(engine::ParsePublish(topic, *body), /*via_tx=*/false);
     }
     if (tail.empty()) {
       if (request.method != "GET") return respond(Error(405, "use GET"));
@@ -92,8 +108,15 @@ void HttpApi::Api(const HttpRequest& request, HttpRespond respond) {
         if (!parsed.ok()) return respond(Error(400, StrCat("q: ", parsed.status().message())));
         query = std::move(*parsed);
       }
+      std::optional<Value> allowed;
+      if (rules != nullptr) {
+        absl::StatusOr<std::optional<Value>> r =
+            rules->RewriteQuery(caller.rules(), topic, query, access::Action::kQuery);
+        if (!r.ok()) return respond(FromStatus(r.status()));
+        allowed = std::move(*r);
+      }
       absl::StatusOr<engine::PlanPtr> spec =
-          engine::ParsePlan(topic, query, engine_->options().live_limits);
+          engine::ParsePlan(topic, allowed ? *allowed : query, engine_->options().live_limits);
       if (!spec.ok()) return respond(FromStatus(spec.status()));
       engine_->Query(std::move(*spec), [respond](absl::StatusOr<Array> docs) {
         if (!docs.ok()) {
@@ -132,7 +155,7 @@ HttpResponse HttpApi::Readiness() const {
                       {}};
 }
 
-std::optional<HttpResponse> HttpApi::Authorize(const HttpRequest& request) const {
+std::optional<HttpResponse> HttpApi::Authorize(const HttpRequest& request, Caller* who) const {
   auto unauthorized = [](std::string_view why) {
     HttpResponse r = Error(401, why);
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -150,26 +173,44 @@ std::optional<HttpResponse> HttpApi::Authorize(const HttpRequest& request) const
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   if (const auth::ApiKey* key = auth_.api_keys.Find(token)) {
     const bool write = request.method != "GET" && request.method != "HEAD";
-    if (write ? key->write : key->read) return std::nullopt;
+    if (write ? key->write : key->read) {
+      who->service = true;
+      return std::nullopt;
+    }
     return Error(403, StrCat("API key '", key->name, "' has no ", write ? "write" : "read",
                              " scope"));
   }
   const int64_t now_ms = UnixMillis();
-  if (auth_.tokens != nullptr && auth_.tokens->Resume(token, now_ms).ok()) return std::nullopt;
+  if (auth_.tokens != nullptr) {
+    if (absl::StatusOr<auth::Login> login = auth_.tokens->Resume(token, now_ms); login.ok()) {
+      auto user = std::make_shared<UserIdentity>();
+      user->id = login->user_id;
+      if (login->claims != nullptr) user->claims = *login->claims;
+      who->user = std::move(user);
+      return std::nullopt;
+    }
+  }
   if (auth_.jwt == nullptr) return unauthorized("unknown token");
   absl::StatusOr<Object> claims = auth_.jwt->Verify(token, now_ms / 1000);
   if (!claims.ok()) return unauthorized(ToStd(claims.status().message()));
+  auto user = std::make_shared<UserIdentity>();
+  if (const Value* sub = claims->Find("sub"); sub != nullptr && sub->is_string()) {
+    user->id = sub->as_string();
+  }
+  user->claims = std::move(*claims);
+  who->user = std::move(user);
   return std::nullopt;
 }
 
 void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
   std::string_view path = request.Path();
   if (engine_ != nullptr && absl::StartsWith(ToAbsl(path), "/api/v1/")) {
-    if (std::optional<HttpResponse> refused = Authorize(request)) {
+    Caller caller;
+    if (std::optional<HttpResponse> refused = Authorize(request, &caller)) {
       respond(std::move(*refused));
       return;
     }
-    Api(request, std::move(respond));
+    Api(request, caller, std::move(respond));
     return;
   }
   bool get = request.method == "GET" || request.method == "HEAD";

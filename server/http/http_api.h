@@ -29,6 +29,7 @@
 #include "auth/api_keys.h"
 #include "auth/jwt.h"
 #include "auth/tokens.h"
+#include "server/access/access.h"
 #include "server/engine/engine.h"
 #include "server/net/http_types.h"
 
@@ -39,6 +40,9 @@ struct HttpAuth {
   std::shared_ptr<auth::TokenStore> tokens;      // may be null
   auth::ApiKeys api_keys;
   bool allow_anonymous = true;
+  // Access rules for callers with a JWT or resume token, and anonymous
+  // ones; API keys are governed by their scopes. May be null.
+  std::shared_ptr<const access::Access> access;
 };
 
 class HttpApi {
@@ -58,9 +62,16 @@ class HttpApi {
   static HttpResponse FromStatus(const absl::Status& status);
 
  private:
-  void Api(const HttpRequest& request, HttpRespond respond);
-  // Null when the caller may use the route, else the response for it.
-  std::optional<HttpResponse> Authorize(const HttpRequest& request) const;
+  // Who called: a user (JWT or resume token), an API key, or anonymous.
+  struct Caller {
+    std::shared_ptr<const UserIdentity> user;
+    bool service = false;
+    access::Caller rules() const { return access::Caller{user.get(), service}; }
+  };
+  void Api(const HttpRequest& request, const Caller& caller, HttpRespond respond);
+  // Null when the caller may use the route (and `who` says who it is),
+  // else the response for it.
+  std::optional<HttpResponse> Authorize(const HttpRequest& request, Caller* who) const;
 
   const std::string version_;
   const std::shared_ptr<engine::Engine> engine_;

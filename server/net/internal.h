@@ -111,6 +111,9 @@ class Closable {
   virtual ~Closable() = default;
   // Flush, then close with `code`. Thread-safe (posts to the strand).
   virtual void Shutdown(uint16_t code, std::string reason) = 0;
+  // Runs the session's subscriptions again (Session::RerunSubscriptions).
+  // Thread-safe.
+  virtual void Rerun() = 0;
 };
 
 // State shared by the listener and every connection.

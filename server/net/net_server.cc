@@ -379,6 +379,28 @@ void NetServer::Shutdown() {
 
 const NetStats& NetServer::stats() const { return impl_->shared->stats; }
 
+void NetServer::RerunAll() {
+  Shared& s = *impl_->shared;
+  std::vector<std::shared_ptr<Closable>> live;
+  std::vector<std::shared_ptr<Session>> parked;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.shutting_down) return;
+    for (auto& [id, weak] : s.live) {
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+    // Parked (and resumed) sessions keep their own strand; a resumed one
+    // also runs again through its new connection, which is harmless.
+    for (auto& [weak_session, weak_strand] : s.delegated) {
+      if (auto session = weak_session.lock()) parked.push_back(std::move(session));
+    }
+  }
+  for (auto& c : live) c->Rerun();
+  for (auto& session : parked) {
+    session->strand()->Post([session] { session->RerunSubscriptions(); });
+  }
+}
+
 size_t NetServer::parked_sessions() const {
   return impl_->shared->directory ? impl_->shared->directory->size() : 0;
 }

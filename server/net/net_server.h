@@ -95,6 +95,9 @@ class NetServer {
   void Shutdown();
 
   const NetStats& stats() const;
+  // Runs every session's subscriptions again, each on its strand, so that
+  // they follow access rules that changed (SIGHUP). Thread-safe.
+  void RerunAll();
   // Sessions now waiting for their client to come back.
   size_t parked_sessions() const;
 

@@ -202,6 +202,14 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   // Closable ------------------------------------------------------------
 
+  void Rerun() override {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->done_ || self->closing_ || self->session_ == nullptr) return;
+      std::shared_ptr<Session> s = self->session_;
+      s->strand()->Post([s] { s->RerunSubscriptions(); });
+    });
+  }
+
   void Shutdown(uint16_t code, std::string reason) override {
     asio::post(strand_, [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
       if (self->done_ || self->closing_) return;

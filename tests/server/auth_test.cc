@@ -3,9 +3,6 @@
 // forged and expired tokens, and a server that serves nobody anonymous.
 // A login re-runs the session's subscriptions and the client gets only the
 // difference (the `whoami` publication depends on the user).
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -16,34 +13,12 @@
 #include "gtest/gtest.h"
 #include "protocol/json.h"
 #include "server/server.h"
+#include "tests/server/test_jwt.h"
 #include "tests/server/test_registry.h"
 #include "tests/support/ws_client.h"
 
 namespace ddp::testing {
 namespace {
-
-const std::string kSecret = "a-shared-secret-of-more-than-32-bytes!";
-
-int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Jwt(std::string_view claims, std::string_view header = R"({"alg":"HS256","typ":"JWT"})",
-                std::string_view secret = kSecret) {
-  std::string u = StrCat(auth::Base64UrlEncode(header), ".", auth::Base64UrlEncode(claims));
-  unsigned char mac[32];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(u.data()), u.size(), mac, &len);
-  return StrCat(u, ".", auth::Base64UrlEncode(std::string(reinterpret_cast<char*>(mac), len)));
-}
-
-std::string Claims(std::string_view sub, std::string_view extra = "") {
-  return StrCat(R"({"sub":")", sub, R"(","iss":"idp","aud":"app","exp":)", Now() + 600,
-                extra.empty() ? "" : ",", extra, "}");
-}
 
 class AuthTest : public ::testing::Test {
  protected:

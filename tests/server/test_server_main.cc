@@ -1,7 +1,6 @@
 // test_server: ddpd's server with the test publications and methods, for
 // the npm client tests. Prints "PORT <n>" on stdout once listening; stops
-// on SIGTERM/SIGINT like ddpd.
-#include <pthread.h>
+// on SIGTERM/SIGINT and reloads its rules on SIGHUP like ddpd.
 #include <signal.h>
 
 #include <cstdio>
@@ -9,6 +8,7 @@
 #include "common/logging.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "server/signals.h"
 #include "tests/server/test_registry.h"
 
 int main(int argc, char** argv) {
@@ -18,12 +18,7 @@ int main(int argc, char** argv) {
     return config.exit_code;
   }
   ddp::InitLogging(config.options.log_level);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = ddp::BlockServerSignals();
   ddp::Server server(config.options, ddp::testing::MakeTestRegistry());
   if (absl::Status s = server.Start(); !s.ok()) {
     std::fprintf(stderr, "cannot start: %s\n", std::string(s.message()).c_str());
@@ -31,8 +26,7 @@ int main(int argc, char** argv) {
   }
   std::printf("PORT %u\n", server.port());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&signals, &sig);
+  ddp::WaitForShutdownSignal(server, config.options, signals);
   server.Shutdown();
   return 0;
 }
