@@ -155,8 +155,19 @@ absl::StatusOr<Rule> ParseRule(const Value& v, size_t index) {
       }
     } else if (m.key == "filter") {
       if (!m.value.is_object()) return Bad(index, "filter", "must be a selector object");
-      absl::StatusOr<query::Selector> s = query::Selector::Compile(Substitute(m.value, Value("x")));
-      if (!s.ok()) return Bad(index, "filter", ToStd(s.status().message()));
+      // The claims' types are known only at login: the filter must compile
+      // with the placeholders as strings, arrays or numbers (all alike).
+      absl::Status first;
+      bool compiles = false;
+      for (const Value& as : {Value("x"), Value(Array{Value("x")}), Value(int64_t{1})}) {
+        absl::StatusOr<query::Selector> s = query::Selector::Compile(Substitute(m.value, as));
+        if (s.ok()) {
+          compiles = true;
+          break;
+        }
+        if (first.ok()) first = s.status();
+      }
+      if (!compiles) return Bad(index, "filter", ToStd(first.message()));
       r.filter = m.value;
     } else if (m.key == "hide") {
       ASSIGN_OR_RETURN(r.hide, Strings(m.value, index, "hide"));
