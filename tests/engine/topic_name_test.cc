@@ -1,5 +1,9 @@
 #include "server/engine/topic_name.h"
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace ddp::engine {
@@ -36,6 +40,35 @@ TEST(TopicNameTest, Matching) {
   EXPECT_TRUE(TopicMatches(">", "x"));
   EXPECT_TRUE(TopicMatches("a.b", "a.b"));
   EXPECT_FALSE(TopicMatches("a.b", "a.bc"));
+}
+
+// PatternCovers and PatternsOverlap against their definitions, checked
+// over every topic of up to 4 segments from {a, b}: patterns of up to 3
+// segments cannot tell such topics from deeper ones.
+TEST(TopicName, PatternRelationsAgreeWithMatchingOverAllTopics) {
+  std::vector<std::string> topics, patterns;
+  std::function<void(std::string, int, bool)> grow = [&](std::string s, int depth, bool pattern) {
+    if (!s.empty()) (pattern ? patterns : topics).push_back(s);
+    if (depth == (pattern ? 3 : 4) || (!s.empty() && s.back() == '>')) return;
+    for (const char* seg : {"a", "b", "*", ">"}) {
+      if (!pattern && (seg[0] == '*' || seg[0] == '>')) continue;
+      grow(s.empty() ? seg : s + "." + seg, depth + 1, pattern);
+    }
+  };
+  grow("", 0, false);
+  grow("", 0, true);
+  for (const std::string& p : patterns) {
+    for (const std::string& q : patterns) {
+      bool covers = true, overlap = false;
+      for (const std::string& t : topics) {
+        if (TopicMatches(q, t) && !TopicMatches(p, t)) covers = false;
+        if (TopicMatches(q, t) && TopicMatches(p, t)) overlap = true;
+      }
+      EXPECT_EQ(PatternCovers(p, q), covers) << p << " covers " << q;
+      EXPECT_EQ(PatternsOverlap(p, q), overlap) << p << " overlaps " << q;
+    }
+  }
+  EXPECT_GT(patterns.size(), 60u);
 }
 
 }  // namespace
