@@ -5,35 +5,17 @@
 //
 //   node tests/js/auth.js build/bin/test_server
 'use strict';
-const crypto = require('crypto');
 const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { startServer, waitFor, run, assert } = require('./harness');
+const { startServer, waitFor, run, finish, assert, jwt, claims, now, jwtFlags } = require('./harness');
 const simpleDDP = require('simpleddp');
 const { simpleDDPLogin } = require('simpleddp-plugin-login');
 const DDP = require('ddp.js').default;
 const WS = require('ws');
 
-const SECRET = 'an-hs256-secret-for-the-npm-tests-0123456789';
-
-function b64url(s) {
-  return Buffer.from(s).toString('base64url');
-}
-function jwt(claims, { header = { alg: 'HS256', typ: 'JWT' }, secret = SECRET } = {}) {
-  const unsigned = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  const sig = crypto.createHmac('sha256', secret).update(unsigned).digest('base64url');
-  return `${unsigned}.${sig}`;
-}
-const now = () => Math.floor(Date.now() / 1000);
-const claims = (sub, extra = {}) => ({ sub, iss: 'idp', aud: 'app', exp: now() + 600, ...extra });
-
 async function main() {
   const binary = process.argv[2];
-  const secretFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ddpd-jwt-')), 'secret');
-  fs.writeFileSync(secretFile, SECRET + '\n', { mode: 0o600 });
-  const { proc, port } = await startServer(binary, [
-    '--jwt-secret-file', secretFile, '--jwt-issuer', 'idp', '--jwt-audience', 'app']);
+  const secret = jwtFlags();
+  const { proc, port } = await startServer(binary, secret.flags);
   const endpoint = `ws://127.0.0.1:${port}/websocket`;
   const simple = () => new simpleDDP({ endpoint, SocketConstructor: require('isomorphic-ws'),
                                        reconnectInterval: 50 }, [simpleDDPLogin]);
@@ -109,14 +91,7 @@ async function main() {
     }],
   ];
   const failed = await run(cases);
-  proc.kill('SIGTERM');
-  const code = await new Promise((r) => proc.on('exit', (c) => r(c)));
-  fs.rmSync(path.dirname(secretFile), { recursive: true, force: true });
-  if (code !== 0) {
-    console.log('test server exit code ' + code);
-    process.exit(1);
-  }
-  process.exit(failed ? 1 : 0);
+  await finish(proc, failed, () => fs.rmSync(secret.dir, { recursive: true, force: true }));
 }
 
 main().catch((e) => {

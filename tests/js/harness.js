@@ -52,4 +52,40 @@ async function run(cases) {
   return failed;
 }
 
-module.exports = { startServer, waitFor, run, assert };
+// Stops the server and exits: 1 when a case failed or the server did not
+// exit cleanly on SIGTERM.
+async function finish(proc, failed, cleanup = () => {}) {
+  proc.kill('SIGTERM');
+  const code = await new Promise((r) => proc.on('exit', (c) => r(c)));
+  cleanup();
+  if (code !== 0) {
+    console.log('test server exit code ' + code);
+    process.exit(1);
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+// HS256 JWTs signed with Node's crypto, with the issuer and audience the
+// npm tests start the server with.
+const crypto = require('crypto');
+const b64url = (s) => Buffer.from(s).toString('base64url');
+function jwt(claims, { header = { alg: 'HS256', typ: 'JWT' }, secret = JWT_SECRET } = {}) {
+  const unsigned = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  const sig = crypto.createHmac('sha256', secret).update(unsigned).digest('base64url');
+  return `${unsigned}.${sig}`;
+}
+const JWT_SECRET = 'an-hs256-secret-for-the-npm-tests-0123456789';
+const now = () => Math.floor(Date.now() / 1000);
+const claims = (sub, extra = {}) => ({ sub, iss: 'idp', aud: 'app', exp: now() + 600, ...extra });
+
+// A file holding the secret, and the flags that make the server use it.
+function jwtFlags() {
+  const fs = require('fs');
+  const path = require('path');
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'ddpd-jwt-'));
+  fs.writeFileSync(path.join(dir, 'secret'), JWT_SECRET + '\n', { mode: 0o600 });
+  return { dir, flags: ['--jwt-secret-file', path.join(dir, 'secret'), '--jwt-issuer', 'idp',
+                        '--jwt-audience', 'app'] };
+}
+
+module.exports = { startServer, waitFor, run, finish, assert, jwt, claims, now, jwtFlags };

@@ -3,7 +3,7 @@
 //
 //   node tests/js/interop.js build/bin/test_server
 'use strict';
-const { startServer, waitFor, run, assert } = require('./harness');
+const { startServer, waitFor, run, finish, assert } = require('./harness');
 const simpleDDP = require('simpleddp');
 const DDP = require('ddp.js').default;
 const WS = require('ws');
@@ -179,13 +179,7 @@ async function main() {
     console.log('unexpected unhandled rejections:', unexpected);
     failed++;
   }
-  proc.kill('SIGTERM');
-  const code = await new Promise((r) => proc.on('exit', (c) => r(c)));
-  if (code !== 0) {
-    console.log('test server exit code ' + code);
-    process.exit(1);
-  }
-  process.exit(failed ? 1 : 0);
+  await finish(proc, failed);
 }
 
 main().catch((e) => {
