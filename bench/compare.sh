@@ -28,6 +28,7 @@
 # S1_SUBSCRIBERS ("1 10 100 1000"); S1_PAYLOADS ("128 1024");
 # S2_LOADS ("10 50 80", percent of the system's own S1 maximum at 100
 # subscribers, 128 B); S4_CONNECTIONS (10000); S5_CONCURRENCY (16);
+# DDPD_EXTRA_ARGS (more ddpd/test_server flags, word-split, e.g. "--rules r.json");
 # S8_CLIENTS (64); S8_PIPELINE (8); SERVER_CPU (0); CLIENT_CPU (1); OUT (bench/results);
 # REPORT_ONLY (0; 1 rebuilds compare.md and the plots from the CSVs of an
 # earlier run without running anything).
@@ -126,11 +127,13 @@ start_server() {
       [ "$sys" = ddpd-stream ] && strategy=(--publication-strategy 'bench.>=no_merge_no_history')
       if [ "$variant" = test ]; then
         taskset -c "$SERVER_CPU" "$BIN/test_server" --port "$SERVER_PORT" --bind 127.0.0.1 \
-          --threads 1 --log-level warn --outbound-queue-bytes 4294967296 >"$dir/log" 2>&1 &
+          --threads 1 --log-level warn --outbound-queue-bytes 4294967296 $DDPD_EXTRA_ARGS \
+          >"$dir/log" 2>&1 &
       else
         taskset -c "$SERVER_CPU" "$BIN/ddpd" --port "$SERVER_PORT" --bind 127.0.0.1 \
           --data-dir "$dir/data" --durability none --threads 1 --log-level warn \
           --outbound-queue-bytes 4294967296 --max-live-result 1000000000 "${strategy[@]}" \
+          $DDPD_EXTRA_ARGS \
           >"$dir/log" 2>&1 &
       fi
       ;;

@@ -219,8 +219,8 @@ absl::Status TxApplier::Candidates(const std::string& topic, const query::Select
 absl::StatusOr<Value> TxApplier::Insert(WriteOp& op) {
   RETURN_IF_ERROR(CheckTopic(op.topic));
   Object& given = op.docs[0];
-  if (!Visible(op.guard.get(), given)) return OutsideRowFilter(op.topic);
   if (const Value* given_id = given.Find("_id")) {
+    if (!Visible(op.guard.get(), given)) return OutsideRowFilter(op.topic);
     std::string id = given_id->as_string();
     ASSIGN_OR_RETURN(DocState existing, Get(op.topic, id));
     if (existing.doc != nullptr) return DuplicateKey(op.topic, id);
@@ -238,7 +238,10 @@ absl::StatusOr<Value> TxApplier::Insert(WriteOp& op) {
   // the last plus a random step of up to 2^32), so there is no read of the
   // prior state (that store read was 7% of an insert's CPU).
   std::string id = DefaultEventIds().Next();
-  Put(op.topic, id, std::make_shared<const Object>(WithLeadingId(id, std::move(given))), &kAbsent);
+  auto doc = std::make_shared<const Object>(WithLeadingId(id, std::move(given)));
+  // The row filter sees the document as stored, _id included.
+  if (!Visible(op.guard.get(), *doc)) return OutsideRowFilter(op.topic);
+  Put(op.topic, id, std::move(doc), &kAbsent);
   return Value(std::move(id));
 }
 
@@ -252,7 +255,6 @@ absl::StatusOr<Value> TxApplier::Publish(WriteOp& op) {
     // there is no prior state to read.
     const DocState* prior = nullptr;
     DocState stored;
-    if (!Visible(op.guard.get(), doc)) return OutsideRowFilter(op.topic);
     if (const Value* v = doc.Find("_id")) {
       id = v->as_string();
       if (op.guard != nullptr) {
@@ -270,6 +272,8 @@ absl::StatusOr<Value> TxApplier::Publish(WriteOp& op) {
       id = DefaultEventIds().Next();
       doc = WithLeadingId(id, std::move(doc));
     }
+    // The row filter sees the document as stored, _id included.
+    if (!Visible(op.guard.get(), doc)) return OutsideRowFilter(op.topic);
     // An event with a known _id replaces the document (publish is a put).
     Put(op.topic, id, std::make_shared<const Object>(std::move(doc)), prior);
     ids.push_back(Value(std::move(id)));

@@ -30,7 +30,9 @@ const char* kRules = R"({
      "filter": {"ownerId": "$user.sub"}, "hide": ["internal"]},
     {"topics": "profiles", "who": "user", "allow": ["sub", "query"], "hide": ["ssn"]},
     {"topics": "public.>", "allow": ["sub", "query", "history"]},
-    {"topics": "public.>", "who": {"roles": ["admin"]}, "allow": ["write"]}
+    {"topics": "public.>", "who": {"roles": ["admin"]}, "allow": ["write"]},
+    {"topics": "events", "who": "user", "allow": ["query", "insert", "publish"],
+     "filter": {"_id": {"$exists": true}}}
   ]
 })";
 
@@ -328,6 +330,19 @@ TEST_F(AccessTest, WritesStayInsideTheRowFilter) {
               {"_id":"c1","ownerId":"boss","text":"boss","internal":"i-c1"}])")));
   EXPECT_EQ(AdminQuery("secret"), R"([{"_id":"s1","code":"xyzzy"}])");
   (void)before;
+}
+
+// A row filter sees a written document as it is stored: with the _id the
+// server generated (a check before the id existed refused every
+// publish of events without one).
+TEST_F(AccessTest, RowFiltersSeeGeneratedIds) {
+  auto u1 = As("u1");
+  Value published = Call(*u1, "publish", R"(["events", [{"kind":"a"}, {"kind":"b"}]])");
+  EXPECT_EQ(Err(published), "");
+  Value inserted = Call(*u1, "/events/insert", R"([{"kind":"c"}])");
+  EXPECT_EQ(Err(inserted), "");
+  Value all = Call(*u1, "query", R"(["events"])");
+  EXPECT_EQ(all.Find("result")->as_array().size(), 3u);
 }
 
 TEST_F(AccessTest, HttpFollowsTheSameRules) {
