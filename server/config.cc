@@ -226,6 +226,11 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--jwks-file", jwks_file, "JWKS file ({\"keys\": [...]}) for JWT logins");
   app.add_option("--jwt-issuer", jwt_issuer, "Required `iss` of login JWTs (empty: any)");
   app.add_option("--jwt-audience", jwt_audience, "Required `aud` of login JWTs (empty: any)");
+  app.add_option("--tls-cert", net.tls_cert_file,
+                 "PEM certificate chain: the port speaks TLS (wss://, https://); reloaded on SIGHUP");
+  app.add_option("--tls-key", net.tls_key_file, "PEM private key of --tls-cert");
+  app.add_option("--tls-allow-plain", net.tls_allow_plain,
+                 "With TLS, also serve plain ws:// and http:// on the same port");
   app.add_option("--rules", o.rules_file,
                  "Access rules file (JSON; docs/SECURITY.md), reloaded on SIGHUP. Empty: "
                  "every caller may do everything (with --allow-anonymous, anyone)");
@@ -395,6 +400,9 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   net.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
   session.disconnect_grace_period = std::chrono::milliseconds(disconnect_grace_ms);
   o.auth.token_ttl = std::chrono::milliseconds(login_token_ttl_ms);
+  if (net.tls_cert_file.empty() != net.tls_key_file.empty()) {
+    return usage_error("--tls-cert and --tls-key go together");
+  }
   if (!o.rules_file.empty()) {
     // Checked now, so that a bad rules file stops ddpd at start with the reason.
     absl::StatusOr<std::shared_ptr<const access::Rules>> rules = access::Rules::Load(o.rules_file);

@@ -72,6 +72,11 @@ absl::Status Server::ReloadRules() {
   return absl::OkStatus();
 }
 
+absl::Status Server::ReloadTls() {
+  if (!net_) return absl::FailedPreconditionError("the server is not running");
+  return net_->ReloadTls();
+}
+
 void Server::Shutdown() {
   if (http_) http_->SetReady(false);
   // Sessions first: closing them queues their unsubscribes. Then the engine

@@ -59,6 +59,8 @@ class Server {
   // every subscription again, to what clients already see; connections
   // stay. A bad file changes nothing (the error says why).
   absl::Status ReloadRules();
+  // Reads the TLS certificate and key again (new connections get them).
+  absl::Status ReloadTls();
   // Graceful: see NetServer::Shutdown. Idempotent.
   void Shutdown();
 

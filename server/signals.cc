@@ -21,15 +21,25 @@ sigset_t BlockServerSignals() {
 int WaitForShutdownSignal(Server& server, const ServerOptions& options, const sigset_t& signals) {
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-    if (options.rules_file.empty()) {
-      spdlog::info("SIGHUP: nothing to reload (no --rules)");
+    if (options.rules_file.empty() && options.net.tls_cert_file.empty()) {
+      spdlog::info("SIGHUP: nothing to reload (no --rules, no --tls-cert)");
       continue;
     }
-    absl::Status reloaded = server.ReloadRules();
-    if (reloaded.ok()) {
-      spdlog::info("SIGHUP: reloaded the access rules from {}", options.rules_file);
-    } else {
-      spdlog::error("SIGHUP: kept the access rules in force: {}", ToStd(reloaded.message()));
+    if (!options.rules_file.empty()) {
+      absl::Status reloaded = server.ReloadRules();
+      if (reloaded.ok()) {
+        spdlog::info("SIGHUP: reloaded the access rules from {}", options.rules_file);
+      } else {
+        spdlog::error("SIGHUP: kept the access rules in force: {}", ToStd(reloaded.message()));
+      }
+    }
+    if (!options.net.tls_cert_file.empty()) {
+      absl::Status reloaded = server.ReloadTls();
+      if (reloaded.ok()) {
+        spdlog::info("SIGHUP: reloaded the TLS certificate {}", options.net.tls_cert_file);
+      } else {
+        spdlog::error("SIGHUP: kept the TLS certificate in use: {}", ToStd(reloaded.message()));
+      }
     }
   }
   return sig;

@@ -1,5 +1,6 @@
 // The signals ddpd (and the test server) answer: SIGINT and SIGTERM shut
-// down, SIGHUP reloads what can change while serving (the access rules).
+// down, SIGHUP reloads what can change while serving (the access rules, the
+// TLS certificate).
 #pragma once
 
 #include <signal.h>

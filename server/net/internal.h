@@ -14,6 +14,10 @@
 #include "common/executor.h"
 #include "server/net/net_server.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace ddp::net_internal {
 
 namespace asio = boost::asio;
@@ -152,10 +156,30 @@ struct Shared {
   bool AdmitIp(const std::string& ip);
   void ReleaseIp(const std::string& ip);
   absl::flat_hash_map<std::string, size_t> per_ip;  // guarded by mu
+  // TLS: the certificate and key new connections get (tls.cc); null for a
+  // plain port. Guarded by mu.
+  std::shared_ptr<asio::ssl::context> tls;
   void EndDelegated();
   std::vector<std::pair<std::weak_ptr<Session>, std::weak_ptr<StrandExecutor>>>
       delegated;  // guarded by mu
 };
+
+// Serves HTTP (and WebSocket upgrades) on a connected stream. `buffered`:
+// bytes already read from it.
+void StartHttp(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand,
+               std::string remote_address, std::string ip, beast::flat_buffer buffered);
+std::string RemoteAddress(const tcp::socket& socket);
+std::string RemoteIp(const tcp::socket& socket);
+
+// TLS (tls.cc). The context for a certificate chain and key (PEM files),
+// TLS 1.2 and later; InvalidArgument with OpenSSL's reason.
+absl::StatusOr<std::shared_ptr<asio::ssl::context>> LoadTlsContext(const std::string& cert_file,
+                                                                  const std::string& key_file);
+// An accepted connection on a TLS port: handshakes, then relays the
+// plaintext through a socket pair to StartHttp, which sees the client's
+// address. Plain clients are served (tls_allow_plain) or told to use TLS.
+void StartTlsPort(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand,
+                  std::shared_ptr<asio::ssl::context> context);
 
 // Takes over an upgraded stream: WebSocket handshake, then a DDP session.
 // `ip` was admitted (Shared::AdmitIp); the connection releases it.

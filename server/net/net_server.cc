@@ -76,6 +76,8 @@ bool IsDdpPath(std::string_view target) {
   return path == "/websocket" || path == "/sockjs/websocket";
 }
 
+}  // namespace
+
 std::string RemoteIp(const tcp::socket& socket) {
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -92,14 +94,18 @@ std::string RemoteAddress(const tcp::socket& socket) {
 
 // One HTTP/1.1 connection: requests in order, one at a time, until it
 // closes or upgrades to a WebSocket.
+namespace {
+
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand)
+  HttpConnection(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand,
+                 std::string remote_address, std::string ip, beast::flat_buffer buffered)
       : shared_(std::move(shared)),
-        remote_address_(RemoteAddress(socket)),
-        remote_ip_(RemoteIp(socket)),
+        remote_address_(std::move(remote_address)),
+        remote_ip_(std::move(ip)),
         stream_(std::move(socket)),
-        strand_(std::move(strand)) {}
+        strand_(std::move(strand)),
+        buffer_(std::move(buffered)) {}
 
   void Start() { DoRead(); }
 
@@ -237,7 +243,18 @@ class Listener : public std::enable_shared_from_this<Listener> {
       } else {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<HttpConnection>(self->shared_, std::move(socket), strand)->Start();
+        std::shared_ptr<asio::ssl::context> tls;
+        {
+          std::lock_guard<std::mutex> lock(self->shared_->mu);
+          tls = self->shared_->tls;
+        }
+        if (tls != nullptr) {
+          StartTlsPort(self->shared_, std::move(socket), strand, std::move(tls));
+        } else {
+          std::string address = RemoteAddress(socket), ip = RemoteIp(socket);
+          StartHttp(self->shared_, std::move(socket), strand, std::move(address), std::move(ip),
+                    {});
+        }
       }
       self->DoAccept();
     });
@@ -248,6 +265,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
 };
 
 }  // namespace
+
+void StartHttp(std::shared_ptr<Shared> shared, tcp::socket socket, Strand strand,
+               std::string remote_address, std::string ip, beast::flat_buffer buffered) {
+  std::make_shared<HttpConnection>(std::move(shared), std::move(socket), std::move(strand),
+                                   std::move(remote_address), std::move(ip), std::move(buffered))
+      ->Start();
+}
+
 }  // namespace net_internal
 
 using namespace net_internal;
@@ -322,6 +347,13 @@ absl::Status NetServer::Start() {
   if (acceptor.bind(endpoint, ec)) return fail("bind");
   if (acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen on");
   impl_->port = acceptor.local_endpoint().port();
+  if (!s.options.tls_cert_file.empty() || !s.options.tls_key_file.empty()) {
+    absl::StatusOr<std::shared_ptr<asio::ssl::context>> tls =
+        LoadTlsContext(s.options.tls_cert_file, s.options.tls_key_file);
+    if (!tls.ok()) return tls.status();
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.tls = std::move(*tls);
+  }
   impl_->listener = std::make_shared<Listener>(impl_->shared, std::move(acceptor));
   impl_->listener->Start();
   int n = s.options.threads > 0 ? s.options.threads
@@ -378,6 +410,17 @@ void NetServer::Shutdown() {
 }
 
 const NetStats& NetServer::stats() const { return impl_->shared->stats; }
+
+absl::Status NetServer::ReloadTls() {
+  Shared& s = *impl_->shared;
+  if (s.options.tls_cert_file.empty()) return absl::FailedPreconditionError("TLS is not configured");
+  absl::StatusOr<std::shared_ptr<asio::ssl::context>> tls =
+      LoadTlsContext(s.options.tls_cert_file, s.options.tls_key_file);
+  if (!tls.ok()) return tls.status();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.tls = std::move(*tls);
+  return absl::OkStatus();
+}
 
 void NetServer::RerunAll() {
   Shared& s = *impl_->shared;

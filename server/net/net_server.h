@@ -64,6 +64,14 @@ struct NetOptions {
   // behind a reverse proxy every client has the proxy's address; set it
   // when ddpd faces its clients directly.
   size_t max_connections_per_ip = 0;
+  // TLS on the port (wss://, https://): PEM certificate chain and private
+  // key files. Empty: plain. NetServer::ReloadTls reads them again.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // With TLS, also serve plain connections on the same port (each
+  // connection's first bytes tell which it is). Default: false, a plain
+  // request gets 400 "this port speaks TLS".
+  bool tls_allow_plain = false;
   SessionOptions session;
 };
 
@@ -95,6 +103,9 @@ class NetServer {
   void Shutdown();
 
   const NetStats& stats() const;
+  // Reads the TLS certificate and key again (SIGHUP): new connections get
+  // them, open ones keep theirs. A bad pair changes nothing.
+  absl::Status ReloadTls();
   // Runs every session's subscriptions again, each on its strand, so that
   // they follow access rules that changed (SIGHUP). Thread-safe.
   void RerunAll();

@@ -1,16 +1,12 @@
 // The C++ SDK against the real server: ddpd's server library in-process on
 // a real socket, restarted on the same port and data directory to test
-// reconnects; plus a TLS DDP stub (Beast, test certificate) for wss://.
+// reconnects (wss:// against the real server's TLS: tls_test.cc).
 #include "client/client.h"
 
 #include <filesystem>
 #include <map>
 #include <thread>
 
-#include "boost/asio.hpp"
-#include "boost/asio/ssl.hpp"
-#include "boost/beast.hpp"
-#include "boost/beast/ssl.hpp"
 #include "common/strings.h"
 #include "gtest/gtest.h"
 #include "protocol/ddp_message.h"
@@ -344,88 +340,6 @@ TEST_F(ClientTest, ARefusedLoginFailsTheConnection) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnauthenticated) << c.status();
   EXPECT_NE(c.status().message().find("login failed"), std::string::npos) << c.status();
-}
-
-// ---------------------------------------------------------------- TLS
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-
-// A minimal DDP server over TLS: answers connect and method calls. Enough
-// to prove the client's wss:// path (certificate and host verified).
-class TlsStub {
- public:
-  TlsStub() : ctx_(ssl::context::tls_server), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    std::string dir = std::string(DDP_TESTDATA_DIR);
-    ctx_.use_certificate_chain_file(dir + "/cert.pem");
-    ctx_.use_private_key_file(dir + "/key.pem", ssl::context::pem);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~TlsStub() {
-    ioc_.stop();
-    beast::error_code ignored;
-    acceptor_.close(ignored);
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-
- private:
-  void Serve() {
-    beast::error_code ec;
-    tcp::socket sock(ioc_);
-    acceptor_.accept(sock, ec);
-    if (ec) return;
-    websocket::stream<beast::ssl_stream<tcp::socket>> ws(std::move(sock), ctx_);
-    ws.next_layer().handshake(ssl::stream_base::server, ec);
-    if (ec) return;
-    ws.accept(ec);
-    if (ec) return;
-    for (;;) {
-      beast::flat_buffer buf;
-      ws.read(buf, ec);
-      if (ec) return;
-      auto m = DecodeMessage(beast::buffers_to_string(buf.data()));
-      if (!m.ok()) continue;
-      ws.text(true);
-      if (std::holds_alternative<ConnectMsg>(*m)) {
-        ws.write(asio::buffer(EncodeMessage(ConnectedMsg{"tls-session-id-xx", std::nullopt})), ec);
-      } else if (auto* call = std::get_if<MethodMsg>(&*m)) {
-        ws.write(asio::buffer(EncodeMessage(ResultMsg{call->id, std::nullopt, Value("secure")})), ec);
-        ws.write(asio::buffer(EncodeMessage(UpdatedMsg{{call->id}})), ec);
-      }
-      if (ec) return;
-    }
-  }
-  asio::io_context ioc_;
-  ssl::context ctx_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-};
-
-TEST(ClientTlsTest, WssWithAVerifiedCertificate) {
-  TlsStub stub;
-  ClientOptions o;
-  o.url = StrCat("wss://localhost:", stub.port(), "/websocket");
-  o.ca_file = std::string(DDP_TESTDATA_DIR) + "/cert.pem";
-  auto c = SyncClient::Connect(o, 10s);
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ((*c)->client().session_id(), "tls-session-id-xx");
-  auto r = (*c)->Call("anything", Array{}, 10s);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(*r, Value("secure"));
-}
-
-TEST(ClientTlsTest, AnUntrustedCertificateIsRefused) {
-  TlsStub stub;
-  ClientOptions o;
-  o.url = StrCat("wss://localhost:", stub.port(), "/websocket");
-  o.auto_reconnect = false;  // the system CAs do not know the test certificate
-  auto c = SyncClient::Connect(o, 10s);
-  ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("TLS"), std::string::npos) << c.status();
 }
 
 }  // namespace
