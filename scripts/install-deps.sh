@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates openssl
   clang libclang-rt-14-dev
   # libraries
   libboost1.81-dev rapidjson-dev librocksdb-dev libabsl-dev libnats-dev
