@@ -208,6 +208,19 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--sub-burst", session.sub_burst,
                  "Subscriptions one connection may start at once above --sub-rate")
       ->check(CLI::Range(1.0, 1e6));
+  app.add_option("--user-method-rate", net.user_method_rate,
+                 "Method calls a second of one logged-in user across its connections "
+                 "(a token bucket; 0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--user-method-burst", net.user_method_burst,
+                 "Method calls one user may make at once above --user-method-rate")
+      ->check(CLI::Range(1.0, 1e6));
+  app.add_option("--user-sub-rate", net.user_sub_rate,
+                 "Subscriptions a second of one logged-in user across its connections (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--user-sub-burst", net.user_sub_burst,
+                 "Subscriptions one user may start at once above --user-sub-rate")
+      ->check(CLI::Range(1.0, 1e6));
   app.add_option("--max-subscriptions", session.max_subscriptions,
                  "Live subscriptions per connection (0: no limit)")
       ->check(CLI::Range(size_t{0}, size_t{1} << 30));

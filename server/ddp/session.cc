@@ -207,14 +207,24 @@ void Session::Emit(std::shared_ptr<const std::string> frame, bool counted) {
 }
 
 std::optional<Value> Session::RateLimited(std::optional<TokenBucket>& bucket, double rate,
-                                          double burst) {
-  if (rate <= 0) return std::nullopt;
+                                          double burst, UserRateLimits::Kind kind) {
+  const bool per_user = options_.user_limits != nullptr && connection_.user != nullptr;
+  if (rate <= 0 && !per_user) return std::nullopt;
   const SteadyTime now = SteadyClock::now();
-  if (!bucket) bucket.emplace(std::max(burst, 1.0), now);
-  if (bucket->TryTake(rate, std::max(burst, 1.0), now)) return std::nullopt;
-  const int64_t wait_ms = std::max<int64_t>(
-      1, std::chrono::ceil<std::chrono::milliseconds>(bucket->TimeToNext(rate, now)).count());
-  return DdpErrorFromStatus(RateLimitedError(wait_ms)).ToValue();
+  auto refused = [](Duration wait) {
+    const int64_t wait_ms =
+        std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    return DdpErrorFromStatus(RateLimitedError(wait_ms)).ToValue();
+  };
+  if (rate > 0) {
+    if (!bucket) bucket.emplace(std::max(burst, 1.0), now);
+    if (!bucket->TryTake(rate, std::max(burst, 1.0), now)) return refused(bucket->TimeToNext(rate, now));
+  }
+  if (per_user) {
+    const Duration wait = options_.user_limits->Take(connection_.user->id, kind, now);
+    if (wait > Duration::zero()) return refused(wait);
+  }
+  return std::nullopt;
 }
 
 void Session::Send(std::string frame) {

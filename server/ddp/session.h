@@ -37,6 +37,7 @@
 #include "common/executor.h"
 #include "common/lazy_deque.h"
 #include "common/token_bucket.h"
+#include "server/ddp/user_limits.h"
 #include "protocol/data_change.h"
 #include "protocol/ddp_message.h"
 #include "server/ddp/merge_box.h"
@@ -123,6 +124,11 @@ struct SessionOptions {
   // Live subscriptions of one connection; one more gets `nosub` with
   // `too-many-requests`. Zero: no limit. Default: 10000.
   size_t max_subscriptions = 10000;
+  // Rate limits of one user across its connections to this node: the same
+  // replies as the connection's. Null: none. Set up by NetServer from
+  // NetOptions::user_* (default: subscriptions 1000/s, burst 1000; methods
+  // unlimited, as per connection).
+  std::shared_ptr<UserRateLimits> user_limits;
   // Whether a client that has not logged in may subscribe and call
   // methods. When false, such a client gets 401 "login required" (`nosub`,
   // `result`) for everything but `anonymous_methods`. Default: true.
@@ -381,8 +387,8 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   void Hold(std::shared_ptr<const std::string> frame);
   // Rate limits: nullopt when the request may go on, else the error for
   // it (Meteor's too-many-requests with details.timeToReset).
-  std::optional<Value> RateLimited(std::optional<TokenBucket>& bucket, double rate,
-                                   double burst);
+  std::optional<Value> RateLimited(std::optional<TokenBucket>& bucket, double rate, double burst,
+                                   UserRateLimits::Kind kind);
 
   const SessionOptions options_;
   const std::shared_ptr<const Registry> registry_;

@@ -299,6 +299,12 @@ NetServer::NetServer(NetOptions options, std::shared_ptr<const Registry> registr
   impl_->shared->ioc = &impl_->ioc;
   impl_->shared->post_target = std::make_shared<IoPostTarget>(impl_->ioc);
   impl_->shared->options = std::move(options);
+  NetOptions& o = impl_->shared->options;
+  if (o.user_method_rate > 0 || o.user_sub_rate > 0) {
+    o.session.user_limits = std::make_shared<UserRateLimits>(
+        UserRateLimits::Rate{o.user_method_rate, o.user_method_burst},
+        UserRateLimits::Rate{o.user_sub_rate, o.user_sub_burst});
+  }
   impl_->shared->registry = std::move(registry);
   impl_->shared->http = std::move(http);
   if (impl_->shared->options.session.disconnect_grace_period > Duration::zero()) {

@@ -64,6 +64,14 @@ struct NetOptions {
   // behind a reverse proxy every client has the proxy's address; set it
   // when ddpd faces its clients directly.
   size_t max_connections_per_ip = 0;
+  // Rate limits per logged-in user across its connections (token buckets,
+  // Meteor's too-many-requests): calls and subscriptions a second and how
+  // many at once. Zero rate: no limit. Defaults: methods unlimited (as per
+  // connection), subscriptions 1000/s with a burst of 1000.
+  double user_method_rate = 0;
+  double user_method_burst = 1000;
+  double user_sub_rate = 1000;
+  double user_sub_burst = 1000;
   // TLS on the port (wss://, https://): PEM certificate chain and private
   // key files. Empty: plain. NetServer::ReloadTls reads them again.
   std::string tls_cert_file;

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "protocol/json.h"
 #include "server/server.h"
+#include "tests/server/test_jwt.h"
 #include "tests/server/test_registry.h"
 #include "tests/support/ws_client.h"
 
@@ -165,6 +166,55 @@ TEST_F(LimitsTest, ConnectionsPerIpAreRefusedWith429ThenAdmitted) {
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_TRUE((*next)->DdpConnect().ok());
   EXPECT_TRUE(b->Call("add", "[1,1]").ok());
+}
+
+}  // namespace
+}  // namespace ddp::testing
+
+namespace ddp::testing {
+namespace {
+
+// One user's subscriptions share one budget across its connections; other
+// users and anonymous clients have their own.
+TEST_F(LimitsTest, UserRatesSpanTheUsersConnections) {
+  Start([](ServerOptions& o) {
+    o.net.user_sub_rate = 2;
+    o.net.user_sub_burst = 3;
+    o.net.session.sub_rate = 0;  // only the per-user limit
+    o.jwt.emplace();
+    o.jwt->hs256_secret = kSecret;
+  });
+  auto login = [&](std::string_view sub) {
+    auto c = Client();
+    auto r = c->Call("login", StrCat(R"([{"jwt":")", Jwt(Claims(sub)), R"("}])"));
+    EXPECT_TRUE(r.ok() && r->Find("error") == nullptr);
+    return c;
+  };
+  auto a = login("u1"), b = login("u1"), other = login("u2");
+  auto anonymous = Client();
+  int n = 0;
+  auto sub = [&](WsClient& c) {
+    auto r = c.Subscribe(StrCat("s", ++n), "counter", "[]");
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : Value();
+  };
+  // Three at once across two connections, then the fourth is refused.
+  EXPECT_EQ(MsgOf(sub(*a)), "ready");
+  EXPECT_EQ(MsgOf(sub(*b)), "ready");
+  EXPECT_EQ(MsgOf(sub(*a)), "ready");
+  Value refused = sub(*b);
+  EXPECT_EQ(MsgOf(refused), "nosub");
+  EXPECT_EQ(ToJson(*refused.FindPath("error.error")), R"("too-many-requests")");
+  const Value* reset = refused.FindPath("error.details.timeToReset");
+  ASSERT_NE(reset, nullptr) << ToJson(refused);
+  EXPECT_GT(reset->as_int(), 0);
+  EXPECT_LE(reset->as_int(), 500);
+  // Others are not held back by u1.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(MsgOf(sub(*other)), "ready");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(MsgOf(sub(*anonymous)), "ready");
+  // u1 gets tokens back at its rate.
+  std::this_thread::sleep_for(std::chrono::milliseconds(reset->as_int() + 20));
+  EXPECT_EQ(MsgOf(sub(*b)), "ready");
 }
 
 }  // namespace

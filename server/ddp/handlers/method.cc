@@ -93,7 +93,8 @@ void SessionHandle::LogOutIfToken(std::string token) const {
 
 void SessionHandlers::Method(Session& s, MethodMsg msg) {
   if (std::optional<Value> limited =
-          s.RateLimited(s.method_bucket_, s.options_.method_rate, s.options_.method_burst)) {
+          s.RateLimited(s.method_bucket_, s.options_.method_rate, s.options_.method_burst,
+                        UserRateLimits::Kind::kMethod)) {
     s.SendMessage(ResultMsg{msg.id, std::move(limited), std::nullopt});
     s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
     return;

@@ -10,7 +10,8 @@ namespace ddp {
 void SessionHandlers::Sub(Session& s, SubMsg msg) {
   if (s.subs_.contains(msg.id)) return;
   std::optional<Value> refused =
-      s.RateLimited(s.sub_bucket_, s.options_.sub_rate, s.options_.sub_burst);
+      s.RateLimited(s.sub_bucket_, s.options_.sub_rate, s.options_.sub_burst,
+                    UserRateLimits::Kind::kSub);
   if (!refused && !s.options_.allow_anonymous && s.connection_.user == nullptr) {
     refused = MakeDdpError(401, "login required").ToValue();
   }
