@@ -195,6 +195,38 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
         tokens->RevokeUser(call.connection.user->id, call.connection.user->login_token));
     reply(std::optional<Value>());
   });
+  // Meteor's name for the same since accounts-base 1.0.
+  (void)registry.AddMethod("removeOtherTokens", [tokens, logged_in](MethodCall call,
+                                                                     MethodReply reply) {
+    if (call.connection.user == nullptr) {
+      reply(absl::UnauthenticatedError("You are not logged in."));
+      return;
+    }
+    logged_in->LogOut(
+        tokens->RevokeUser(call.connection.user->id, call.connection.user->login_token));
+    reply(std::optional<Value>());
+  });
+  // A fresh resume token for this connection's login, expiring when its
+  // current one does (Meteor's getNewToken); the current one stays valid.
+  (void)registry.AddMethod("getNewToken", [tokens, logged_in](MethodCall call, MethodReply reply) {
+    const UserIdentity* user = call.connection.user.get();
+    if (user == nullptr) {
+      reply(absl::UnauthenticatedError("You are not logged in."));
+      return;
+    }
+    absl::StatusOr<auth::Login> current = tokens->Resume(user->login_token, UnixMillis());
+    if (!current.ok()) {
+      reply(absl::PermissionDeniedError("You've been logged out by the server. Please log in again."));
+      return;
+    }
+    absl::StatusOr<std::string> issued = tokens->Issue(*current);
+    if (!issued.ok()) {
+      reply(issued.status());
+      return;
+    }
+    SetUser(reply, *current, *issued, *logged_in);
+    reply(std::optional<Value>(LoginResult(*current, *issued, "resume")));
+  });
 }
 
 }  // namespace ddp

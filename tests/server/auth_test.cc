@@ -223,6 +223,38 @@ TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {
             R"(403 You've been logged out by the server. Please log in again.)");
 }
 
+// Meteor's getNewToken and removeOtherTokens.
+TEST_F(AuthTest, GetNewTokenAndRemoveOtherTokens) {
+  auto a = Client();
+  Value first = Login(*a, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
+  ASSERT_EQ(Error(first), "");
+  const std::string old_token = first.FindPath("result.token")->as_string();
+  auto fresh = a->Call("getNewToken", "[]");
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_EQ(Error(*fresh), "");
+  const std::string new_token = fresh->FindPath("result.token")->as_string();
+  EXPECT_NE(new_token, old_token);
+  EXPECT_EQ(fresh->FindPath("result.id")->as_string(), "u1");
+  // The same expiry as the login's.
+  EXPECT_EQ(ToJson(*fresh->FindPath("result.tokenExpires")),
+            ToJson(*first.FindPath("result.tokenExpires")));
+  // Both tokens work; removing the others from the new one's connection
+  // leaves only the new one.
+  auto b = Client();
+  EXPECT_EQ(Error(Login(*b, StrCat(R"({"resume":")", old_token, R"("})"))), "");
+  EXPECT_EQ(Error(*a->Call("removeOtherTokens", "[]")), "");
+  EXPECT_TRUE(WaitUntil([&] {
+    auto r = b->Call("removeOtherTokens", "[]");
+    return r.ok() && Error(*r) == "401 You are not logged in.";
+  }));
+  auto c = Client();
+  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", old_token, R"("})"))),
+            R"(403 You've been logged out by the server. Please log in again.)");
+  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", new_token, R"("})"))), "");
+  auto anonymous = Client();
+  EXPECT_EQ(Error(*anonymous->Call("getNewToken", "[]")), "401 You are not logged in.");
+}
+
 TEST_F(AuthTest, ForgedExpiredAndMisaddressedTokensAreRefused) {
   auto c = Client();
   std::vector<Value> initial;
