@@ -7,6 +7,7 @@
 // JSON here would make the load generator the bottleneck long before ddpd.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <string>
 
@@ -79,7 +80,36 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
     if (!closed_) ws_->Send(m);
   }
 
+  // LOADGEN_DDP_LOGIN (a `login` parameter, e.g. {"jwt":"..."}): every
+  // connection logs in before it subscribes or reports ready, so that
+  // ddpd's logins and access rules are on the measured path.
+  static const std::string& LoginParam() {
+    static const std::string param = [] {
+      const char* v = std::getenv("LOADGEN_DDP_LOGIN");
+      return std::string(v == nullptr ? "" : v);
+    }();
+    return param;
+  }
+
+  void AfterConnect() {
+    if (subscribe_) {
+      Send(R"({"msg":"sub","id":"s1","name":")" + topic_ + R"(","params":[]})");
+    } else if (events_.on_ready) {
+      events_.on_ready();
+    }
+  }
+
   void Handle(std::string_view m) {
+    if (logging_in_) {
+      // Only the login's own result and updated come before it is done.
+      if (StartsWith(m, R"({"msg":"result")") && m.find(R"("error":)") != std::string_view::npos) {
+        Fail("login refused: " + std::string(m.substr(0, 300)));
+      } else if (StartsWith(m, R"({"msg":"updated")")) {
+        logging_in_ = false;
+        AfterConnect();
+      }
+      return;
+    }
     // Most frequent first: data messages.
     if (StartsWith(m, R"({"msg":"added")") || StartsWith(m, R"({"msg":"changed")")) {
       if (events_.on_message) events_.on_message(m);
@@ -112,10 +142,11 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
         Send(R"({"msg":"pong",)" + std::string(m.substr(id, end - id)) + "}");
       }
     } else if (StartsWith(m, R"({"msg":"connected")")) {
-      if (subscribe_) {
-        Send(R"({"msg":"sub","id":"s1","name":")" + topic_ + R"(","params":[]})");
-      } else if (events_.on_ready) {
-        events_.on_ready();
+      if (!LoginParam().empty()) {
+        logging_in_ = true;
+        Send(R"({"msg":"method","id":"login","method":"login","params":[)" + LoginParam() + "]}");
+      } else {
+        AfterConnect();
       }
     } else if (StartsWith(m, R"({"msg":"ready")")) {
       if (events_.on_ready) events_.on_ready();
@@ -142,6 +173,7 @@ class DdpConn : public Connection, public std::enable_shared_from_this<DdpConn> 
   bool subscribe_;
   Events events_;
   bool closed_ = false;
+  bool logging_in_ = false;
   bool reported_error_ = false;
   std::deque<bool> results_ok_;  // results of calls not yet done, oldest first
   int64_t updated_ = 0, done_ = 0;  // calls named by `updated`; calls done

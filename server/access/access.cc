@@ -1,6 +1,7 @@
 #include "server/access/access.h"
 
 #include "common/status_macros.h"
+#include "protocol/json.h"
 #include "common/strings.h"
 #include "query/path.h"
 #include "query/selector.h"
@@ -108,6 +109,32 @@ void Access::SetRules(std::shared_ptr<const Rules> rules) {
   std::lock_guard<std::mutex> lock(mu_);
   enabled_.store(rules != nullptr);
   rules_ = std::move(rules);
+  guards_.clear();
+}
+
+std::shared_ptr<const engine::WriteGuard> Access::GuardFor(const Rules& rules,
+                                                           const Grant& g) const {
+  // The rules object's address tells generations apart: the cache is
+  // cleared whenever they are replaced, and this call holds `rules` alive.
+  std::string key = StrCat(reinterpret_cast<uintptr_t>(&rules), "/", g.rule->index, "/",
+                           g.filter ? ToJson(*g.filter) : std::string());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = guards_.find(key);
+    if (it != guards_.end()) return it->second;
+  }
+  auto guard = std::make_shared<engine::WriteGuard>();
+  if (g.filter) {
+    absl::StatusOr<query::Selector> s = query::Selector::Compile(*g.filter);
+    if (!s.ok()) return nullptr;  // the rules file was checked: cannot happen
+    guard->filter = std::move(*s);
+  }
+  if (g.hidden != nullptr) guard->hidden = *g.hidden;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (rules_.get() != &rules) return guard;  // replaced meanwhile: do not keep it
+  if (guards_.size() >= kMaxGuards) guards_.clear();
+  guards_.emplace(std::move(key), guard);
+  return guard;
 }
 
 std::shared_ptr<const Rules> Access::rules() const {
@@ -180,14 +207,8 @@ absl::Status Access::AuthorizeTx(const Caller& caller, engine::TxRequest& tx, bo
         if (op.match) RETURN_IF_ERROR(CheckPaths(op.match->paths(), g, op.topic));
         break;
     }
-    auto guard = std::make_shared<engine::WriteGuard>();
-    if (g.filter) {
-      absl::StatusOr<query::Selector> s = query::Selector::Compile(*g.filter);
-      if (!s.ok()) return absl::InternalError(StrCat("row filter: ", s.status().message()));
-      guard->filter = std::move(*s);
-    }
-    if (g.hidden != nullptr) guard->hidden = *g.hidden;
-    op.guard = std::move(guard);
+    op.guard = GuardFor(*rules, g);
+    if (op.guard == nullptr) return absl::InternalError("row filter: does not compile");
   }
   return absl::OkStatus();
 }

@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "query/projection.h"
+#include "common/string_map.h"
 #include "server/access/rules.h"
 #include "server/engine/engine.h"
 
@@ -70,8 +71,16 @@ class Access {
 
  private:
   std::atomic<bool> enabled_{false};  // rules_ != nullptr, read without the lock
+  // The guard of a rule for one filter value, compiled once: a write's
+  // cost under a row filter is then a lookup, not a selector compile.
+  std::shared_ptr<const engine::WriteGuard> GuardFor(const Rules& rules, const Grant& g) const;
+
   mutable std::mutex mu_;
   std::shared_ptr<const Rules> rules_;  // guarded by mu_; null: no rules
+  // (rules generation, rule index, filter JSON) -> guard; cleared when the
+  // rules change or when it holds kMaxGuards. Guarded by mu_.
+  mutable StringMap<std::shared_ptr<const engine::WriteGuard>> guards_;
+  static constexpr size_t kMaxGuards = 16384;
 };
 
 }  // namespace ddp::access

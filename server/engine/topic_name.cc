@@ -74,6 +74,9 @@ bool Overlap(const Segs& a, const Segs& b) {
 }  // namespace
 
 bool PatternCovers(std::string_view outer, std::string_view inner) {
+  // The usual question, a rule's pattern and a topic name, without
+  // splitting either.
+  if (!IsPattern(inner)) return IsPattern(outer) ? TopicMatches(outer, inner) : outer == inner;
   return Covers(Segments(outer), 0, Segments(inner), 0);
 }
 
