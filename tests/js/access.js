@@ -17,9 +17,10 @@ const WS = require('ws');
 
 const RULES = {
   rules: [
-    { topics: 'notes.*', who: { roles: ['admin'] }, allow: ['read', 'write'] },
+    { topics: ['notes.*', 'secret', 'public.>'], who: { roles: ['admin'] }, allow: ['read', 'write'] },
     { topics: 'notes.*', who: 'user', allow: ['read', 'write'],
       filter: { ownerId: '$user.sub' }, hide: ['internal'] },
+    { topics: 'public.>', allow: ['sub', 'query'] },
   ],
 };
 const WIDER = {
@@ -48,7 +49,17 @@ async function main() {
                    { _id: 'b1', ownerId: 'u2', text: 'theirs', internal: 'i-b1' }]) {
     await admin.call('/notes.n/insert', d);
   }
+  await admin.call('/secret/insert', { _id: 's1', code: 'xyzzy' });
+  await admin.call('/public.news/insert', { _id: 'n1', noteId: 'b1', title: 'hello' });
   const ids = (coll) => coll.fetch().map((d) => d.id).sort().join(',');
+  // What another user's documents and the hidden fields contain: none of it
+  // may reach u1, in results or in errors.
+  const SECRETS = ['theirs', 'i-a1', 'i-b1', 'xyzzy'];
+  const noLeak = (what, text) => {
+    for (const secret of SECRETS) {
+      assert.ok(!text.includes(secret), `${secret} leaked through ${what}: ${text}`);
+    }
+  };
 
   const cases = [
     ['simpleddp: each user sees only its own notes, live, without the hidden field', async () => {
@@ -88,6 +99,53 @@ async function main() {
       assert.deepStrictEqual(all, [
         { _id: 'a1', ownerId: 'u1', text: 'mine', internal: 'i-a1' },
         { _id: 'b1', ownerId: 'u2', text: 'theirs', internal: 'i-b1' }]);
+      await u1.disconnect();
+    }],
+    ['simpleddp: no read path leaks ($lookup, hidden-field filters, history, errors, HTTP)', async () => {
+      const u1 = await login('u1');
+      const denied = (e) => e && e.error === 403 && /^Access denied/.test(e.reason);
+      const tried = [];
+      const attempt = async (what, p) => {
+        try {
+          tried.push([what, JSON.stringify(await p)]);
+        } catch (e) {
+          tried.push([what, JSON.stringify(e)]);
+          return e;
+        }
+        return null;
+      };
+      // A $lookup joins only u1's own notes (b1 is u2's), never a topic u1
+      // may not read.
+      await attempt('$lookup', u1.call('query', 'public.news', { pipeline: [{ $lookup:
+        { from: 'notes.n', localField: 'noteId', foreignField: '_id', as: 'note' } }] }).then((r) => {
+        assert.deepStrictEqual(r[0].note, []);
+        return r;
+      }));
+      assert.ok(denied(await attempt('$lookup into secret', u1.call('query', 'public.news', {
+        pipeline: [{ $lookup: { from: 'secret', localField: 'title', foreignField: 'code', as: 'x' } }] }))));
+      assert.ok(denied(await attempt('hidden-field filter',
+        u1.call('query', 'notes.n', { filter: { internal: 'i-b1' } }))));
+      assert.ok(denied(await attempt('history', u1.call('history', 'notes.n'))));
+      assert.ok(denied(await attempt('secret', u1.call('query', 'secret'))));
+      await attempt('other owner', u1.call('query', 'notes.n', { filter: { ownerId: 'u2' } }).then((r) => {
+        assert.deepStrictEqual(r, []);
+        return r;
+      }));
+      // The same over HTTP with the resume token the login returned.
+      const token = u1.token || (await u1.call('getNewToken')).token;
+      const http = async (route) => {
+        const r = await fetch(`http://127.0.0.1:${port}${route}`,
+                              { headers: { Authorization: `Bearer ${token}` } });
+        const text = `${r.status} ${await r.text()}`;
+        tried.push([route, text]);
+        return text;
+      };
+      assert.strictEqual(await http('/api/v1/topics'),
+                         '200 [{"name":"notes.n"},{"name":"public.news","documents":1,"writes":1}]');
+      assert.strictEqual(JSON.parse((await http('/api/v1/topics/notes.n')).slice(4)).map((d) => d._id)
+        .join(','), 'a1');
+      assert.match(await http('/api/v1/topics/secret'), /^403 /);
+      for (const [what, text] of tried) noLeak(what, text);
       await u1.disconnect();
     }],
     ['ddp.js: an anonymous subscription gets nosub 403', async () => {
