@@ -185,27 +185,21 @@ void RegisterAuthApi(Registry& registry, std::shared_ptr<const auth::JwtVerifier
     }
     reply(std::optional<Value>());
   });
-  (void)registry.AddMethod("logoutOtherClients", [tokens, logged_in](MethodCall call,
-                                                                      MethodReply reply) {
-    if (call.connection.user == nullptr) {
-      reply(absl::UnauthenticatedError("not logged in"));
-      return;
-    }
-    logged_in->LogOut(
-        tokens->RevokeUser(call.connection.user->id, call.connection.user->login_token));
-    reply(std::optional<Value>());
-  });
-  // Meteor's name for the same since accounts-base 1.0.
-  (void)registry.AddMethod("removeOtherTokens", [tokens, logged_in](MethodCall call,
-                                                                     MethodReply reply) {
-    if (call.connection.user == nullptr) {
-      reply(absl::UnauthenticatedError("You are not logged in."));
-      return;
-    }
-    logged_in->LogOut(
-        tokens->RevokeUser(call.connection.user->id, call.connection.user->login_token));
-    reply(std::optional<Value>());
-  });
+  // Every other resume token of the user goes, and the connections that
+  // use them are logged out. removeOtherTokens is Meteor's newer name.
+  auto others_out = [tokens, logged_in](std::string not_logged_in) {
+    return [tokens, logged_in, not_logged_in](MethodCall call, MethodReply reply) {
+      if (call.connection.user == nullptr) {
+        reply(absl::UnauthenticatedError(not_logged_in));
+        return;
+      }
+      logged_in->LogOut(
+          tokens->RevokeUser(call.connection.user->id, call.connection.user->login_token));
+      reply(std::optional<Value>());
+    };
+  };
+  (void)registry.AddMethod("logoutOtherClients", others_out("not logged in"));
+  (void)registry.AddMethod("removeOtherTokens", others_out("You are not logged in."));
   // A fresh resume token for this connection's login, expiring when its
   // current one does (Meteor's getNewToken); the current one stays valid.
   (void)registry.AddMethod("getNewToken", [tokens, logged_in](MethodCall call, MethodReply reply) {

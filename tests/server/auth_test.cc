@@ -14,6 +14,7 @@
 #include "protocol/json.h"
 #include "server/server.h"
 #include "tests/server/test_jwt.h"
+#include "tests/server/test_server_options.h"
 #include "tests/server/test_registry.h"
 #include "tests/support/ws_client.h"
 
@@ -27,20 +28,12 @@ class AuthTest : public ::testing::Test {
              const std::function<void(ServerOptions&)>& tweak = nullptr) {
     if (server_) server_->Shutdown();
     server_.reset();
-    ServerOptions o;
-    o.engine.store.path = ::testing::TempDir() + "/auth_test_" + std::to_string(getpid());
+    ServerOptions o =
+        TestServerOptions(::testing::TempDir() + "/auth_test_" + std::to_string(getpid()));
     std::filesystem::remove_all(o.engine.store.path);
-    o.net.bind = "127.0.0.1";
-    o.net.port = 0;
-    o.net.threads = 2;
-    o.net.shutdown_grace = std::chrono::milliseconds(100);
-    o.net.close_timeout = std::chrono::milliseconds(100);
     o.net.session.allow_anonymous = allow_anonymous;
     o.net.session.resume_deadline = rerun_deadline;
-    o.jwt.emplace();
-    o.jwt->hs256_secret = kSecret;
-    o.jwt->issuer = "idp";
-    o.jwt->audience = "app";
+    UseTestJwt(o);
     o.api_keys = std::move(api_keys);
     if (tweak) tweak(o);
     server_ = std::make_unique<Server>(o, MakeTestRegistry());

@@ -10,6 +10,7 @@
 #include "protocol/json.h"
 #include "server/server.h"
 #include "tests/server/test_jwt.h"
+#include "tests/server/test_server_options.h"
 #include "tests/server/test_registry.h"
 #include "tests/support/ws_client.h"
 
@@ -21,14 +22,9 @@ class LimitsTest : public ::testing::Test {
   void Start(const std::function<void(ServerOptions&)>& tweak) {
     if (server_) server_->Shutdown();
     server_.reset();  // its store closes before the directory is reused
-    ServerOptions o;
-    o.engine.store.path = ::testing::TempDir() + "/limits_test_" + std::to_string(getpid());
+    ServerOptions o =
+        TestServerOptions(::testing::TempDir() + "/limits_test_" + std::to_string(getpid()));
     std::filesystem::remove_all(o.engine.store.path);
-    o.net.bind = "127.0.0.1";
-    o.net.port = 0;
-    o.net.threads = 2;
-    o.net.shutdown_grace = std::chrono::milliseconds(100);  // test clients do not answer closes
-    o.net.close_timeout = std::chrono::milliseconds(100);
     tweak(o);
     server_ = std::make_unique<Server>(o, MakeTestRegistry());
     absl::Status started = server_->Start();
@@ -181,8 +177,7 @@ TEST_F(LimitsTest, UserRatesSpanTheUsersConnections) {
     o.net.user_sub_rate = 2;
     o.net.user_sub_burst = 3;
     o.net.session.sub_rate = 0;  // only the per-user limit
-    o.jwt.emplace();
-    o.jwt->hs256_secret = kSecret;
+    UseTestJwt(o);
   });
   auto login = [&](std::string_view sub) {
     auto c = Client();

@@ -19,6 +19,7 @@
 #include "protocol/json.h"
 #include "server/server.h"
 #include "tests/server/test_jwt.h"
+#include "tests/server/test_server_options.h"
 #include "tests/support/ddp_view.h"
 #include "tests/support/ws_client.h"
 
@@ -56,17 +57,8 @@ class RowFilterTest : public ::testing::Test {
        "filter": {"owner": "$user.sub"}},
       {"topics": "team", "who": "user", "allow": ["sub", "query"],
        "filter": {"team": {"$in": "$user.teams"}}}]})";
-    ServerOptions o;
-    o.engine.store.path = dir_ + "/data";
-    o.net.bind = "127.0.0.1";
-    o.net.port = 0;
-    o.net.threads = 2;
-    o.net.shutdown_grace = std::chrono::milliseconds(100);
-    o.net.close_timeout = std::chrono::milliseconds(100);
-    o.jwt.emplace();
-    o.jwt->hs256_secret = kSecret;
-    o.jwt->issuer = "idp";
-    o.jwt->audience = "app";
+    ServerOptions o = TestServerOptions(dir_ + "/data");
+    UseTestJwt(o);
     o.rules_file = dir_ + "/rules.json";
     server_ = std::make_unique<Server>(o);
     absl::Status started = server_->Start();

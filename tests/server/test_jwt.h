@@ -12,6 +12,7 @@
 
 #include "auth/jwt.h"
 #include "common/strings.h"
+#include "server/server.h"
 
 namespace ddp::testing {
 
@@ -36,6 +37,15 @@ inline std::string Jwt(std::string_view claims, std::string_view header = R"({"a
 inline std::string Claims(std::string_view sub, std::string_view extra = "") {
   return StrCat(R"({"sub":")", sub, R"(","iss":"idp","aud":"app","exp":)", Now() + 600,
                 extra.empty() ? "" : ",", extra, "}");
+}
+
+// The server side of these tokens: HS256 with kSecret, issuer "idp",
+// audience "app".
+inline void UseTestJwt(ServerOptions& o) {
+  o.jwt.emplace();
+  o.jwt->hs256_secret = kSecret;
+  o.jwt->issuer = "idp";
+  o.jwt->audience = "app";
 }
 
 }  // namespace ddp::testing
