@@ -244,6 +244,7 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--tls-key", net.tls_key_file, "PEM private key of --tls-cert");
   app.add_option("--tls-allow-plain", net.tls_allow_plain,
                  "With TLS, also serve plain ws:// and http:// on the same port");
+  app.add_option("--metrics", o.metrics, "Serve GET /metrics (Prometheus text format)");
   app.add_option("--rules", o.rules_file,
                  "Access rules file (JSON; docs/SECURITY.md), reloaded on SIGHUP. Empty: "
                  "every caller may do everything (with --allow-anonymous, anyone)");

@@ -3,6 +3,7 @@
 #include "server/api/auth_api.h"
 #include "server/api/engine_api.h"
 #include "common/status_macros.h"
+#include "server/metrics/metrics.h"
 
 namespace ddp {
 
@@ -55,6 +56,9 @@ absl::Status Server::Start() {
       [http](HttpRequest request, HttpRespond respond) {
         http->Handle(std::move(request), std::move(respond));
       });
+  if (options_.metrics) {
+    http_->SetMetrics([net = net_.get(), engine = engine_] { return RenderMetrics(net, engine.get()); });
+  }
   absl::Status s = net_->Start();
   if (!s.ok()) return s;
   http_->SetReady(true);

@@ -45,6 +45,8 @@ struct ServerOptions {
   // Access rules (--rules): server/access/rules.h. Empty: none, every
   // caller may do everything. Reloaded by ReloadRules (SIGHUP).
   std::string rules_file;
+  // GET /metrics (--metrics). Default: true.
+  bool metrics = true;
 };
 
 class Server {

@@ -629,6 +629,12 @@ std::vector<std::pair<std::string, int64_t>> Store::Topics() const {
   return out;
 }
 
+std::optional<uint64_t> Store::IntProperty(const std::string& name) const {
+  uint64_t value = 0;
+  if (!impl_->db->GetAggregatedIntProperty(name, &value)) return std::nullopt;
+  return value;
+}
+
 int64_t Store::Count(std::string_view topic) const {
   std::lock_guard<std::mutex> lock(impl_->counts_mu);
   auto it = impl_->counts.find(topic);

@@ -198,6 +198,10 @@ class Store {
   absl::Status Checkpoint(const std::string& dir) const;
 
   const StoreOptions& options() const;
+  // A RocksDB integer property summed over the column families
+  // ("rocksdb.cur-size-all-mem-tables", ...); nullopt when unknown.
+  // Thread-safe.
+  std::optional<uint64_t> IntProperty(const std::string& name) const;
 
  private:
   struct Impl;

@@ -555,6 +555,9 @@ std::vector<TopicInfo> Engine::Topics() const {
 const EngineStats& Engine::stats() const { return impl_->stats; }
 const LiveStats& Engine::live_stats() const { return impl_->live.stats(); }
 const EngineOptions& Engine::options() const { return impl_->options; }
+std::optional<uint64_t> Engine::StoreIntProperty(const std::string& name) const {
+  return impl_->store->IntProperty(name);
+}
 size_t Engine::live_query_count() const { return impl_->live_count.load(); }
 
 void Engine::RunMaintenanceForTest() {

@@ -165,6 +165,8 @@ class Engine {
   const LiveStats& live_stats() const;
   size_t live_query_count() const;
   const EngineOptions& options() const;
+  // The store's RocksDB integer property (Store::IntProperty).
+  std::optional<uint64_t> StoreIntProperty(const std::string& name) const;
 
   // Runs retention and expiry now (tests); returns when done.
   void RunMaintenanceForTest();

@@ -214,6 +214,16 @@ void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
     return;
   }
   bool get = request.method == "GET" || request.method == "HEAD";
+  if (path == "/metrics" && metrics_) {
+    if (!get) {
+      HttpResponse r = Error(405, "method not allowed");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      respond(std::move(r));
+      return;
+    }
+    respond(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_(), {}});
+    return;
+  }
   if (path == "/healthz" || path == "/readyz" || path == "/") {
     if (!get) {
       HttpResponse r = Error(405, "method not allowed");

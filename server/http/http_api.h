@@ -9,6 +9,7 @@
 //   POST /api/v1/topics/{topic}/publish    a document or an array of them
 //   GET  /api/v1/topics/{topic}?q=<query>  the current result of a query
 //   GET  /api/v1/topics                    topics with document counts
+//   GET  /metrics    Prometheus text format (server/metrics), open like /healthz
 //
 // Who calls /api/v1/*: `Authorization: Bearer <token>` with an API key
 // (scopes read: GET routes, write: POST routes), a resume token from a DDP
@@ -56,6 +57,9 @@ class HttpApi {
   void Handle(HttpRequest request, HttpRespond respond);
   // Readiness as /readyz reports it.
   void SetReady(bool ready) { ready_.store(ready); }
+  // What GET /metrics answers (Prometheus text); unset: 404. Before the
+  // server starts.
+  void SetMetrics(std::function<std::string()> render) { metrics_ = std::move(render); }
 
   static HttpResponse Error(int status, std::string_view reason);
   HttpResponse Readiness() const;
@@ -77,6 +81,7 @@ class HttpApi {
   const std::shared_ptr<engine::Engine> engine_;
   std::atomic<bool> ready_{false};
   HttpAuth auth_;
+  std::function<std::string()> metrics_;
 };
 
 }  // namespace ddp
