@@ -78,7 +78,10 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
     plain.assign(tcp::v4(), fds[1], ec2);
     if (ec || ec2) {
       spdlog::warn("tls {}: socket pair: {}", remote_address_, (ec ? ec : ec2).message());
-      if (!ec2) plain.close(ec2); else ::close(fds[1]);
+      // Whichever end was not taken over is closed here; the other closes
+      // with its socket object.
+      if (ec) ::close(fds[0]);
+      if (ec2) ::close(fds[1]);
       return;
     }
     StartHttp(shared_, std::move(plain), std::move(strand), remote_address_, ip_, {});
