@@ -61,10 +61,10 @@ int main(int argc, char** argv) {
   const bool with_slow = argc > 4 ? std::atoi(argv[4]) != 0 : true;
   constexpr int kFast = 100;
   const std::string dir = StrCat("/tmp/slow_consumer_bench_", getpid());
-  auto server = Process::Start({ddpd, "--port", "0", "--bind", "127.0.0.1", "--data-dir", dir,
-                                "--durability", "none", "--log-level", "info",
-                                "--outbound-soft-bytes", "1048576", "--outbound-queue-bytes",
-                                "4194304", "--heartbeat-interval-ms", "60000"});
+  auto server =
+      Process::Start({ddpd, "--port", "0", "--bind", "127.0.0.1", "--data-dir", dir, "--durability",
+                      "none", "--log-level", "info", "--outbound-soft-bytes", "1048576",
+                      "--outbound-queue-bytes", "4194304", "--heartbeat-interval-ms", "60000"});
   if (!server.ok()) {
     std::fprintf(stderr, "cannot start %s: %s\n", ddpd.c_str(), server.status().ToString().c_str());
     return 1;
@@ -115,8 +115,7 @@ int main(int argc, char** argv) {
   std::thread sampler([&] {
     const auto start = Clock::now();
     while (writing.load()) {
-      std::printf("%.1f %lld\n",
-                  std::chrono::duration<double>(Clock::now() - start).count(),
+      std::printf("%.1f %lld\n", std::chrono::duration<double>(Clock::now() - start).count(),
                   static_cast<long long>(RssKib((*server)->pid())));
       std::fflush(stdout);
       std::this_thread::sleep_for(std::chrono::milliseconds(1000));
@@ -140,7 +139,8 @@ int main(int argc, char** argv) {
       results += MsgOf(*m) == "result";
     }
     i = end;
-    std::this_thread::sleep_until(start + std::chrono::microseconds(int64_t{10000} * (i / per_slice)));
+    std::this_thread::sleep_until(start +
+                                  std::chrono::microseconds(int64_t{10000} * (i / per_slice)));
   }
   for (auto& t : readers) t.join();
   writing = false;
@@ -150,13 +150,16 @@ int main(int argc, char** argv) {
   std::vector<int64_t> all;
   for (auto& l : lateness) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0 : all[static_cast<size_t>(p * (all.size() - 1))]; };
+  auto pct = [&](double p) {
+    return all.empty() ? 0 : all[static_cast<size_t>(p * (all.size() - 1))];
+  };
   const int min_received = *std::min_element(received.begin(), received.end());
   std::printf("# wrote %d updates in %.1f s\n", total, took);
-  std::printf("# fast readers: each received %d..%d of %d changes; lateness p50 %.1f ms, p99 %.1f ms, "
-              "p99.9 %.1f ms, max %.1f ms\n",
-              min_received, *std::max_element(received.begin(), received.end()), total,
-              pct(0.5) / 1000.0, pct(0.99) / 1000.0, pct(0.999) / 1000.0, pct(1.0) / 1000.0);
+  std::printf(
+      "# fast readers: each received %d..%d of %d changes; lateness p50 %.1f ms, p99 %.1f ms, "
+      "p99.9 %.1f ms, max %.1f ms\n",
+      min_received, *std::max_element(received.begin(), received.end()), total, pct(0.5) / 1000.0,
+      pct(0.99) / 1000.0, pct(0.999) / 1000.0, pct(1.0) / 1000.0);
   // The slow client reads now: it is still connected and catches up to the
   // last state with far fewer messages.
   slow->set_reading(true);
@@ -173,9 +176,10 @@ int main(int argc, char** argv) {
     ++slow_received;
     if (const Value* n = m->FindPath("fields.i")) last = n->as_int();
   }
-  if (with_slow) std::printf("# slow client: %s, %d changes to reach the last state (i=%lld)\n",
-              slow->closed() ? "closed" : "still connected", slow_received,
-              static_cast<long long>(last));
+  if (with_slow)
+    std::printf("# slow client: %s, %d changes to reach the last state (i=%lld)\n",
+                slow->closed() ? "closed" : "still connected", slow_received,
+                static_cast<long long>(last));
   (*server)->Signal(SIGTERM);
   (void)(*server)->Wait(std::chrono::seconds(10));
   std::filesystem::remove_all(dir);

@@ -1,8 +1,8 @@
 #include "server/access/access.h"
 
 #include "common/status_macros.h"
-#include "protocol/json.h"
 #include "common/strings.h"
+#include "protocol/json.h"
 #include "query/path.h"
 #include "query/selector.h"
 
@@ -90,14 +90,22 @@ absl::StatusOr<Value> GuardLookup(const Rules& rules, const Caller& caller, cons
 std::vector<Action> ActionsOf(const engine::WriteOp& op, bool via_tx) {
   std::vector<Action> need;
   switch (op.kind) {
-    case engine::WriteOp::Kind::kInsert: need.push_back(Action::kInsert); break;
+    case engine::WriteOp::Kind::kInsert:
+      need.push_back(Action::kInsert);
+      break;
     case engine::WriteOp::Kind::kUpdate:
       need.push_back(Action::kUpdate);
       if (op.upsert) need.push_back(Action::kInsert);
       break;
-    case engine::WriteOp::Kind::kRemove: need.push_back(Action::kRemove); break;
-    case engine::WriteOp::Kind::kPublish: need.push_back(Action::kPublish); break;
-    case engine::WriteOp::Kind::kExpect: need.push_back(Action::kQuery); break;
+    case engine::WriteOp::Kind::kRemove:
+      need.push_back(Action::kRemove);
+      break;
+    case engine::WriteOp::Kind::kPublish:
+      need.push_back(Action::kPublish);
+      break;
+    case engine::WriteOp::Kind::kExpect:
+      need.push_back(Action::kQuery);
+      break;
   }
   if (via_tx) need.push_back(Action::kTx);
   return need;
@@ -213,14 +221,14 @@ absl::Status Access::AuthorizeTx(const Caller& caller, engine::TxRequest& tx, bo
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<query::Projection>> Access::ForHistory(
-    const Caller& caller, std::string_view target) const {
+absl::StatusOr<std::optional<query::Projection>> Access::ForHistory(const Caller& caller,
+                                                                    std::string_view target) const {
   std::shared_ptr<const Rules> rules = this->rules();
   if (rules == nullptr || caller.service) return std::nullopt;
   ASSIGN_OR_RETURN(Grant g, rules->Decide(caller, target, Action::kHistory));
   if (g.filter) {
-    return absl::PermissionDeniedError(StrCat(
-        "Access denied: the history of '", target, "' is not available under a row filter"));
+    return absl::PermissionDeniedError(
+        StrCat("Access denied: the history of '", target, "' is not available under a row filter"));
   }
   if (g.hidden == nullptr || g.hidden->empty()) return std::nullopt;
   absl::StatusOr<query::Projection> p = query::Projection::Compile(ExcludeHidden(*g.hidden));

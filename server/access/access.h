@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "query/projection.h"
 #include "common/string_map.h"
+#include "query/projection.h"
 #include "server/access/rules.h"
 #include "server/engine/engine.h"
 

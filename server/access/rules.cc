@@ -30,8 +30,8 @@ std::optional<uint32_t> ActionBits(std::string_view name) {
 }
 
 absl::Status Bad(size_t index, std::string_view part, std::string_view what) {
-  return absl::InvalidArgumentError(StrCat("rules[", index, "]", part.empty() ? "" : ".", part,
-                                           ": ", what));
+  return absl::InvalidArgumentError(
+      StrCat("rules[", index, "]", part.empty() ? "" : ".", part, ": ", what));
 }
 
 // A list of strings, or one string.
@@ -125,8 +125,8 @@ absl::StatusOr<Rule> ParseRule(const Value& v, size_t index) {
     if (m.key == "topics") {
       ASSIGN_OR_RETURN(r.topics, Strings(m.value, index, "topics"));
       for (const std::string& t : r.topics) {
-        absl::Status valid = engine::IsPattern(t) ? engine::ValidateTopicPattern(t)
-                                                  : engine::ValidateTopicName(t);
+        absl::Status valid =
+            engine::IsPattern(t) ? engine::ValidateTopicPattern(t) : engine::ValidateTopicName(t);
         if (!valid.ok()) return Bad(index, "topics", ToStd(valid.message()));
       }
     } else if (m.key == "who") {
@@ -179,8 +179,7 @@ absl::StatusOr<Rule> ParseRule(const Value& v, size_t index) {
         if (PathsMeet(f, "_id")) return Bad(index, "hide", "_id cannot be hidden");
       }
     } else {
-      return Bad(index, "", StrCat("unknown key '", m.key,
-                                   "' (topics, who, allow, filter, hide)"));
+      return Bad(index, "", StrCat("unknown key '", m.key, "' (topics, who, allow, filter, hide)"));
     }
   }
   if (r.topics.empty()) return Bad(index, "topics", "required");
@@ -197,14 +196,22 @@ std::string WhoText(const Caller& c) {
 
 std::string_view ActionName(Action a) {
   switch (a) {
-    case Action::kSub: return "sub";
-    case Action::kQuery: return "query";
-    case Action::kHistory: return "history";
-    case Action::kInsert: return "insert";
-    case Action::kUpdate: return "update";
-    case Action::kRemove: return "remove";
-    case Action::kPublish: return "publish";
-    case Action::kTx: return "tx";
+    case Action::kSub:
+      return "sub";
+    case Action::kQuery:
+      return "query";
+    case Action::kHistory:
+      return "history";
+    case Action::kInsert:
+      return "insert";
+    case Action::kUpdate:
+      return "update";
+    case Action::kRemove:
+      return "remove";
+    case Action::kPublish:
+      return "publish";
+    case Action::kTx:
+      return "tx";
   }
   return "?";
 }
@@ -261,8 +268,10 @@ absl::StatusOr<std::shared_ptr<const Rules>> Rules::Load(const std::string& path
 
 bool Rules::Admits(const Rule& r, const Caller& caller) const {
   switch (r.who) {
-    case Rule::Who::kAnyone: return true;
-    case Rule::Who::kUser: return caller.user != nullptr;
+    case Rule::Who::kAnyone:
+      return true;
+    case Rule::Who::kUser:
+      return caller.user != nullptr;
     case Rule::Who::kRoles: {
       if (caller.user == nullptr) return false;
       const Value* claim = caller.user->claims.Find(roles_claim_);
@@ -281,8 +290,7 @@ bool Rules::Admits(const Rule& r, const Caller& caller) const {
   return false;
 }
 
-absl::StatusOr<Grant> Rules::Decide(const Caller& caller, std::string_view target,
-                                    Action a) const {
+absl::StatusOr<Grant> Rules::Decide(const Caller& caller, std::string_view target, Action a) const {
   for (const Rule& r : rules_) {
     if ((r.actions & Bit(a)) == 0 || !Admits(r, caller)) continue;
     for (const std::string& t : r.topics) {
@@ -294,9 +302,9 @@ absl::StatusOr<Grant> Rules::Decide(const Caller& caller, std::string_view targe
         return g;
       }
       if (engine::PatternsOverlap(t, target)) {
-        return absl::PermissionDeniedError(
-            StrCat("Access denied: '", target, "' spans topics under different access rules (",
-                   ActionName(a), " each part on its own)"));
+        return absl::PermissionDeniedError(StrCat("Access denied: '", target,
+                                                  "' spans topics under different access rules (",
+                                                  ActionName(a), " each part on its own)"));
       }
     }
   }

@@ -87,8 +87,8 @@ absl::StatusOr<engine::PlanPtr> ParseLiveQuery(std::string_view target, const Va
 
 PublicationStrategy StrategyFor(const EngineApiOptions& options, std::string_view name) {
   for (const PublicationStrategyRule& r : options.strategies) {
-    if (r.pattern == name ||
-        (engine::IsPattern(r.pattern) && !engine::IsPattern(name) && engine::TopicMatches(r.pattern, name))) {
+    if (r.pattern == name || (engine::IsPattern(r.pattern) && !engine::IsPattern(name) &&
+                              engine::TopicMatches(r.pattern, name))) {
       return r.strategy;
     }
   }
@@ -98,29 +98,31 @@ PublicationStrategy StrategyFor(const EngineApiOptions& options, std::string_vie
 void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
                        EngineApiOptions options) {
   auto handlers = std::make_shared<Handlers>();
-  std::shared_ptr<const access::Access> access = options.access;
-  const access::Access* rules = access.get();  // lives as long as the handlers, which hold it
-  handlers->insert = [engine, access, rules](MethodCall call, MethodReply reply) {
+  // Every handler holds the rules it applies (null: none).
+  std::shared_ptr<const access::Access> rights = options.access;
+  handlers->insert = [engine, rights](MethodCall call, MethodReply reply) {
     auto parts = SplitCollectionMethod(call.name);
-    SubmitTx(engine, rules, call, engine::ParseInsert(parts->first, call.params), reply);
+    SubmitTx(engine, rights.get(), call, engine::ParseInsert(parts->first, call.params), reply);
   };
-  handlers->update = [engine, access, rules](MethodCall call, MethodReply reply) {
+  handlers->update = [engine, rights](MethodCall call, MethodReply reply) {
     auto parts = SplitCollectionMethod(call.name);
-    SubmitTx(engine, rules, call, engine::ParseUpdate(parts->first, call.params), reply);
+    SubmitTx(engine, rights.get(), call, engine::ParseUpdate(parts->first, call.params), reply);
   };
-  handlers->remove = [engine, access, rules](MethodCall call, MethodReply reply) {
+  handlers->remove = [engine, rights](MethodCall call, MethodReply reply) {
     auto parts = SplitCollectionMethod(call.name);
-    SubmitTx(engine, rules, call, engine::ParseRemove(parts->first, call.params), reply);
+    SubmitTx(engine, rights.get(), call, engine::ParseRemove(parts->first, call.params), reply);
   };
-  handlers->topic = [engine, rules, options = std::move(options)](std::shared_ptr<Subscription> sub) {
+  handlers->topic = [engine, rights,
+                     options = std::move(options)](std::shared_ptr<Subscription> sub) {
     sub->SetStrategy(StrategyFor(options, sub->name()));
     if (sub->params().size() > 1) {
       sub->Error(absl::InvalidArgumentError("a topic subscription takes one query"));
       return;
     }
-    absl::StatusOr<engine::PlanPtr> q = ParseLiveQuery(
-        sub->name(), sub->params().empty() ? Value() : sub->params()[0],
-        engine->options().live_limits, rules, CallerOf(sub->connection()), access::Action::kSub);
+    absl::StatusOr<engine::PlanPtr> q =
+        ParseLiveQuery(sub->name(), sub->params().empty() ? Value() : sub->params()[0],
+                       engine->options().live_limits, rights.get(), CallerOf(sub->connection()),
+                       access::Action::kSub);
     if (!q.ok()) {
       sub->Error(q.status());
       return;
@@ -157,31 +159,32 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
     return valid ? &handlers->topic : nullptr;
   });
 
-  (void)registry.AddMethod("publish", [engine, access, rules](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("publish", [engine, rights](MethodCall call, MethodReply reply) {
     if (call.params.size() != 2 || !call.params[0].is_string()) {
       reply(absl::InvalidArgumentError("publish takes [topic, doc or [docs]]"));
       return;
     }
-    SubmitTx(engine, rules, call, engine::ParsePublish(call.params[0].as_string(), call.params[1]),
-             reply);
+    SubmitTx(engine, rights.get(), call,
+             engine::ParsePublish(call.params[0].as_string(), call.params[1]), reply);
   });
-  (void)registry.AddMethod("tx", [engine, access, rules](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("tx", [engine, rights](MethodCall call, MethodReply reply) {
     if (call.params.empty() || call.params.size() > 2) {
       reply(absl::InvalidArgumentError("tx takes [ops, {key}?]"));
       return;
     }
-    SubmitTx(engine, rules, call,
+    SubmitTx(engine, rights.get(), call,
              engine::ParseTx(call.params[0], call.params.size() > 1 ? call.params[1] : Value()),
              reply, /*via_tx=*/true);
   });
-  (void)registry.AddMethod("query", [engine, access, rules](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("query", [engine, rights](MethodCall call, MethodReply reply) {
     if (call.params.empty() || call.params.size() > 2 || !call.params[0].is_string()) {
       reply(absl::InvalidArgumentError("query takes [topic or pattern, query?]"));
       return;
     }
     absl::StatusOr<engine::PlanPtr> spec = ParseLiveQuery(
         call.params[0].as_string(), call.params.size() > 1 ? call.params[1] : Value(),
-        engine->options().live_limits, rules, CallerOf(call.connection), access::Action::kQuery);
+        engine->options().live_limits, rights.get(), CallerOf(call.connection),
+        access::Action::kQuery);
     if (!spec.ok()) {
       reply(spec.status());
       return;
@@ -201,7 +204,7 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
     Object out = engine::LogProgressToObject(engine->log_progress(), engine->last_seq());
     reply(std::optional<Value>(Value(std::move(out))));
   });
-  (void)registry.AddMethod("history", [engine, access, rules](MethodCall call, MethodReply reply) {
+  (void)registry.AddMethod("history", [engine, rights](MethodCall call, MethodReply reply) {
     if (call.params.empty() || call.params.size() > 2 || !call.params[0].is_string()) {
       reply(absl::InvalidArgumentError("history takes [topic, {fromSeq, limit}?]"));
       return;
@@ -214,9 +217,9 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
       return;
     }
     std::optional<query::Projection> cut;
-    if (rules != nullptr) {
+    if (rights != nullptr) {
       absl::StatusOr<std::optional<query::Projection>> allowed =
-          rules->ForHistory(CallerOf(call.connection), topic);
+          rights->ForHistory(CallerOf(call.connection), topic);
       if (!allowed.ok()) {
         reply(allowed.status());
         return;
@@ -246,28 +249,29 @@ void RegisterEngineApi(Registry& registry, std::shared_ptr<Engine> engine,
         limit = static_cast<size_t>(l->as_int());
       }
     }
-    engine->History(topic, from, limit, [reply, cut = std::move(cut)](
-                                            absl::StatusOr<std::vector<engine::HistoryEntry>> r) {
-      if (!r.ok()) {
-        reply(r.status());
-        return;
-      }
-      Array out;
-      for (engine::HistoryEntry& e : *r) {
-        if (cut && e.changes.is_array()) {
-          for (Value& c : e.changes.as_array()) {
-            Value* doc = c.is_object() ? c.as_object().Find("doc") : nullptr;
-            if (doc != nullptr && doc->is_object()) *doc = Value(cut->Apply(doc->as_object()));
+    engine->History(
+        topic, from, limit,
+        [reply, cut = std::move(cut)](absl::StatusOr<std::vector<engine::HistoryEntry>> r) {
+          if (!r.ok()) {
+            reply(r.status());
+            return;
           }
-        }
-        Object o;
-        o.Append("seq", Value(static_cast<int64_t>(e.seq)));
-        o.Append("t", Value(Date{e.time_millis}));
-        o.Append("changes", std::move(e.changes));
-        out.push_back(Value(std::move(o)));
-      }
-      reply(std::optional<Value>(Value(std::move(out))));
-    });
+          Array out;
+          for (engine::HistoryEntry& e : *r) {
+            if (cut && e.changes.is_array()) {
+              for (Value& c : e.changes.as_array()) {
+                Value* doc = c.is_object() ? c.as_object().Find("doc") : nullptr;
+                if (doc != nullptr && doc->is_object()) *doc = Value(cut->Apply(doc->as_object()));
+              }
+            }
+            Object o;
+            o.Append("seq", Value(static_cast<int64_t>(e.seq)));
+            o.Append("t", Value(Date{e.time_millis}));
+            o.Append("changes", std::move(e.changes));
+            out.push_back(Value(std::move(o)));
+          }
+          reply(std::optional<Value>(Value(std::move(out))));
+        });
     reply.Unblock();
   });
 }

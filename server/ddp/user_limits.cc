@@ -17,8 +17,8 @@ Duration UserRateLimits::Take(std::string_view user, Kind kind, SteadyTime now) 
     const double slowest = std::min(rates_[0].rate > 0 ? rates_[0].rate : 1e9,
                                     rates_[1].rate > 0 ? rates_[1].rate : 1e9);
     const double burst_max = std::max(std::max(rates_[0].burst, rates_[1].burst), 1.0);
-    const Duration refill = std::chrono::duration_cast<Duration>(
-        std::chrono::duration<double>(burst_max / slowest));
+    const Duration refill =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(burst_max / slowest));
     for (auto it = shard.users.begin(); it != shard.users.end();) {
       if (now - it->second.last_used > refill) {
         shard.users.erase(it++);

@@ -51,9 +51,11 @@ std::string RenderMetrics(const NetServer* net, const engine::Engine* engine) {
   Families m;
   if (net != nullptr) {
     const NetStats& s = net->stats();
-    m.Gauge("ddpd_websocket_connections", "WebSocket (DDP) connections open now", D(s.connections_open));
+    m.Gauge("ddpd_websocket_connections", "WebSocket (DDP) connections open now",
+            D(s.connections_open));
     m.Counter("ddpd_sessions_total", "DDP sessions started", D(s.sessions_total));
-    m.Counter("ddpd_sessions_resumed_total", "DDP sessions resumed (Meteor 3.5)", D(s.sessions_resumed));
+    m.Counter("ddpd_sessions_resumed_total", "DDP sessions resumed (Meteor 3.5)",
+              D(s.sessions_resumed));
     m.Gauge("ddpd_parked_sessions", "Sessions waiting for their client to come back",
             static_cast<double>(net->parked_sessions()));
     m.Counter("ddpd_messages_received_total", "DDP messages received", D(s.messages_in));
@@ -66,17 +68,20 @@ std::string RenderMetrics(const NetServer* net, const engine::Engine* engine) {
               "Pending messages merged into another for a slow consumer", D(s.messages_conflated));
     m.Counter("ddpd_connections_refused_total", "WebSocket upgrades refused (connections per IP)",
               D(s.connections_refused));
-    m.Counter("ddpd_http_requests_total", "HTTP requests served (not WebSocket)", D(s.http_requests));
+    m.Counter("ddpd_http_requests_total", "HTTP requests served (not WebSocket)",
+              D(s.http_requests));
   }
   if (engine != nullptr) {
     const engine::EngineStats& e = engine->stats();
     m.Counter("ddpd_transactions_total", "Transactions committed", D(e.transactions));
     m.Counter("ddpd_commit_groups_total", "Group commits (one durable write each)", D(e.groups));
     m.Counter("ddpd_documents_written_total", "Document writes committed", D(e.documents_written));
-    m.Counter("ddpd_conflicts_total", "Transactions refused by a failed precondition", D(e.conflicts));
+    m.Counter("ddpd_conflicts_total", "Transactions refused by a failed precondition",
+              D(e.conflicts));
     m.Counter("ddpd_storage_errors_total", "Writes that failed in storage", D(e.storage_errors));
     m.Counter("ddpd_log_conflicts_total",
-              "Commit groups prepared again after another node committed first", D(e.log_conflicts));
+              "Commit groups prepared again after another node committed first",
+              D(e.log_conflicts));
     m.Counter("ddpd_log_records_applied_total", "Commit log records of other nodes applied",
               D(e.log_records_applied));
     const engine::LiveStats& l = engine->live_stats();
@@ -89,9 +94,10 @@ std::string RenderMetrics(const NetServer* net, const engine::Engine* engine) {
               D(l.shared_joins));
     m.Counter("ddpd_live_changes_routed_total", "(change, evaluation) pairs evaluated",
               D(l.changes_routed));
-    m.Counter("ddpd_live_changes_skipped_total", "(change, evaluation) pairs the routing index avoided",
-              D(l.changes_skipped));
-    m.Gauge("ddpd_last_seq", "The last committed transaction seq", static_cast<double>(engine->last_seq()));
+    m.Counter("ddpd_live_changes_skipped_total",
+              "(change, evaluation) pairs the routing index avoided", D(l.changes_skipped));
+    m.Gauge("ddpd_last_seq", "The last committed transaction seq",
+            static_cast<double>(engine->last_seq()));
     const engine::LogProgress p = engine->log_progress();
     m.Gauge("ddpd_log_lag", "Commit log records known and not yet applied here (cluster)",
             static_cast<double>(p.lag));
@@ -101,13 +107,17 @@ std::string RenderMetrics(const NetServer* net, const engine::Engine* engine) {
       const char* rocksdb;
     };
     for (const Property& prop : {
-             Property{"ddpd_rocksdb_memtable_bytes", "RocksDB memtables' size", "rocksdb.cur-size-all-mem-tables"},
-             Property{"ddpd_rocksdb_pending_compaction_bytes", "RocksDB's estimate of bytes compaction must rewrite",
+             Property{"ddpd_rocksdb_memtable_bytes", "RocksDB memtables' size",
+                      "rocksdb.cur-size-all-mem-tables"},
+             Property{"ddpd_rocksdb_pending_compaction_bytes",
+                      "RocksDB's estimate of bytes compaction must rewrite",
                       "rocksdb.estimate-pending-compaction-bytes"},
-             Property{"ddpd_rocksdb_live_sst_bytes", "RocksDB SST files in use", "rocksdb.live-sst-files-size"},
+             Property{"ddpd_rocksdb_live_sst_bytes", "RocksDB SST files in use",
+                      "rocksdb.live-sst-files-size"},
              Property{"ddpd_rocksdb_write_stopped", "1 while RocksDB stops writes (a write stall)",
                       "rocksdb.is-write-stopped"},
-             Property{"ddpd_rocksdb_delayed_write_rate", "RocksDB's delayed write rate (bytes/s; 0: not delayed)",
+             Property{"ddpd_rocksdb_delayed_write_rate",
+                      "RocksDB's delayed write rate (bytes/s; 0: not delayed)",
                       "rocksdb.actual-delayed-write-rate"},
          }) {
       if (std::optional<uint64_t> v = engine->StoreIntProperty(prop.rocksdb)) {

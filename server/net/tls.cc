@@ -51,10 +51,9 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
     beast::get_lowest_layer(tls_).expires_after(shared_->options.http_idle_timeout);
     // Variadic: Boost 1.81's ssl_stream checks a buffered handshake's
     // handler against void(error_code) but calls it with (error_code, size_t).
-    tls_.async_handshake(ssl::stream_base::server, buffered_.data(),
-                         [self = shared_from_this()](beast::error_code ec, auto...) {
-                           self->OnHandshake(ec);
-                         });
+    tls_.async_handshake(
+        ssl::stream_base::server, buffered_.data(),
+        [self = shared_from_this()](beast::error_code ec, auto...) { self->OnHandshake(ec); });
   }
 
  private:
@@ -91,39 +90,39 @@ class TlsRelay : public std::enable_shared_from_this<TlsRelay> {
 
   // Client -> server.
   void ReadClient() {
-    tls_.async_read_some(asio::buffer(up_), [self = shared_from_this()](beast::error_code ec,
-                                                                         size_t n) {
-      if (ec) {
-        // The client went (with or without close_notify): the server side
-        // sees the end of its input.
-        beast::error_code ignored;
-        self->inner_.shutdown(local::socket::shutdown_send, ignored);
-        return;
-      }
-      asio::async_write(self->inner_, asio::buffer(self->up_, n),
-                        [self](beast::error_code ec, size_t) {
-                          if (ec) return self->Cut();
-                          self->ReadClient();
-                        });
-    });
+    tls_.async_read_some(asio::buffer(up_),
+                         [self = shared_from_this()](beast::error_code ec, size_t n) {
+                           if (ec) {
+                             // The client went (with or without close_notify): the server side
+                             // sees the end of its input.
+                             beast::error_code ignored;
+                             self->inner_.shutdown(local::socket::shutdown_send, ignored);
+                             return;
+                           }
+                           asio::async_write(self->inner_, asio::buffer(self->up_, n),
+                                             [self](beast::error_code ec, size_t) {
+                                               if (ec) return self->Cut();
+                                               self->ReadClient();
+                                             });
+                         });
   }
 
   // Server -> client.
   void ReadServer() {
-    inner_.async_read_some(asio::buffer(down_), [self = shared_from_this()](beast::error_code ec,
-                                                                            size_t n) {
-      if (ec) {
-        // The server side closed: say close_notify, then let the socket go.
-        beast::get_lowest_layer(self->tls_).expires_after(self->shared_->options.close_timeout);
-        self->tls_.async_shutdown([self](beast::error_code) { self->Cut(); });
-        return;
-      }
-      asio::async_write(self->tls_, asio::buffer(self->down_, n),
-                        [self](beast::error_code ec, size_t) {
-                          if (ec) return self->Cut();
-                          self->ReadServer();
-                        });
-    });
+    inner_.async_read_some(
+        asio::buffer(down_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) {
+            // The server side closed: say close_notify, then let the socket go.
+            beast::get_lowest_layer(self->tls_).expires_after(self->shared_->options.close_timeout);
+            self->tls_.async_shutdown([self](beast::error_code) { self->Cut(); });
+            return;
+          }
+          asio::async_write(self->tls_, asio::buffer(self->down_, n),
+                            [self](beast::error_code ec, size_t) {
+                              if (ec) return self->Cut();
+                              self->ReadServer();
+                            });
+        });
   }
 
   void Cut() {
@@ -159,10 +158,9 @@ class Detector : public std::enable_shared_from_this<Detector> {
 
   void Start() {
     stream_.expires_after(shared_->options.http_idle_timeout);
-    beast::async_detect_ssl(stream_, buffer_,
-                            [self = shared_from_this()](beast::error_code ec, bool tls) {
-                              self->OnDetect(ec, tls);
-                            });
+    beast::async_detect_ssl(
+        stream_, buffer_,
+        [self = shared_from_this()](beast::error_code ec, bool tls) { self->OnDetect(ec, tls); });
   }
 
  private:
@@ -181,11 +179,11 @@ class Detector : public std::enable_shared_from_this<Detector> {
       return;
     }
     static const std::string kRefusal = [] {
-      std::string body =
-          R"({"error":400,"reason":"this port speaks TLS: use https:// or wss://"})";
-      return StrCat("HTTP/1.1 400 Bad Request\r\nServer: ddpd\r\nContent-Type: application/json\r\n"
-                    "Connection: close\r\nContent-Length: ",
-                    body.size(), "\r\n\r\n", body);
+      std::string body = R"({"error":400,"reason":"this port speaks TLS: use https:// or wss://"})";
+      return StrCat(
+          "HTTP/1.1 400 Bad Request\r\nServer: ddpd\r\nContent-Type: application/json\r\n"
+          "Connection: close\r\nContent-Length: ",
+          body.size(), "\r\n\r\n", body);
     }();
     stream_.expires_after(shared_->options.close_timeout);
     asio::async_write(stream_, asio::buffer(kRefusal),
@@ -207,7 +205,7 @@ class Detector : public std::enable_shared_from_this<Detector> {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(const std::string& cert_file,
-                                                            const std::string& key_file) {
+                                                             const std::string& key_file) {
   if (cert_file.empty() || key_file.empty()) {
     return absl::InvalidArgumentError("TLS needs both a certificate and a key file");
   }
@@ -218,7 +216,8 @@ absl::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(const std::string& 
                            ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
                        ec);
   if (!ec) context->use_certificate_chain_file(cert_file, ec);
-  if (ec) return absl::InvalidArgumentError(StrCat("TLS certificate '", cert_file, "': ", ec.message()));
+  if (ec)
+    return absl::InvalidArgumentError(StrCat("TLS certificate '", cert_file, "': ", ec.message()));
   context->use_private_key_file(key_file, ssl::context::pem, ec);
   if (ec) return absl::InvalidArgumentError(StrCat("TLS key '", key_file, "': ", ec.message()));
   if (SSL_CTX_check_private_key(context->native_handle()) != 1) {

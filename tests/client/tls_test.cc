@@ -12,6 +12,7 @@
 #include "common/strings.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/server/test_server_options.h"
 #include "tests/support/ws_client.h"
 
 namespace ddp {
@@ -21,19 +22,17 @@ using namespace std::chrono_literals;
 
 // A self-signed P-256 certificate for localhost / 127.0.0.1 in dir.
 void MakeCertificate(const std::string& dir, const std::string& name) {
-  std::string cmd = StrCat(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 ",
-      "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 ",
-      "-keyout ", dir, "/", name, ".key -out ", dir, "/", name, ".pem 2>/dev/null");
+  std::string cmd =
+      StrCat("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 ",
+             "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 ", "-keyout ",
+             dir, "/", name, ".key -out ", dir, "/", name, ".pem 2>/dev/null");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
 class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/tls_test_" + std::to_string(getpid());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("tls_test");
     MakeCertificate(dir_, "first");
     MakeCertificate(dir_, "second");
     std::filesystem::copy_file(dir_ + "/first.pem", dir_ + "/server.pem");
@@ -86,10 +85,12 @@ TEST_F(TlsTest, TheSdkTalksDdpOverWss) {
   std::string text(200000, 'x');
   auto id = (*c)->Call("/chat/insert", Array{Value(Object{{"text", Value(text)}})});
   ASSERT_TRUE(id.ok()) << id.status();
-  ASSERT_TRUE((*c)->WaitFor([&](const Cache&) {
-                    auto docs = (*c)->Find("chat");
-                    return docs.size() == 1 && docs[0].second.Find("text")->as_string() == text;
-                  }, 10s)
+  ASSERT_TRUE((*c)->WaitFor(
+                      [&](const Cache&) {
+                        auto docs = (*c)->Find("chat");
+                        return docs.size() == 1 && docs[0].second.Find("text")->as_string() == text;
+                      },
+                      10s)
                   .ok());
   // A client that does not trust the certificate does not get in.
   auto untrusting = Connect("");
@@ -100,7 +101,8 @@ TEST_F(TlsTest, TheSdkTalksDdpOverWss) {
   auto plain = testing::HttpFetch(server_->port(), "GET", "/healthz");
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_EQ(plain->status, 400);
-  EXPECT_EQ(plain->body, R"({"error":400,"reason":"this port speaks TLS: use https:// or wss://"})");
+  EXPECT_EQ(plain->body,
+            R"({"error":400,"reason":"this port speaks TLS: use https:// or wss://"})");
   EXPECT_FALSE(Connect("", "ws").ok());
   // The first client is still fine.
   EXPECT_TRUE((*c)->Call("/chat/insert", Array{Value(Object{{"n", Value(int64_t{2})}})}).ok());

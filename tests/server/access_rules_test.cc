@@ -1,9 +1,8 @@
 // The rules file: what it accepts, what it refuses (with the part named),
 // and the decisions it makes for callers, without a server.
-#include "server/access/rules.h"
-
 #include "gtest/gtest.h"
 #include "protocol/json.h"
+#include "server/access/rules.h"
 
 namespace ddp::access {
 namespace {
@@ -16,7 +15,8 @@ std::string ParseError(std::string_view json) {
 TEST(AccessRules, RefusesBadFilesNamingThePart) {
   EXPECT_EQ(ParseError("[]"), "rules: expected a JSON object");
   EXPECT_EQ(ParseError("{}"), "rules: a \"rules\" array is required");
-  EXPECT_EQ(ParseError(R"({"rules":[], "extra":1})"), "rules: unknown key 'extra' (rolesClaim, rules)");
+  EXPECT_EQ(ParseError(R"({"rules":[], "extra":1})"),
+            "rules: unknown key 'extra' (rolesClaim, rules)");
   EXPECT_EQ(ParseError(R"({"rules":[{"allow":["read"]}]})"), "rules[0].topics: required");
   EXPECT_EQ(ParseError(R"({"rules":[{"topics":"a"}]})"),
             "rules[0].allow: required (the actions the rule allows)");
@@ -74,10 +74,12 @@ TEST(AccessRules, TheFirstRuleThatAllowsDecides) {
   // Patterns: inside one rule, or refused when they span rules.
   EXPECT_EQ(decide(&ann, "t.*", Action::kSub),
             R"({"owner":"ann","org":7,"tags":{"$in":["x","y"]}})");
-  EXPECT_EQ(decide(&ann, ">", Action::kSub),
-            "Access denied: '>' spans topics under different access rules (sub each part on its own)");
-  EXPECT_EQ(decide(nullptr, "t.*", Action::kSub),
-            "Access denied: 't.*' spans topics under different access rules (sub each part on its own)");
+  EXPECT_EQ(
+      decide(&ann, ">", Action::kSub),
+      "Access denied: '>' spans topics under different access rules (sub each part on its own)");
+  EXPECT_EQ(
+      decide(nullptr, "t.*", Action::kSub),
+      "Access denied: 't.*' spans topics under different access rules (sub each part on its own)");
 }
 
 TEST(AccessRules, PathsMeetWhenOneHoldsTheOther) {

@@ -13,8 +13,8 @@
 #include "protocol/json.h"
 #include "server/server.h"
 #include "tests/server/test_jwt.h"
-#include "tests/server/test_server_options.h"
 #include "tests/server/test_registry.h"
+#include "tests/server/test_server_options.h"
 #include "tests/support/ddp_view.h"
 #include "tests/support/ws_client.h"
 
@@ -40,9 +40,7 @@ const char* kRules = R"({
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/access_test_" + std::to_string(getpid());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = FreshTestDir("access_test");
     WriteRules(kRules);
     ServerOptions o = TestServerOptions(dir_ + "/data");
     UseTestJwt(o);
@@ -53,26 +51,25 @@ class AccessTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started;
     admin_ = As("boss", R"("roles":["admin"])");
     // Two users' notes and an admin's note, each with an internal field.
-    for (const char* doc :
-         {R"({"_id":"a1","ownerId":"u1","text":"mine","internal":"i-a1"})",
-          R"({"_id":"a2","ownerId":"u1","text":"mine too","internal":"i-a2"})",
-          R"({"_id":"b1","ownerId":"u2","text":"theirs","internal":"i-b1"})",
-          R"({"_id":"c1","ownerId":"boss","text":"boss","internal":"i-c1"})"}) {
-      ASSERT_EQ(Err(Call(*admin_, "/notes.n/insert", StrCat("[", doc, "]"))), "");
+    for (const char* doc : {R"({"_id":"a1","ownerId":"u1","text":"mine","internal":"i-a1"})",
+                            R"({"_id":"a2","ownerId":"u1","text":"mine too","internal":"i-a2"})",
+                            R"({"_id":"b1","ownerId":"u2","text":"theirs","internal":"i-b1"})",
+                            R"({"_id":"c1","ownerId":"boss","text":"boss","internal":"i-c1"})"}) {
+      ASSERT_EQ(ErrorText(Call(*admin_, "/notes.n/insert", StrCat("[", doc, "]"))), "");
     }
-    ASSERT_EQ(Err(Call(*admin_, "/profiles/insert",
-                       R"([{"_id":"p1","name":"Ann","ssn":"123-45"}])")), "");
-    ASSERT_EQ(Err(Call(*admin_, "/secret/insert", R"([{"_id":"s1","code":"xyzzy"}])")), "");
-    ASSERT_EQ(Err(Call(*admin_, "/public.news/insert",
-                       R"([{"_id":"n1","title":"hello","noteId":"a1"}])")), "");
+    ASSERT_EQ(
+        ErrorText(Call(*admin_, "/profiles/insert", R"([{"_id":"p1","name":"Ann","ssn":"123-45"}])")),
+        "");
+    ASSERT_EQ(ErrorText(Call(*admin_, "/secret/insert", R"([{"_id":"s1","code":"xyzzy"}])")), "");
+    ASSERT_EQ(ErrorText(Call(*admin_, "/public.news/insert",
+                       R"([{"_id":"n1","title":"hello","noteId":"a1"}])")),
+              "");
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
   }
 
-  void WriteRules(std::string_view json) {
-    std::ofstream(dir_ + "/rules.json") << json;
-  }
+  void WriteRules(std::string_view json) { std::ofstream(dir_ + "/rules.json") << json; }
   std::unique_ptr<WsClient> Anonymous() {
     auto c = WsClient::Open(server_->port());
     EXPECT_TRUE(c.ok()) << c.status();
@@ -83,7 +80,7 @@ class AccessTest : public ::testing::Test {
     auto c = Anonymous();
     auto r = c->Call("login", StrCat(R"([{"jwt":")", Jwt(Claims(sub, extra)), R"("}])"));
     EXPECT_TRUE(r.ok());
-    EXPECT_EQ(Err(*r), "");
+    EXPECT_EQ(ErrorText(*r), "");
     return c;
   }
   static Value Call(WsClient& c, std::string_view method, std::string_view params,
@@ -91,12 +88,6 @@ class AccessTest : public ::testing::Test {
     auto r = c.Call(method, params, data);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : Value();
-  }
-  // "<code> <reason>" of an error result or nosub, "" for none.
-  static std::string Err(const Value& m) {
-    const Value* e = m.Find("error");
-    if (e == nullptr) return "";
-    return StrCat(ToJson(*e->Find("error")), " ", e->Find("reason")->as_string());
   }
   static std::string Result(const Value& m) {
     const Value* r = m.Find("result");
@@ -115,7 +106,7 @@ class AccessTest : public ::testing::Test {
     std::vector<Value> data;
     auto r = c.Subscribe(StrCat("s", ++subs_), name, params, &data);
     EXPECT_TRUE(r.ok());
-    if (error != nullptr) *error = r.ok() ? Err(*r) : "no answer";
+    if (error != nullptr) *error = r.ok() ? ErrorText(*r) : "no answer";
     View v;
     for (const Value& m : data) EXPECT_EQ(Apply(v, m), "");
     return Canonical(v);
@@ -147,27 +138,26 @@ TEST_F(AccessTest, AnonymousClientsReadOnlyWhatAnyoneMay) {
   EXPECT_EQ(error, "403 Access denied: no rule lets anonymous clients sub 'notes.*'");
   EXPECT_EQ(Sub("", ">", "[]", &error), "");
   EXPECT_EQ(error.substr(0, 18), "403 Access denied:");
-  EXPECT_EQ(Err(Call(*c, "query", R"(["secret"])")),
+  EXPECT_EQ(ErrorText(Call(*c, "query", R"(["secret"])")),
             "403 Access denied: no rule lets anonymous clients query 'secret'");
-  EXPECT_EQ(Err(Call(*c, "history", R"(["notes.n"])")),
+  EXPECT_EQ(ErrorText(Call(*c, "history", R"(["notes.n"])")),
             "403 Access denied: no rule lets anonymous clients history 'notes.n'");
-  EXPECT_EQ(Err(Call(*c, "/notes.n/insert", R"([{"ownerId":"u1"}])")),
+  EXPECT_EQ(ErrorText(Call(*c, "/notes.n/insert", R"([{"ownerId":"u1"}])")),
             "403 Access denied: no rule lets anonymous clients insert 'notes.n'");
-  EXPECT_EQ(Err(Call(*c, "/public.news/insert", R"([{"title":"spam"}])")),
+  EXPECT_EQ(ErrorText(Call(*c, "/public.news/insert", R"([{"title":"spam"}])")),
             "403 Access denied: no rule lets anonymous clients insert 'public.news'");
-  EXPECT_EQ(Err(Call(*c, "publish", R"(["public.news", {"title":"spam"}])")).substr(0, 18),
+  EXPECT_EQ(ErrorText(Call(*c, "publish", R"(["public.news", {"title":"spam"}])")).substr(0, 18),
             "403 Access denied:");
-  EXPECT_EQ(Err(Call(*c, "tx", R"([[{"op":"remove","topic":"public.news","selector":{}}]])"))
+  EXPECT_EQ(ErrorText(Call(*c, "tx", R"([[{"op":"remove","topic":"public.news","selector":{}}]])"))
                 .substr(0, 18),
             "403 Access denied:");
   // What anyone may read works, history included.
-  EXPECT_EQ(Sub("", "public.news", "[]", &error),
-            R"(n1={"noteId":"a1","title":"hello"};)");
+  EXPECT_EQ(Sub("", "public.news", "[]", &error), R"(n1={"noteId":"a1","title":"hello"};)");
   EXPECT_EQ(error, "");
   EXPECT_EQ(Result(Call(*c, "history", R"(["public.news"])")).find("hello") != std::string::npos,
             true);
   // A $lookup from a public topic into notes is refused, not emptied.
-  EXPECT_EQ(Err(Call(*c, "query", R"(["public.news", {"pipeline":[{"$lookup":
+  EXPECT_EQ(ErrorText(Call(*c, "query", R"(["public.news", {"pipeline":[{"$lookup":
               {"from":"notes.n","localField":"noteId","foreignField":"_id","as":"note"}}]}])")),
             "403 Access denied: no rule lets anonymous clients query 'notes.n'");
   EXPECT_EQ(AdminQuery("public.news").find("spam"), std::string::npos);
@@ -175,16 +165,15 @@ TEST_F(AccessTest, AnonymousClientsReadOnlyWhatAnyoneMay) {
 
 TEST_F(AccessTest, BadTokensLeaveTheClientAnonymous) {
   auto c = Anonymous();
-  const std::string none =
-      StrCat(auth::Base64UrlEncode(R"({"alg":"none"})"), ".", auth::Base64UrlEncode(Claims("u1")),
-             ".");
+  const std::string none = StrCat(auth::Base64UrlEncode(R"({"alg":"none"})"), ".",
+                                  auth::Base64UrlEncode(Claims("u1")), ".");
   for (const std::string& jwt :
        {Jwt(Claims("u1", R"("roles":["admin"])"), R"({"alg":"HS256"})",
             "another-secret-of-more-than-32-bytes"),
         Jwt(StrCat(R"({"sub":"u1","iss":"idp","aud":"app","exp":)", Now() - 3600, "}")),
         Jwt(StrCat(R"({"sub":"u1","iss":"idp","aud":"other","exp":)", Now() + 600, "}")), none}) {
     Value r = Call(*c, "login", StrCat(R"([{"jwt":")", jwt, R"("}])"));
-    EXPECT_EQ(Err(r).substr(0, 3), "403") << jwt;
+    EXPECT_EQ(ErrorText(r).substr(0, 3), "403") << jwt;
     std::string error;
     EXPECT_EQ(SubOn(*c, "notes.n", "[]", &error), "");
     EXPECT_EQ(error, "403 Access denied: no rule lets anonymous clients sub 'notes.n'");
@@ -193,9 +182,9 @@ TEST_F(AccessTest, BadTokensLeaveTheClientAnonymous) {
   auto u1 = As("u1");
   Value login = Call(*u1, "login", StrCat(R"([{"jwt":")", Jwt(Claims("u1")), R"("}])"));
   const std::string token = login.FindPath("result.token")->as_string();
-  ASSERT_EQ(Err(Call(*u1, "logout", "[]")), "");
-  EXPECT_EQ(Err(Call(*c, "login", StrCat(R"([{"resume":")", token, R"("}])"))).substr(0, 3), "403");
-  EXPECT_EQ(Err(Call(*c, "/notes.n/insert", R"([{"ownerId":"u1"}])")).substr(0, 3), "403");
+  ASSERT_EQ(ErrorText(Call(*u1, "logout", "[]")), "");
+  EXPECT_EQ(ErrorText(Call(*c, "login", StrCat(R"([{"resume":")", token, R"("}])"))).substr(0, 3), "403");
+  EXPECT_EQ(ErrorText(Call(*c, "/notes.n/insert", R"([{"ownerId":"u1"}])")).substr(0, 3), "403");
   // Over HTTP too.
   auto h = HttpFetch(server_->port(), "GET", "/api/v1/topics/notes.n", "", "application/json",
                      StrCat("Bearer ", token));
@@ -207,7 +196,8 @@ TEST_F(AccessTest, RowFiltersAndHiddenFieldsBoundEveryRead) {
   auto u1 = As("u1");
   std::string all;
   std::string error;
-  const std::string mine = R"(a1={"ownerId":"u1","text":"mine"};a2={"ownerId":"u1","text":"mine too"};)";
+  const std::string mine =
+      R"(a1={"ownerId":"u1","text":"mine"};a2={"ownerId":"u1","text":"mine too"};)";
   all += Sub("u1", "notes.n", "[]", &error);
   EXPECT_EQ(all, mine);
   EXPECT_EQ(error, "");
@@ -235,8 +225,9 @@ TEST_F(AccessTest, RowFiltersAndHiddenFieldsBoundEveryRead) {
   // $lookup joins only what the caller may read of the other topic.
   Value joined = Call(*u1, "query", R"(["public.news", {"pipeline":[{"$lookup":
       {"from":"notes.n","localField":"noteId","foreignField":"_id","as":"note"}}]}])");
-  EXPECT_EQ(Result(joined),
-            R"([{"_id":"n1","note":[{"_id":"a1","ownerId":"u1","text":"mine"}],"noteId":"a1","title":"hello"}])");
+  EXPECT_EQ(
+      Result(joined),
+      R"([{"_id":"n1","note":[{"_id":"a1","ownerId":"u1","text":"mine"}],"noteId":"a1","title":"hello"}])");
   auto u2 = As("u2");
   joined = Call(*u2, "query", R"(["public.news", {"pipeline":[{"$lookup":
       {"from":"notes.n","localField":"noteId","foreignField":"_id","as":"note"}}]}])");
@@ -244,13 +235,13 @@ TEST_F(AccessTest, RowFiltersAndHiddenFieldsBoundEveryRead) {
   // A live $lookup joining on a hidden field joins nothing.
   all += Sub("u1", "public.news", R"([{"pipeline":[{"$lookup":
       {"from":"notes.n","localField":"title","foreignField":"internal","as":"x"}}]}])");
-  EXPECT_EQ(Err(Call(*u1, "query", R"(["public.news", {"pipeline":[{"$lookup":
+  EXPECT_EQ(ErrorText(Call(*u1, "query", R"(["public.news", {"pipeline":[{"$lookup":
       {"from":"secret","localField":"title","foreignField":"code","as":"x"}}]}])")),
             "403 Access denied: no rule lets user 'u1' query 'secret'");
   // History would show others' changes: refused under a row filter.
-  EXPECT_EQ(Err(Call(*u1, "history", R"(["notes.n"])")),
+  EXPECT_EQ(ErrorText(Call(*u1, "history", R"(["notes.n"])")),
             "403 Access denied: the history of 'notes.n' is not available under a row filter");
-  EXPECT_EQ(Err(Call(*u1, "history", R"(["profiles"])")),
+  EXPECT_EQ(ErrorText(Call(*u1, "history", R"(["profiles"])")),
             "403 Access denied: no rule lets user 'u1' history 'profiles'");
   ExpectNoLeak(all);
   // The admin sees everything.
@@ -264,7 +255,7 @@ TEST_F(AccessTest, WritesStayInsideTheRowFilter) {
   auto denied = [&](std::string_view method, std::string_view params) {
     Value r = Call(*u1, method, params);
     all += ToJson(r);
-    return Err(r);
+    return ErrorText(r);
   };
   const std::string outside =
       "403 Access denied: the document does not satisfy the row filter of 'notes.n'";
@@ -273,9 +264,11 @@ TEST_F(AccessTest, WritesStayInsideTheRowFilter) {
   EXPECT_EQ(denied("/notes.n/insert", R"([{"ownerId":"u1","internal":"x"}])"),
             "403 Access denied: field 'internal' of 'notes.n' is hidden");
   // Others' documents do not exist for updates and removes.
-  EXPECT_EQ(Result(Call(*u1, "/notes.n/update", R"([{"_id":"b1"},{"$set":{"text":"hacked"}}])")), "0");
-  EXPECT_EQ(Result(Call(*u1, "/notes.n/update",
-                        R"([{},{"$set":{"text":"hacked"}},{"multi":true}])")), "2");
+  EXPECT_EQ(Result(Call(*u1, "/notes.n/update", R"([{"_id":"b1"},{"$set":{"text":"hacked"}}])")),
+            "0");
+  EXPECT_EQ(
+      Result(Call(*u1, "/notes.n/update", R"([{},{"$set":{"text":"hacked"}},{"multi":true}])")),
+      "2");
   EXPECT_EQ(Result(Call(*u1, "/notes.n/remove", R"([{"ownerId":"u2"}])")), "0");
   EXPECT_EQ(Result(Call(*u1, "/notes.n/remove", R"(["c1"])")), "0");
   // Giving a document away, or naming a hidden field, is refused.
@@ -298,22 +291,26 @@ TEST_F(AccessTest, WritesStayInsideTheRowFilter) {
                               {"op":"publish","topic":"notes.n","doc":{"_id":"c1","ownerId":"u1"}}]])"),
             outside);
   // Preconditions see others' documents as absent.
-  Value expect = Call(*u1, "tx", R"([[{"op":"expect","topic":"notes.n","id":"b1","exists":true}]])");
-  EXPECT_EQ(Err(expect), "\"conflict\" expected 'b1' in 'notes.n' to exist");
+  Value expect =
+      Call(*u1, "tx", R"([[{"op":"expect","topic":"notes.n","id":"b1","exists":true}]])");
+  EXPECT_EQ(ErrorText(expect), "\"conflict\" expected 'b1' in 'notes.n' to exist");
   // Other topics.
-  EXPECT_EQ(denied("/secret/remove", R"([{}])"), "403 Access denied: no rule lets user 'u1' remove 'secret'");
+  EXPECT_EQ(denied("/secret/remove", R"([{}])"),
+            "403 Access denied: no rule lets user 'u1' remove 'secret'");
   EXPECT_EQ(denied("/profiles/update", R"([{"_id":"p1"},{"$set":{"name":"Eve"}}])"),
             "403 Access denied: no rule lets user 'u1' update 'profiles'");
   ExpectNoLeak(all);
   // What u1 may do works: its own insert, an upsert made its own, and a
   // replacement that keeps the hidden field.
-  EXPECT_EQ(Err(Call(*u1, "/notes.n/insert", R"([{"_id":"a3","ownerId":"u1","text":"new"}])")), "");
-  Value up = Call(*u1, "/notes.n/update", R"([{"_id":"a4"},{"$set":{"text":"upserted"}},{"upsert":true}])");
-  EXPECT_EQ(Err(up), "");
-  EXPECT_EQ(Err(Call(*u1, "/notes.n/update", R"([{"_id":"a2"},{"ownerId":"u1","text":"replaced"}])")), "");
+  EXPECT_EQ(ErrorText(Call(*u1, "/notes.n/insert", R"([{"_id":"a3","ownerId":"u1","text":"new"}])")), "");
+  Value up = Call(*u1, "/notes.n/update",
+                  R"([{"_id":"a4"},{"$set":{"text":"upserted"}},{"upsert":true}])");
+  EXPECT_EQ(ErrorText(up), "");
+  EXPECT_EQ(
+      ErrorText(Call(*u1, "/notes.n/update", R"([{"_id":"a2"},{"ownerId":"u1","text":"replaced"}])")),
+      "");
   Value after = Call(*admin_, "query", R"(["notes.n", {"sort":{"_id":1}}])");
-  EXPECT_EQ(Result(after),
-            ToCanonicalJson(*ParseJson(R"([
+  EXPECT_EQ(Result(after), ToCanonicalJson(*ParseJson(R"([
               {"_id":"a1","ownerId":"u1","text":"hacked","internal":"i-a1"},
               {"_id":"a2","ownerId":"u1","text":"replaced","internal":"i-a2"},
               {"_id":"a3","ownerId":"u1","text":"new"},
@@ -330,9 +327,9 @@ TEST_F(AccessTest, WritesStayInsideTheRowFilter) {
 TEST_F(AccessTest, RowFiltersSeeGeneratedIds) {
   auto u1 = As("u1");
   Value published = Call(*u1, "publish", R"(["events", [{"kind":"a"}, {"kind":"b"}]])");
-  EXPECT_EQ(Err(published), "");
+  EXPECT_EQ(ErrorText(published), "");
   Value inserted = Call(*u1, "/events/insert", R"([{"kind":"c"}])");
-  EXPECT_EQ(Err(inserted), "");
+  EXPECT_EQ(ErrorText(inserted), "");
   Value all = Call(*u1, "query", R"(["events"])");
   EXPECT_EQ(all.Find("result")->as_array().size(), 3u);
 }
@@ -350,14 +347,17 @@ TEST_F(AccessTest, HttpFollowsTheSameRules) {
   std::string listed = get("/api/v1/topics", u1);
   EXPECT_EQ(listed, R"(200 [{"name":"notes.n"},{"name":"profiles","documents":1,"writes":1},)"
                     R"({"name":"public.news","documents":1,"writes":1}])");
-  EXPECT_EQ(get("/api/v1/topics/notes.n", u1),
-            R"(200 [{"_id":"a1","ownerId":"u1","text":"mine"},{"_id":"a2","ownerId":"u1","text":"mine too"}])");
-  EXPECT_EQ(get("/api/v1/topics/notes.n?q=%7B%22filter%22%3A%7B%22internal%22%3A1%7D%7D", u1),
-            R"(403 {"error":403,"reason":"Access denied: field 'internal' of 'notes.n' is hidden"})");
+  EXPECT_EQ(
+      get("/api/v1/topics/notes.n", u1),
+      R"(200 [{"_id":"a1","ownerId":"u1","text":"mine"},{"_id":"a2","ownerId":"u1","text":"mine too"}])");
+  EXPECT_EQ(
+      get("/api/v1/topics/notes.n?q=%7B%22filter%22%3A%7B%22internal%22%3A1%7D%7D", u1),
+      R"(403 {"error":403,"reason":"Access denied: field 'internal' of 'notes.n' is hidden"})");
   EXPECT_EQ(get("/api/v1/topics/secret", u1),
             R"(403 {"error":403,"reason":"Access denied: no rule lets user 'u1' query 'secret'"})");
-  EXPECT_EQ(get("/api/v1/topics/secret", ""),
-            R"(403 {"error":403,"reason":"Access denied: no rule lets anonymous clients query 'secret'"})");
+  EXPECT_EQ(
+      get("/api/v1/topics/secret", ""),
+      R"(403 {"error":403,"reason":"Access denied: no rule lets anonymous clients query 'secret'"})");
   auto post = [&](std::string_view target, std::string_view body, std::string_view auth) {
     auto h = HttpFetch(server_->port(), "POST", target, body, "application/json", auth);
     EXPECT_TRUE(h.ok());
@@ -381,7 +381,7 @@ TEST_F(AccessTest, ALoginChangesWhatLiveSubscriptionsShow) {
   std::vector<Value> data;
   ASSERT_EQ(MsgOf(*c->Subscribe("notes", "notes.n", "[]", &data)), "ready");
   ASSERT_EQ(data.size(), 2u);
-  ASSERT_EQ(Err(Call(*c, "login", StrCat(R"([{"jwt":")", Jwt(Claims("u2")), R"("}])"), &data)), "");
+  ASSERT_EQ(ErrorText(Call(*c, "login", StrCat(R"([{"jwt":")", Jwt(Claims("u2")), R"("}])"), &data)), "");
   // The difference, whether it came with the login's reply or after it.
   std::vector<std::string> kinds;
   for (size_t i = 2; i < data.size(); ++i) {
@@ -395,11 +395,12 @@ TEST_F(AccessTest, ALoginChangesWhatLiveSubscriptionsShow) {
   std::sort(kinds.begin(), kinds.end());
   EXPECT_EQ(kinds, (std::vector<std::string>{"added:b1", "removed:a1", "removed:a2"}));
   // A change to u1's note is no longer sent to this client; u2's is.
-  ASSERT_EQ(Err(Call(*admin_, "/notes.n/update", R"([{"_id":"a1"},{"$set":{"text":"x"}}])")), "");
-  ASSERT_EQ(Err(Call(*admin_, "/notes.n/update", R"([{"_id":"b1"},{"$set":{"text":"y"}}])")), "");
+  ASSERT_EQ(ErrorText(Call(*admin_, "/notes.n/update", R"([{"_id":"a1"},{"$set":{"text":"x"}}])")), "");
+  ASSERT_EQ(ErrorText(Call(*admin_, "/notes.n/update", R"([{"_id":"b1"},{"$set":{"text":"y"}}])")), "");
   auto m = c->ReadJson();
   ASSERT_TRUE(m.ok());
-  EXPECT_EQ(ToJson(*m), R"({"msg":"changed","collection":"notes.n","id":"b1","fields":{"text":"y"}})");
+  EXPECT_EQ(ToJson(*m),
+            R"({"msg":"changed","collection":"notes.n","id":"b1","fields":{"text":"y"}})");
 }
 
 TEST_F(AccessTest, ReloadedRulesApplyToLiveSubscriptionsWithoutDroppingConnections) {
@@ -423,7 +424,7 @@ TEST_F(AccessTest, ReloadedRulesApplyToLiveSubscriptionsWithoutDroppingConnectio
     if (!m.ok()) return false;
     if (MsgOf(*m) == "nosub") {
       EXPECT_EQ(m->Find("id")->as_string(), "pub");
-      EXPECT_EQ(Err(*m), "403 Access denied: no rule lets user 'u1' sub 'profiles'");
+      EXPECT_EQ(ErrorText(*m), "403 Access denied: no rule lets user 'u1' sub 'profiles'");
       nosub = true;
     } else if (m->Find("collection") != nullptr &&
                m->Find("collection")->as_string() == "notes.n") {
@@ -438,7 +439,7 @@ TEST_F(AccessTest, ReloadedRulesApplyToLiveSubscriptionsWithoutDroppingConnectio
   absl::Status bad = server_->ReloadRules();
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(bad.message()).find("unknown action 'fly'"), std::string::npos) << bad;
-  EXPECT_EQ(Err(Call(*c, "query", R"(["notes.n"])")), "");
+  EXPECT_EQ(ErrorText(Call(*c, "query", R"(["notes.n"])")), "");
   EXPECT_FALSE(c->closed());
 }
 

@@ -56,11 +56,6 @@ class AuthTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : Value();
   }
-  static std::string Error(const Value& result) {
-    const Value* e = result.Find("error");
-    if (e == nullptr) return "";
-    return StrCat(ToJson(*e->Find("error")), " ", e->Find("reason")->as_string());
-  }
   static std::vector<std::string> Messages(const std::vector<Value>& data) {
     std::vector<std::string> out;
     for (const Value& m : data) out.push_back(ToJson(m));
@@ -79,7 +74,7 @@ TEST_F(AuthTest, LoginRerunsSubscriptionsAndSendsOnlyTheDifference) {
   std::vector<Value> data;
   Value r = Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1", R"("role":"admin")")), R"("})"),
                   &data);
-  ASSERT_EQ(Error(r), "");
+  ASSERT_EQ(ErrorText(r), "");
   EXPECT_EQ(r.FindPath("result.id")->as_string(), "u1");
   EXPECT_EQ(r.FindPath("result.type")->as_string(), "jwt");
   const std::string token = r.FindPath("result.token")->as_string();
@@ -97,13 +92,13 @@ TEST_F(AuthTest, LoginRerunsSubscriptionsAndSendsOnlyTheDifference) {
   data.clear();
   auto out = c->Call("logout", "[]", &data);
   ASSERT_TRUE(out.ok());
-  EXPECT_EQ(Error(*out), "");
+  EXPECT_EQ(ErrorText(*out), "");
   EXPECT_EQ(Messages(data),
             (std::vector<std::string>{
                 R"({"msg":"changed","collection":"whoami","id":"me","fields":{"user":"anonymous"},"cleared":["role"]})",
                 R"({"msg":"removed","collection":"whoami","id":"secret"})"}));
   // The token went with the logout.
-  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", token, R"("})"))),
+  EXPECT_EQ(ErrorText(Login(*c, StrCat(R"({"resume":")", token, R"("})"))),
             R"(403 You've been logged out by the server. Please log in again.)");
 }
 
@@ -189,7 +184,7 @@ TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {
 
   auto c = Client();
   Value resumed = Login(*c, StrCat(R"({"resume":")", tb, R"("})"));
-  ASSERT_EQ(Error(resumed), "");
+  ASSERT_EQ(ErrorText(resumed), "");
   EXPECT_EQ(resumed.FindPath("result.id")->as_string(), "u1");
   EXPECT_EQ(resumed.FindPath("result.type")->as_string(), "resume");
   std::vector<Value> data;
@@ -198,7 +193,7 @@ TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {
 
   // a logs out every other client of u1: b's token is gone, a's is kept,
   // and the connections that used b's token (b, c) are anonymous now.
-  EXPECT_EQ(Error(*a->Call("logoutOtherClients", "[]")), "");
+  EXPECT_EQ(ErrorText(*a->Call("logoutOtherClients", "[]")), "");
   std::vector<Value> seen;
   ASSERT_TRUE(c->ReadUntil([](const Value& m) { return MsgOf(m) == "removed"; },
                            kWait, &seen)
@@ -206,13 +201,13 @@ TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(ToJson(seen.back()),
             R"({"msg":"changed","collection":"whoami","id":"me","fields":{"user":"anonymous"}})");
-  EXPECT_EQ(Error(*b->Call("logoutOtherClients", "[]")), "401 not logged in");
-  EXPECT_EQ(Error(*a->Call("logoutOtherClients", "[]")), "") << "a is still logged in";
+  EXPECT_EQ(ErrorText(*b->Call("logoutOtherClients", "[]")), "401 not logged in");
+  EXPECT_EQ(ErrorText(*a->Call("logoutOtherClients", "[]")), "") << "a is still logged in";
   auto d = Client();
-  EXPECT_EQ(Error(Login(*d, StrCat(R"({"resume":")", tb, R"("})"))),
+  EXPECT_EQ(ErrorText(Login(*d, StrCat(R"({"resume":")", tb, R"("})"))),
             R"(403 You've been logged out by the server. Please log in again.)");
-  EXPECT_EQ(Error(Login(*d, StrCat(R"({"resume":")", ta, R"("})"))), "");
-  EXPECT_EQ(Error(Login(*d, R"({"resume":"not-a-token"})")),
+  EXPECT_EQ(ErrorText(Login(*d, StrCat(R"({"resume":")", ta, R"("})"))), "");
+  EXPECT_EQ(ErrorText(Login(*d, R"({"resume":"not-a-token"})")),
             R"(403 You've been logged out by the server. Please log in again.)");
 }
 
@@ -220,11 +215,11 @@ TEST_F(AuthTest, ResumeTokensWorkOnAnotherConnectionUntilRevoked) {
 TEST_F(AuthTest, GetNewTokenAndRemoveOtherTokens) {
   auto a = Client();
   Value first = Login(*a, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
-  ASSERT_EQ(Error(first), "");
+  ASSERT_EQ(ErrorText(first), "");
   const std::string old_token = first.FindPath("result.token")->as_string();
   auto fresh = a->Call("getNewToken", "[]");
   ASSERT_TRUE(fresh.ok());
-  ASSERT_EQ(Error(*fresh), "");
+  ASSERT_EQ(ErrorText(*fresh), "");
   const std::string new_token = fresh->FindPath("result.token")->as_string();
   EXPECT_NE(new_token, old_token);
   EXPECT_EQ(fresh->FindPath("result.id")->as_string(), "u1");
@@ -234,18 +229,18 @@ TEST_F(AuthTest, GetNewTokenAndRemoveOtherTokens) {
   // Both tokens work; removing the others from the new one's connection
   // leaves only the new one.
   auto b = Client();
-  EXPECT_EQ(Error(Login(*b, StrCat(R"({"resume":")", old_token, R"("})"))), "");
-  EXPECT_EQ(Error(*a->Call("removeOtherTokens", "[]")), "");
+  EXPECT_EQ(ErrorText(Login(*b, StrCat(R"({"resume":")", old_token, R"("})"))), "");
+  EXPECT_EQ(ErrorText(*a->Call("removeOtherTokens", "[]")), "");
   EXPECT_TRUE(WaitUntil([&] {
     auto r = b->Call("removeOtherTokens", "[]");
-    return r.ok() && Error(*r) == "401 You are not logged in.";
+    return r.ok() && ErrorText(*r) == "401 You are not logged in.";
   }));
   auto c = Client();
-  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", old_token, R"("})"))),
+  EXPECT_EQ(ErrorText(Login(*c, StrCat(R"({"resume":")", old_token, R"("})"))),
             R"(403 You've been logged out by the server. Please log in again.)");
-  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", new_token, R"("})"))), "");
+  EXPECT_EQ(ErrorText(Login(*c, StrCat(R"({"resume":")", new_token, R"("})"))), "");
   auto anonymous = Client();
-  EXPECT_EQ(Error(*anonymous->Call("getNewToken", "[]")), "401 You are not logged in.");
+  EXPECT_EQ(ErrorText(*anonymous->Call("getNewToken", "[]")), "401 You are not logged in.");
 }
 
 TEST_F(AuthTest, ForgedExpiredAndMisaddressedTokensAreRefused) {
@@ -271,13 +266,13 @@ TEST_F(AuthTest, ForgedExpiredAndMisaddressedTokensAreRefused) {
   };
   for (const Case& k : cases) {
     std::vector<Value> data;
-    EXPECT_EQ(Error(Login(*c, StrCat(R"({"jwt":")", k.token, R"("})"), &data)), k.error);
+    EXPECT_EQ(ErrorText(Login(*c, StrCat(R"({"jwt":")", k.token, R"("})"), &data)), k.error);
     EXPECT_TRUE(data.empty()) << "a refused login changes nothing";
   }
-  EXPECT_EQ(Error(Login(*c, R"({"password":"x"})")), "400 Unrecognized options for login request");
-  EXPECT_EQ(Error(*c->Call("login", "[]")), "400 Unrecognized options for login request");
+  EXPECT_EQ(ErrorText(Login(*c, R"({"password":"x"})")), "400 Unrecognized options for login request");
+  EXPECT_EQ(ErrorText(*c->Call("login", "[]")), "400 Unrecognized options for login request");
   // Still anonymous.
-  EXPECT_EQ(Error(*c->Call("logoutOtherClients", "[]")), "401 not logged in");
+  EXPECT_EQ(ErrorText(*c->Call("logoutOtherClients", "[]")), "401 not logged in");
 }
 
 TEST_F(AuthTest, FailedLoginsFromOneAddressAreSlowedDown) {
@@ -290,7 +285,7 @@ TEST_F(AuthTest, FailedLoginsFromOneAddressAreSlowedDown) {
                                                     "a-wrong-secret-a-wrong-secret-a-wrong"),
                                  R"("})");
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(Error(Login(*c, bad)), "403 Login forbidden: invalid token: bad signature");
+    EXPECT_EQ(ErrorText(Login(*c, bad)), "403 Login forbidden: invalid token: bad signature");
   }
   // Past the burst, every login from the address waits, a valid one too,
   // on any connection.
@@ -303,7 +298,7 @@ TEST_F(AuthTest, FailedLoginsFromOneAddressAreSlowedDown) {
   EXPECT_EQ(ToJson(*Login(*other, bad).FindPath("error.error")), R"("too-many-requests")");
   // Once a token is back, the valid login goes through.
   std::this_thread::sleep_for(std::chrono::milliseconds(ttr->as_int()));
-  EXPECT_EQ(Error(Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"))), "");
+  EXPECT_EQ(ErrorText(Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"))), "");
 }
 
 // A login ends by itself when its token expires (--login-token-ttl-ms, or
@@ -315,7 +310,7 @@ TEST_F(AuthTest, AnExpiredLoginLogsTheConnectionOut) {
   auto c = Client();
   ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami")), "ready");
   Value login = Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u1")), R"("})"));
-  ASSERT_EQ(Error(login), "");
+  ASSERT_EQ(ErrorText(login), "");
   std::vector<Value> seen;
   auto gone = c->ReadUntil(
       [](const Value& m) { return MsgOf(m) == "removed"; }, std::chrono::milliseconds(10000), &seen);
@@ -325,7 +320,7 @@ TEST_F(AuthTest, AnExpiredLoginLogsTheConnectionOut) {
   EXPECT_EQ(ToJson(seen.back()),
             R"({"msg":"changed","collection":"whoami","id":"me","fields":{"user":"anonymous"}})");
   // Its resume token is no good either.
-  EXPECT_EQ(Error(Login(*c, StrCat(R"({"resume":")", login.FindPath("result.token")->as_string(),
+  EXPECT_EQ(ErrorText(Login(*c, StrCat(R"({"resume":")", login.FindPath("result.token")->as_string(),
                                    R"("})"))),
             R"(403 You've been logged out by the server. Please log in again.)");
 }
@@ -337,8 +332,8 @@ TEST_F(AuthTest, WithoutAnonymousAccessOnlyLoginIsServed) {
   ASSERT_TRUE(sub.ok());
   EXPECT_EQ(MsgOf(*sub), "nosub");
   EXPECT_EQ(ToJson(*sub->FindPath("error.error")), "401");
-  EXPECT_EQ(Error(*c->Call("add", "[1,2]")), "401 login required");
-  EXPECT_EQ(Error(Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u2")), R"("})"))), "");
+  EXPECT_EQ(ErrorText(*c->Call("add", "[1,2]")), "401 login required");
+  EXPECT_EQ(ErrorText(Login(*c, StrCat(R"({"jwt":")", Jwt(Claims("u2")), R"("})"))), "");
   EXPECT_EQ(ToJson(*c->Call("add", "[1,2]")->Find("result")), "3");
   std::vector<Value> data;
   ASSERT_EQ(MsgOf(*c->Subscribe("w", "whoami", "[]", &data)), "ready");
@@ -346,7 +341,7 @@ TEST_F(AuthTest, WithoutAnonymousAccessOnlyLoginIsServed) {
   // Logging out makes the connection anonymous again: its subscription
   // ends with 401 and its documents are retracted; calls are refused.
   data.clear();
-  EXPECT_EQ(Error(*c->Call("logout", "[]", &data)), "");
+  EXPECT_EQ(ErrorText(*c->Call("logout", "[]", &data)), "");
   std::vector<std::string> got = Messages(data);
   std::sort(got.begin() + 1, got.end());  // the retractions come in no set order
   EXPECT_EQ(got,
@@ -354,7 +349,7 @@ TEST_F(AuthTest, WithoutAnonymousAccessOnlyLoginIsServed) {
                 R"({"msg":"nosub","id":"w","error":{"isClientSafe":true,"error":401,"reason":"login required","message":"login required [401]","errorType":"Meteor.Error"}})",
                 R"({"msg":"removed","collection":"whoami","id":"me"})",
                 R"({"msg":"removed","collection":"whoami","id":"shared"})"}));
-  EXPECT_EQ(Error(*c->Call("add", "[1,2]")), "401 login required");
+  EXPECT_EQ(ErrorText(*c->Call("add", "[1,2]")), "401 login required");
 }
 
 TEST_F(AuthTest, HttpTakesApiKeysResumeTokensAndJwtsAsBearerTokens) {
@@ -394,7 +389,7 @@ TEST_F(AuthTest, HttpTakesApiKeysResumeTokensAndJwtsAsBearerTokens) {
   ASSERT_TRUE(basic.ok());
   EXPECT_EQ(basic->status, 401);
   // After logout the resume token no longer opens the API.
-  EXPECT_EQ(Error(*c->Call("logout", "[]")), "");
+  EXPECT_EQ(ErrorText(*c->Call("logout", "[]")), "");
   EXPECT_EQ(fetch("GET", "/api/v1/topics", token).substr(0, 3), "401");
 }
 

@@ -48,9 +48,7 @@ struct Subscriber {
 class RowFilterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/row_filter_test_" + std::to_string(getpid());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = FreshTestDir("row_filter_test");
     std::ofstream(dir_ + "/rules.json") << R"({"rules": [
       {"topics": ["docs", "team"], "who": {"roles": ["admin"]}, "allow": ["read", "write"]},
       {"topics": "docs", "who": "user", "allow": ["read", "update", "insert"],
@@ -114,16 +112,16 @@ TEST_F(RowFilterTest, LiveResultsEqualTheModelFilteredPerUser) {
       first = false;
     }
     claim += "]";
-    for (auto [topic, own] : {std::pair{"docs", false}, std::pair{"docs", true},
-                              std::pair{"team", false}}) {
+    for (auto [topic, own] :
+         {std::pair{"docs", false}, std::pair{"docs", true}, std::pair{"team", false}}) {
       Subscriber s;
       s.user = StrCat("u", u);
       s.topic = topic;
       s.own_filter = own;
       s.client = Login(s.user, claim);
       std::vector<Value> data;
-      auto ready = s.client->Subscribe(
-          "s", topic, own ? R"([{"filter":{"n":{"$gt":50}}}])" : "[]", &data);
+      auto ready =
+          s.client->Subscribe("s", topic, own ? R"([{"filter":{"n":{"$gt":50}}}])" : "[]", &data);
       ASSERT_TRUE(ready.ok());
       ASSERT_EQ(MsgOf(*ready), "ready") << ToJson(*ready);
       for (const Value& m : data) ASSERT_EQ(Apply(s.view, m), "");
@@ -159,8 +157,10 @@ TEST_F(RowFilterTest, LiveResultsEqualTheModelFilteredPerUser) {
                        StrCat(R"([{"_id":")", id, R"(","owner":")", d.owner, R"(","team":")",
                               d.team, R"(","n":)", d.n, "}]"));
         ASSERT_EQ(r.Find("error"), nullptr) << ToJson(r);
-        if (topic == "docs") model[id] = d;
-        else model_team_[id] = d;
+        if (topic == "docs")
+          model[id] = d;
+        else
+          model_team_[id] = d;
       } else if (op < 6) {  // admin update: move between owners or teams, or change n
         auto& m = topic == "docs" ? model : model_team_;
         if (m.empty()) continue;
@@ -169,9 +169,18 @@ TEST_F(RowFilterTest, LiveResultsEqualTheModelFilteredPerUser) {
         Doc& d = it->second;
         std::string set;
         switch (pick(3)) {
-          case 0: d.owner = StrCat("u", pick(kUsers)); set = StrCat(R"("owner":")", d.owner, "\""); break;
-          case 1: d.team = StrCat("t", pick(kTeams)); set = StrCat(R"("team":")", d.team, "\""); break;
-          default: d.n = pick(100); set = StrCat(R"("n":)", d.n); break;
+          case 0:
+            d.owner = StrCat("u", pick(kUsers));
+            set = StrCat(R"("owner":")", d.owner, "\"");
+            break;
+          case 1:
+            d.team = StrCat("t", pick(kTeams));
+            set = StrCat(R"("team":")", d.team, "\"");
+            break;
+          default:
+            d.n = pick(100);
+            set = StrCat(R"("n":)", d.n);
+            break;
         }
         Value r = call(*admin, StrCat("/", topic, "/update"),
                        StrCat(R"([{"_id":")", it->first, R"("},{"$set":{)", set, "}}]"));
@@ -213,11 +222,12 @@ TEST_F(RowFilterTest, LiveResultsEqualTheModelFilteredPerUser) {
         } else {
           // Give it away, or plant one for someone else: always refused.
           std::string other = StrCat("u", (u + 1 + pick(kUsers - 1)) % kUsers);
-          Value r = pick(2) == 0
-                        ? call(*writers[u], "/docs/update",
-                               StrCat(R"([{"_id":")", id, R"("},{"$set":{"owner":")", other, R"("}}])"))
-                        : call(*writers[u], "/docs/insert",
-                               StrCat(R"([{"owner":")", other, R"(","team":"t0","n":1}])"));
+          Value r =
+              pick(2) == 0
+                  ? call(*writers[u], "/docs/update",
+                         StrCat(R"([{"_id":")", id, R"("},{"$set":{"owner":")", other, R"("}}])"))
+                  : call(*writers[u], "/docs/insert",
+                         StrCat(R"([{"owner":")", other, R"(","team":"t0","n":1}])"));
           const Value* e = r.Find("error");
           if (e != nullptr) {
             ASSERT_EQ(ToJson(*e->Find("error")), "403") << ToJson(r);

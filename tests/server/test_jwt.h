@@ -24,8 +24,9 @@ inline int64_t Now() {
       .count();
 }
 
-inline std::string Jwt(std::string_view claims, std::string_view header = R"({"alg":"HS256","typ":"JWT"})",
-                std::string_view secret = kSecret) {
+inline std::string Jwt(std::string_view claims,
+                       std::string_view header = R"({"alg":"HS256","typ":"JWT"})",
+                       std::string_view secret = kSecret) {
   std::string u = StrCat(auth::Base64UrlEncode(header), ".", auth::Base64UrlEncode(claims));
   unsigned char mac[32];
   unsigned int len = 0;

@@ -3,12 +3,27 @@
 // data in `data_dir`.
 #pragma once
 
-#include <chrono>
-#include <string>
+#include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/strings.h"
+#include "gtest/gtest.h"
 #include "server/server.h"
 
 namespace ddp::testing {
+
+// A new, empty directory for one test process (ctest runs several at once):
+// <gtest's temp dir>/<name>_<pid>.
+inline std::string FreshTestDir(std::string_view name) {
+  std::string dir = StrCat(::testing::TempDir(), "/", name, "_", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 inline ServerOptions TestServerOptions(std::string data_dir) {
   ServerOptions o;

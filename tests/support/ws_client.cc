@@ -266,6 +266,15 @@ std::string MsgOf(const Value& v) {
   return m != nullptr && m->is_string() ? m->as_string() : std::string();
 }
 
+std::string ErrorText(const Value& m) {
+  const Value* e = m.Find("error");
+  if (e == nullptr || !e->is_object()) return "";
+  const Value* code = e->Find("error");
+  const Value* reason = e->Find("reason");
+  return StrCat(code != nullptr ? ToJson(*code) : "?", " ",
+                reason != nullptr && reason->is_string() ? reason->as_string() : "");
+}
+
 }  // namespace ddp::testing
 
 namespace ddp::testing {

@@ -87,6 +87,9 @@ class WsClient {
 
 // The `msg` of a parsed message, or "".
 std::string MsgOf(const Value& v);
+// "<error> <reason>" of a `result` or `nosub` that carries an error
+// ("403 Access denied: ..."), "" for one without.
+std::string ErrorText(const Value& m);
 
 // Polls `cond` every few milliseconds until it holds or `timeout` passes;
 // returns its last answer (for state the server changes on its own time,
