@@ -160,6 +160,9 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
       ->check(CLI::Range(size_t{1}, size_t{1000000000}));
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--log-format", o.log_format,
+                 "text (one line per event) or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--max-message-bytes", net.max_message_bytes,
                  "Largest WebSocket message accepted (larger: close 1009)")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30));

@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
     }
     return config.exit_code;
   }
-  ddp::InitLogging(config.options.log_level);
+  ddp::LogFormat log_format = ddp::LogFormat::kText;
+  (void)ddp::ParseLogFormat(config.options.log_format, &log_format);  // checked by the parser
+  ddp::InitLogging(config.options.log_level, log_format);
 
   // Block the signals in every thread; main waits for them below.
   const sigset_t signals = ddp::BlockServerSignals();

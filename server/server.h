@@ -35,6 +35,8 @@ struct ServerOptions {
   jetstream::JetStreamOptions cluster;
   // Log level name. Default: "info".
   std::string log_level = "info";
+  // Log line format: "text" or "json" (common/logging.h). Default: "text".
+  std::string log_format = "text";
   // JWT logins (`login` with {jwt}); none configured: only anonymous
   // clients (or none, with net.session.allow_anonymous false).
   std::optional<auth::JwtOptions> jwt;

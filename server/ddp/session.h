@@ -37,6 +37,7 @@
 #include "common/executor.h"
 #include "common/lazy_deque.h"
 #include "common/token_bucket.h"
+#include "server/ddp/method_stats.h"
 #include "server/ddp/user_limits.h"
 #include "protocol/data_change.h"
 #include "protocol/ddp_message.h"
@@ -129,6 +130,9 @@ struct SessionOptions {
   // NetOptions::user_* (default: subscriptions 1000/s, burst 1000; methods
   // unlimited, as per connection).
   std::shared_ptr<UserRateLimits> user_limits;
+  // Where method calls are counted by name and outcome (GET /metrics).
+  // Null: not counted. Set up by NetServer.
+  std::shared_ptr<MethodStats> method_stats;
   // Whether a client that has not logged in may subscribe and call
   // methods. When false, such a client gets 401 "login required" (`nosub`,
   // `result`) for everything but `anonymous_methods`. Default: true.

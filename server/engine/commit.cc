@@ -12,6 +12,7 @@
 // is lost.
 #include <span>
 
+#include "common/clock.h"
 #include "common/executor.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -228,7 +229,10 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
     Prepared p = Prepare(group);
     absl::Status s = replica_error;
     if (s.ok() && (!p.batch.log.empty() || !p.batch.idempotency.empty())) {
+      const SteadyTime start = SteadyClock::now();
       s = log->Commit(*store, p.batch);
+      stats.commit_seconds.Observe(
+          std::chrono::duration<double>(SteadyClock::now() - start).count());
     }
     const bool shared = log->shared();
     if (shared && s.code() == absl::StatusCode::kAborted && attempt < kMaxLogAttempts) {
@@ -275,6 +279,7 @@ void Engine::Impl::CommitGroup(std::vector<TxTask>& group) {
 void Engine::Impl::Finish(std::vector<TxTask>& group, Prepared& p) {
   next_seq = p.next_seq;
   stats.groups++;
+  stats.group_transactions.Observe(static_cast<double>(group.size()));
   Publish(p.committed, /*local=*/true);
   for (size_t i = 0; i < group.size(); ++i) std::move(group[i].done)(std::move(p.results[i]));
 }

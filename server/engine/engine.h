@@ -36,6 +36,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "commitlog/commit_log.h"
+#include "common/bucket_histogram.h"
 #include "query/live/plan.h"
 #include "server/engine/live.h"
 #include "server/engine/write.h"
@@ -101,6 +102,12 @@ struct EngineStats {
   // and records of other nodes applied.
   std::atomic<int64_t> log_conflicts{0};
   std::atomic<int64_t> log_records_applied{0};
+  // Transactions per group commit, and how long each group's durable write
+  // took (the commit log's Commit: the WriteBatch and its sync, or the
+  // JetStream publish and its ack), in seconds.
+  BucketHistogram group_transactions{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  BucketHistogram commit_seconds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                 0.005,   0.01,   0.025,   0.05,   0.1,   0.25, 1};
 };
 
 // Where this node stands in its commit log.

@@ -108,6 +108,7 @@ absl::StatusOr<LiveRegistry::Id> LiveRegistry::Add(std::shared_ptr<const query::
     Register(eval_id, e);
     by_canonical_.emplace(plan->canonical, eval_id);
     stats_.evaluations_created++;
+    stats_.evaluations_by_kind[static_cast<size_t>(KindOf(*plan))]++;
   }
   Evaluation& e = evals_.at(eval_id);
   Id id = next_sub_++;
@@ -127,6 +128,20 @@ absl::StatusOr<LiveRegistry::Id> LiveRegistry::Add(std::shared_ptr<const query::
   return id;
 }
 
+EvalKind KindOf(const query::LivePlan& plan) {
+  EvalKind kind = EvalKind::kFilter;
+  for (const query::Stage& stage : plan.stages) {
+    EvalKind k = EvalKind::kFilter;
+    if (std::holds_alternative<query::SortLimitStage>(stage)) k = EvalKind::kSortLimit;
+    if (std::holds_alternative<query::PartitionStage>(stage)) k = EvalKind::kPartition;
+    if (std::holds_alternative<query::LookupStage>(stage)) k = EvalKind::kLookup;
+    if (std::holds_alternative<query::GroupStage>(stage)) k = EvalKind::kGroup;
+    if (std::holds_alternative<query::WindowStage>(stage)) k = EvalKind::kWindow;
+    kind = std::max(kind, k);
+  }
+  return kind;
+}
+
 void LiveRegistry::Clear() {
   subs_.clear();
   evals_.clear();
@@ -135,6 +150,7 @@ void LiveRegistry::Clear() {
   patterns_.clear();
   lookups_.clear();
   stats_.evaluations = 0;
+  for (auto& n : stats_.evaluations_by_kind) n = 0;
   stats_.subscriptions = 0;
 }
 
@@ -149,6 +165,7 @@ void LiveRegistry::Remove(Id id) {
     if (e->second.subscribers.empty()) {
       Unregister(eval_id, e->second);
       by_canonical_.erase(e->second.plan->canonical);
+      stats_.evaluations_by_kind[static_cast<size_t>(KindOf(*e->second.plan))]--;
       evals_.erase(e);
     }
   }

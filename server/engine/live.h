@@ -16,6 +16,8 @@
 // meet exactly.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -62,8 +64,18 @@ class LiveSink {
   virtual void Fail(absl::Status status) = 0;
 };
 
+// What an evaluation mostly does, for GET /metrics: its costliest
+// operator, in the order of the names below (a filter-only or projecting
+// query is "filter"). Exclusive: the counts add up to `evaluations`.
+enum class EvalKind : uint8_t { kFilter, kSortLimit, kPartition, kLookup, kGroup, kWindow };
+inline constexpr size_t kEvalKinds = 6;
+inline constexpr const char* kEvalKindNames[kEvalKinds] = {"filter", "sort_limit", "partition",
+                                                           "lookup", "group",      "window"};
+EvalKind KindOf(const query::LivePlan& plan);
+
 struct LiveStats {
   std::atomic<int64_t> evaluations{0};       // alive now
+  std::array<std::atomic<int64_t>, kEvalKinds> evaluations_by_kind{};  // alive now
   std::atomic<int64_t> subscriptions{0};     // alive now
   std::atomic<int64_t> evaluations_created{0};
   std::atomic<int64_t> shared_joins{0};      // subscriptions that joined an existing evaluation

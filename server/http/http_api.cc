@@ -17,16 +17,17 @@ HttpResponse HttpApi::Error(int status, std::string_view reason) {
 }
 
 HttpResponse HttpApi::FromStatus(const absl::Status& status) {
-  if (IsInternalError(status)) {
-    spdlog::error("http: {}", ToStd(status.message()));
-  }
   DdpError e = DdpErrorFromStatus(status);
   std::string body = R"({"error":)";
   AppendJson(e.error, &body);
   body.append(R"(,"reason":)");
   AppendJsonString(e.reason, &body);
   body.push_back('}');
-  return HttpResponse{e.http_status, "application/json", std::move(body), {}};
+  HttpResponse r{e.http_status, "application/json", std::move(body)};
+  // Logged by server/net with the request id; the client sees only the
+  // generic reason.
+  if (IsInternalError(status)) r.log_detail = ToStd(status.message());
+  return r;
 }
 
 void HttpApi::Api(const HttpRequest& request, const Caller& caller, HttpRespond respond) {

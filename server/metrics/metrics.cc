@@ -1,6 +1,8 @@
 #include "server/metrics/metrics.h"
 
+#include <limits>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "prometheus/metric_family.h"
@@ -19,6 +21,39 @@ class Families {
   }
   void Gauge(std::string name, std::string help, double value) {
     Add(std::move(name), std::move(help), MetricType::Gauge, value);
+  }
+  // One family, one series per row: `labels` name the columns of `rows`.
+  void Labeled(MetricType type, std::string name, std::string help,
+               std::vector<std::string> labels,
+               const std::vector<std::pair<std::vector<std::string>, double>>& rows) {
+    MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = type;
+    for (const auto& [values, value] : rows) {
+      prometheus::ClientMetric& c = f.metric.emplace_back();
+      for (size_t i = 0; i < labels.size() && i < values.size(); ++i) {
+        c.label.push_back({labels[i], values[i]});
+      }
+      (type == MetricType::Counter ? c.counter.value : c.gauge.value) = value;
+    }
+    families_.push_back(std::move(f));
+  }
+  void Histogram(std::string name, std::string help, const BucketHistogram& h) {
+    const BucketHistogram::Snapshot snap = h.Read();
+    MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = MetricType::Histogram;
+    prometheus::ClientMetric& c = f.metric.emplace_back();
+    for (size_t i = 0; i < snap.bounds.size(); ++i) {
+      c.histogram.bucket.push_back({snap.cumulative[i], snap.bounds[i]});
+    }
+    c.histogram.bucket.push_back(
+        {snap.cumulative.back(), std::numeric_limits<double>::infinity()});
+    c.histogram.sample_count = snap.cumulative.back();
+    c.histogram.sample_sum = snap.sum;
+    families_.push_back(std::move(f));
   }
   std::string Text() const {
     std::ostringstream out;
@@ -70,6 +105,15 @@ std::string RenderMetrics(const NetServer* net, const engine::Engine* engine) {
               D(s.connections_refused));
     m.Counter("ddpd_http_requests_total", "HTTP requests served (not WebSocket)",
               D(s.http_requests));
+    m.Gauge("ddpd_outbound_queued_bytes", "Bytes waiting in the connections' outbound queues",
+            static_cast<double>(net->outbound_queued_bytes()));
+    std::vector<std::pair<std::vector<std::string>, double>> calls;
+    for (MethodStats::Row& r : net->method_stats().Read()) {
+      calls.push_back({{std::move(r.method), std::move(r.outcome)}, static_cast<double>(r.calls)});
+    }
+    m.Labeled(MetricType::Counter, "ddpd_method_calls_total",
+                     "DDP method calls by method and outcome (the reply's status code)",
+                     {"method", "outcome"}, calls);
   }
   if (engine != nullptr) {
     const engine::EngineStats& e = engine->stats();
@@ -84,9 +128,21 @@ std::string RenderMetrics(const NetServer* net, const engine::Engine* engine) {
               D(e.log_conflicts));
     m.Counter("ddpd_log_records_applied_total", "Commit log records of other nodes applied",
               D(e.log_records_applied));
+    m.Histogram("ddpd_commit_group_transactions", "Transactions per group commit",
+                e.group_transactions);
+    m.Histogram("ddpd_commit_seconds",
+                "Time of a group commit's durable write (RocksDB WriteBatch and sync, or the "
+                "JetStream publish and ack)",
+                e.commit_seconds);
     const engine::LiveStats& l = engine->live_stats();
     m.Gauge("ddpd_live_evaluations", "Live query evaluations (shared by identical queries)",
             D(l.evaluations));
+    std::vector<std::pair<std::vector<std::string>, double>> kinds;
+    for (size_t k = 0; k < engine::kEvalKinds; ++k) {
+      kinds.push_back({{engine::kEvalKindNames[k]}, D(l.evaluations_by_kind[k])});
+    }
+    m.Labeled(MetricType::Gauge, "ddpd_live_evaluations_by_kind",
+              "Live query evaluations by their costliest operator", {"kind"}, kinds);
     m.Gauge("ddpd_live_subscriptions", "Subscriptions to live queries", D(l.subscriptions));
     m.Counter("ddpd_live_evaluations_created_total", "Live query evaluations created",
               D(l.evaluations_created));

@@ -18,6 +18,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string remote_address;
+  // The client's X-Request-Id, or one made up (server/net); every response
+  // carries it back in X-Request-Id.
+  std::string request_id;
 
   // The first header with this name (case-insensitive), or "".
   std::string Header(std::string_view name) const;
@@ -28,10 +31,21 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int status, std::string content_type, std::string body,
+               std::vector<std::pair<std::string, std::string>> headers = {})
+      : status(status),
+        content_type(std::move(content_type)),
+        body(std::move(body)),
+        headers(std::move(headers)) {}
+
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Logged, not sent: what went wrong inside, for a 5xx answer (logged
+  // with the request id).
+  std::string log_detail;
 };
 
 // Completes a request; callable once, from any thread.

@@ -3,6 +3,7 @@
 // are expensive to compile.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <condition_variable>
 #include <mutex>
@@ -118,6 +119,26 @@ class Closable {
   // Runs the session's subscriptions again (Session::RerunSubscriptions).
   // Thread-safe.
   virtual void Rerun() = 0;
+  // Bytes waiting in the outbound queue (GET /metrics). Any thread.
+  virtual size_t queued_bytes() const = 0;
+};
+
+// A size written by one strand and read by any thread (a metrics scrape):
+// plain loads and stores, no read-modify-write, so the owner pays nothing
+// more than for a size_t.
+class SingleWriterSize {
+ public:
+  SingleWriterSize& operator=(size_t v) {
+    v_.store(v, std::memory_order_relaxed);
+    return *this;
+  }
+  SingleWriterSize& operator+=(size_t n) { return *this = get() + n; }
+  SingleWriterSize& operator-=(size_t n) { return *this = get() - n; }
+  operator size_t() const { return get(); }  // NOLINT: used as the size it is
+  size_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<size_t> v_{0};
 };
 
 // State shared by the listener and every connection.

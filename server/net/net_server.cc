@@ -2,8 +2,12 @@
 // connections live in ws_connection.cc.
 #include "server/net/net_server.h"
 
+#include <algorithm>
+#include <random>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
 #include "common/strings.h"
 #include "server/net/internal.h"
 #include "server/net/io_loop.h"
@@ -170,9 +174,20 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     request.body = std::move(req.body());
     request.remote_address = remote_address_;
+    request.request_id = RequestId(request.Header("X-Request-Id"));
     bool keep_alive = req.keep_alive();
     unsigned version = req.version();
-    auto respond = [self = shared_from_this(), keep_alive, version](HttpResponse response) {
+    // Every answer names its request, and a failure the server caused is
+    // logged once with that id (the client can quote it). The path only:
+    // a query string may carry credentials.
+    auto respond = [self = shared_from_this(), keep_alive, version, id = request.request_id,
+                    method = request.method,
+                    path = std::string(request.Path())](HttpResponse response) {
+      response.headers.emplace_back("X-Request-Id", id);
+      if (response.status >= 500) {
+        spdlog::error("http {} {}: {} {} (request {})", method, path, response.status,
+                      response.log_detail.empty() ? response.body : response.log_detail, id);
+      }
       asio::post(self->strand_, [self, keep_alive, version, r = std::move(response)]() mutable {
         self->Reply(keep_alive, version, std::move(r));
       });
@@ -185,6 +200,21 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
             HttpResponse{500, "application/json",
                          R"({"error":500,"reason":"Internal server error"})", {}});
     }
+  }
+
+  // The client's X-Request-Id when it is a sane token (a proxy's id), else
+  // a new one: this process's random prefix and a counter.
+  static std::string RequestId(std::string_view given) {
+    if (!given.empty() && given.size() <= 64 &&
+        std::all_of(given.begin(), given.end(), [](char c) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                 c == '.' || c == ':';
+        })) {
+      return std::string(given);
+    }
+    static const uint32_t prefix = std::random_device()();
+    static std::atomic<uint64_t> next{0};
+    return absl::StrFormat("%08x%08x", prefix, next.fetch_add(1, std::memory_order_relaxed) + 1);
   }
 
   void Reply(bool keep_alive, unsigned version, HttpResponse r) {
@@ -300,6 +330,7 @@ NetServer::NetServer(NetOptions options, std::shared_ptr<const Registry> registr
   impl_->shared->post_target = std::make_shared<IoPostTarget>(impl_->ioc);
   impl_->shared->options = std::move(options);
   NetOptions& o = impl_->shared->options;
+  o.session.method_stats = std::make_shared<MethodStats>();
   if (o.user_method_rate > 0 || o.user_sub_rate > 0) {
     o.session.user_limits = std::make_shared<UserRateLimits>(
         UserRateLimits::Rate{o.user_method_rate, o.user_method_burst},
@@ -448,6 +479,27 @@ void NetServer::RerunAll() {
   for (auto& session : parked) {
     session->strand()->Post([session] { session->RerunSubscriptions(); });
   }
+}
+
+size_t NetServer::outbound_queued_bytes() const {
+  Shared& s = *impl_->shared;
+  std::vector<std::shared_ptr<Closable>> live;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    live.reserve(s.live.size());
+    for (auto& [id, weak] : s.live) {
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+  }
+  // Read outside the lock; the last reference may be dropped here, which
+  // must not happen under mu (a connection unregisters itself).
+  size_t total = 0;
+  for (const auto& c : live) total += c->queued_bytes();
+  return total;
+}
+
+const MethodStats& NetServer::method_stats() const {
+  return *impl_->shared->options.session.method_stats;
 }
 
 size_t NetServer::parked_sessions() const {

@@ -119,6 +119,11 @@ class NetServer {
   void RerunAll();
   // Sessions now waiting for their client to come back.
   size_t parked_sessions() const;
+  // Bytes waiting in every connection's outbound queue. Walks the
+  // connections (a scrape, not the hot path).
+  size_t outbound_queued_bytes() const;
+  // DDP method calls by name and outcome.
+  const MethodStats& method_stats() const;
 
  private:
   struct Impl;

@@ -202,6 +202,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   // Closable ------------------------------------------------------------
 
+  size_t queued_bytes() const override { return queued_bytes_.get(); }
+
   void Rerun() override {
     asio::post(strand_, [self = shared_from_this()] {
       if (self->done_ || self->closing_ || self->session_ == nullptr) return;
@@ -814,7 +816,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // Stable addresses (write buffers point into it), and no memory while
   // empty: an idle connection holds no queue.
   LazyDeque<Outbound> queue_;
-  size_t queued_bytes_ = 0;
+  SingleWriterSize queued_bytes_;
   size_t in_flight_ = 0;  // messages at the front of queue_ being written
   // Conflation (above outbound_soft_bytes): messages popped off the front
   // so far (queue_[i] is message number popped_ + i), and per document the

@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
     std::fputs(config.message.c_str(), stderr);
     return config.exit_code;
   }
-  ddp::InitLogging(config.options.log_level);
+  ddp::LogFormat log_format = ddp::LogFormat::kText;
+  (void)ddp::ParseLogFormat(config.options.log_format, &log_format);  // checked by the parser
+  ddp::InitLogging(config.options.log_level, log_format);
   const sigset_t signals = ddp::BlockServerSignals();
   ddp::Server server(config.options, ddp::testing::MakeTestRegistry());
   if (absl::Status s = server.Start(); !s.ok()) {

@@ -26,11 +26,16 @@ struct MethodReply::State {
   std::string id;
   std::string name;
   uint64_t call_seq = 0;  // which call holds the session's queue, if any
+  // Where its outcome is counted (null: not counted), kept alive here: a
+  // reply may come after the session is gone.
+  std::shared_ptr<MethodStats> stats;
+  MethodStats::Counters* counted = nullptr;
   std::atomic<bool> done{false};
   std::atomic<bool> unblocked{false};
 
   void Complete(MethodResult result) {
     if (done.exchange(true)) return;
+    if (counted != nullptr) counted->Count(result.status().code());
     auto run = [weak = session, id = id, seq = call_seq, result = std::move(result)]() mutable {
       if (auto s = weak.lock()) SessionHandlers::MethodDone(*s, id, seq, std::move(result));
     };
@@ -92,26 +97,32 @@ void SessionHandle::LogOutIfToken(std::string token) const {
 }
 
 void SessionHandlers::Method(Session& s, MethodMsg msg) {
+  const MethodHandler* handler = s.registry_->FindMethod(msg.method);
+  // Counted under its name only when the method exists (method_stats.h).
+  MethodStats::Counters* counted = nullptr;
+  if (MethodStats* stats = s.options_.method_stats.get()) {
+    counted = handler != nullptr ? &stats->For(msg.method) : &stats->Unknown();
+  }
+  auto refuse = [&](Value error, absl::StatusCode code) {
+    if (counted != nullptr) counted->Count(code);
+    s.SendMessage(ResultMsg{msg.id, std::move(error), std::nullopt});
+    s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
+  };
   if (std::optional<Value> limited =
           s.RateLimited(s.method_bucket_, s.options_.method_rate, s.options_.method_burst,
                         UserRateLimits::Kind::kMethod)) {
-    s.SendMessage(ResultMsg{msg.id, std::move(limited), std::nullopt});
-    s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
+    refuse(std::move(*limited), absl::StatusCode::kResourceExhausted);
     return;
   }
   if (!s.options_.allow_anonymous && s.connection_.user == nullptr &&
       std::find(s.options_.anonymous_methods.begin(), s.options_.anonymous_methods.end(),
                 msg.method) == s.options_.anonymous_methods.end()) {
-    DdpError e = MakeDdpError(401, "login required");
-    s.SendMessage(ResultMsg{msg.id, e.ToValue(), std::nullopt});
-    s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
+    refuse(MakeDdpError(401, "login required").ToValue(), absl::StatusCode::kUnauthenticated);
     return;
   }
-  const MethodHandler* handler = s.registry_->FindMethod(msg.method);
   if (handler == nullptr) {
-    DdpError e = MakeDdpError(404, StrCat("Method '", msg.method, "' not found"));
-    s.SendMessage(ResultMsg{msg.id, e.ToValue(), std::nullopt});
-    s.SendMessage(UpdatedMsg{{std::move(msg.id)}});
+    refuse(MakeDdpError(404, StrCat("Method '", msg.method, "' not found")).ToValue(),
+           absl::StatusCode::kNotFound);
     return;
   }
   auto state = std::make_shared<MethodReply::State>();
@@ -120,6 +131,8 @@ void SessionHandlers::Method(Session& s, MethodMsg msg) {
   state->id = msg.id;
   state->name = msg.method;
   state->call_seq = ++s.call_seq_;
+  state->stats = s.options_.method_stats;
+  state->counted = counted;
   s.Block(state->call_seq);
   MethodReply reply(std::move(state));
   MethodCall call{std::move(msg.method), std::move(msg.params), std::move(msg.id),
