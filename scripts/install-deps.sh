@@ -16,6 +16,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libssl-dev libjemalloc-dev
   # test peers
   nats-server
+  # the image test (tests/docker): Debian's engine started by hand, a base
+  # image made locally (no registry is reachable), the compose files
+  docker.io mmdebstrap docker-compose
+  # the admin page in a real browser (tests/js/admin.js, puppeteer-core)
+  chromium
 )
 
 missing=()

@@ -53,6 +53,7 @@ namespace ddp {
 enum CloseCode : uint16_t {
   kCloseNormal = 1000,           // after `failed` (no common DDP version)
   kCloseGoingAway = 1001,        // server shutting down
+  kCloseProtocolError = 1002,    // a SockJS frame that is not an array of strings
   kCloseUnsupportedData = 1003,  // binary frame
   kCloseInvalidPayload = 1007,   // text frame that is not UTF-8
   kCloseTooBig = 1009,           // message above the size limit

@@ -1,10 +1,13 @@
 #include "server/http/http_api.h"
 
+#include <random>
+
 #include "absl/strings/match.h"
 #include "common/clock.h"
 #include "common/strings.h"
 #include "protocol/ddp_error.h"
 #include "protocol/json.h"
+#include "server/sockjs/framing.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp {
@@ -14,6 +17,32 @@ HttpResponse HttpApi::Error(int status, std::string_view reason) {
   AppendJsonString(reason, &body);
   body.push_back('}');
   return HttpResponse{status, "application/json", std::move(body), {}};
+}
+
+// SockJS' first request (sockjs-client, Meteor's browser client): what
+// transports there are. Cross-origin like SockJS servers answer it: the
+// page may be served from elsewhere.
+HttpResponse HttpApi::SockJsInfo(const HttpRequest& request) {
+  const std::string origin = request.Header("Origin");
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"Cache-Control", "no-store, no-cache, no-transform, must-revalidate, max-age=0"},
+      {"Access-Control-Allow-Origin", origin.empty() || origin == "null" ? "*" : origin},
+      {"Access-Control-Allow-Credentials", "true"},
+      {"Vary", "Origin"},
+  };
+  if (request.method == "OPTIONS") {
+    headers.emplace_back("Access-Control-Allow-Methods", "OPTIONS, GET");
+    headers.emplace_back("Access-Control-Max-Age", "31536000");
+    return HttpResponse{204, "text/plain; charset=utf-8", "", std::move(headers)};
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    HttpResponse r = Error(405, "method not allowed");
+    r.headers.emplace_back("Allow", "OPTIONS, GET, HEAD");
+    return r;
+  }
+  static thread_local std::mt19937 random{std::random_device()()};
+  return HttpResponse{200, "application/json; charset=UTF-8", sockjs::InfoBody(random()),
+                      std::move(headers)};
 }
 
 HttpResponse HttpApi::FromStatus(const absl::Status& status) {
@@ -215,6 +244,10 @@ void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
     return;
   }
   bool get = request.method == "GET" || request.method == "HEAD";
+  if (path == "/sockjs/info") {
+    respond(SockJsInfo(request));
+    return;
+  }
   if (path == "/metrics" && metrics_) {
     if (!get) {
       HttpResponse r = Error(405, "method not allowed");

@@ -10,6 +10,7 @@
 //   GET  /api/v1/topics/{topic}?q=<query>  the current result of a query
 //   GET  /api/v1/topics                    topics with document counts
 //   GET  /metrics    Prometheus text format (server/metrics), open like /healthz
+//   GET  /sockjs/info  SockJS transports (WebSocket; server/sockjs), open, cross-origin
 //
 // Who calls /api/v1/*: `Authorization: Bearer <token>` with an API key
 // (scopes read: GET routes, write: POST routes), a resume token from a DDP
@@ -63,6 +64,7 @@ class HttpApi {
 
   static HttpResponse Error(int status, std::string_view reason);
   HttpResponse Readiness() const;
+  static HttpResponse SockJsInfo(const HttpRequest& request);
   static HttpResponse FromStatus(const absl::Status& status);
 
  private:

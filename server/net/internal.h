@@ -141,6 +141,8 @@ class SingleWriterSize {
   std::atomic<size_t> v_{0};
 };
 
+class XhrSessions;  // sockjs_xhr.cc
+
 // State shared by the listener and every connection.
 struct Shared {
   NetOptions options;
@@ -180,10 +182,46 @@ struct Shared {
   // TLS: the certificate and key new connections get (tls.cc); null for a
   // plain port. Guarded by mu.
   std::shared_ptr<asio::ssl::context> tls;
+  // SockJS sessions over XHR (sockjs_xhr.cc).
+  std::shared_ptr<XhrSessions> xhr_sessions;
   void EndDelegated();
   std::vector<std::pair<std::weak_ptr<Session>, std::weak_ptr<StrandExecutor>>>
       delegated;  // guarded by mu
 };
+
+// SockJS' XHR transports (sockjs_xhr.cc) -------------------------------
+
+// The open HTTP response a SockJS session writes its frames into: a poll
+// (`xhr`), answered by the first Write, or a stream (`xhr_streaming`),
+// written chunk by chunk until End. Implemented by the HTTP connection;
+// called from the SockJS session's strand.
+class XhrReceiver {
+ public:
+  virtual ~XhrReceiver() = default;
+  // `frames`: one or more frames, each ending in "\n".
+  virtual void Write(std::string frames) = 0;
+  // No more frames: a poll that got none answers nothing more (it was
+  // answered already or is never answered when its connection went), a
+  // stream ends.
+  virtual void End() = 0;
+  // Whether more than one Write goes into this response.
+  virtual bool streaming() const = 0;
+  // The response cannot be written any more (its client went away).
+  virtual bool gone() const = 0;
+};
+
+// The SockJS sessions over XHR, by session id.
+std::shared_ptr<XhrSessions> MakeXhrSessions();
+
+// POST /sockjs/<server>/<session>/{xhr,xhr_streaming,xhr_send} (OPTIONS
+// for the preflight) from `ip`. `receiver` is null for xhr_send; `respond` answers
+// xhr_send and every request that gets no receiver (errors, preflight).
+// Runs on the HTTP connection's strand.
+void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view session_id,
+                     std::string_view transport, HttpRequest request, const std::string& ip,
+                     std::shared_ptr<XhrReceiver> receiver, HttpRespond respond);
+// The CORS headers of every SockJS answer.
+std::vector<std::pair<std::string, std::string>> SockJsCorsHeaders(const HttpRequest& request);
 
 // Serves HTTP (and WebSocket upgrades) on a connected stream. `buffered`:
 // bytes already read from it.

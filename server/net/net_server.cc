@@ -3,6 +3,7 @@
 #include "server/net/net_server.h"
 
 #include <algorithm>
+#include <deque>
 #include <random>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "common/strings.h"
 #include "server/net/internal.h"
 #include "server/net/io_loop.h"
+#include "server/sockjs/framing.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp {
@@ -77,7 +79,7 @@ namespace {
 bool IsDdpPath(std::string_view target) {
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
-  return path == "/websocket" || path == "/sockjs/websocket";
+  return path == "/websocket" || path == "/sockjs/websocket" || sockjs::IsFramedWebSocket(path);
 }
 
 }  // namespace
@@ -115,6 +117,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
  private:
   void DoRead() {
+    ++request_no_;
+    xhr_answered_ = stream_started_ = stream_last_ = false;
     parser_.emplace();
     parser_->body_limit(shared_->options.max_http_body_bytes);
     parser_->header_limit(16 * 1024);
@@ -146,7 +150,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (!IsDdpPath(req.target())) {
         Reply(false, req.version(),
               HttpResponse{404, "application/json",
-                           R"({"error":404,"reason":"WebSocket endpoints are /websocket and /sockjs/websocket"})",
+                           R"({"error":404,"reason":"WebSocket endpoints are /websocket, /sockjs/websocket and /sockjs/<server>/<session>/websocket"})",
                            {}});
         return;
       }
@@ -166,6 +170,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       return;
     }
     shared_->stats.http_requests++;
+    std::optional<sockjs::Route> sockjs_route;
+    {
+      std::string_view target(req.target().data(), req.target().size());
+      sockjs_route = sockjs::ParseRoute(target.substr(0, target.find('?')));
+      if (sockjs_route && sockjs_route->transport != "xhr" &&
+          sockjs_route->transport != "xhr_send" && sockjs_route->transport != "xhr_streaming") {
+        sockjs_route.reset();
+      }
+    }
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -177,21 +190,35 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     request.request_id = RequestId(request.Header("X-Request-Id"));
     bool keep_alive = req.keep_alive();
     unsigned version = req.version();
-    // Every answer names its request, and a failure the server caused is
-    // logged once with that id (the client can quote it). The path only:
+    // Every answer names its request, and a failure inside the server
+    // (HttpResponse::log_detail) is logged once with that id, which the
+    // client can quote. The path only:
     // a query string may carry credentials.
     auto respond = [self = shared_from_this(), keep_alive, version, id = request.request_id,
                     method = request.method,
                     path = std::string(request.Path())](HttpResponse response) {
       response.headers.emplace_back("X-Request-Id", id);
-      if (response.status >= 500) {
+      if (!response.log_detail.empty()) {
         spdlog::error("http {} {}: {} {} (request {})", method, path, response.status,
-                      response.log_detail.empty() ? response.body : response.log_detail, id);
+                      response.log_detail, id);
       }
       asio::post(self->strand_, [self, keep_alive, version, r = std::move(response)]() mutable {
         self->Reply(keep_alive, version, std::move(r));
       });
     };
+    if (sockjs_route) {
+      std::shared_ptr<XhrReceiver> receiver;
+      if (sockjs_route->transport != "xhr_send") {
+        receiver = std::make_shared<Receiver>(shared_from_this(),
+                                              sockjs_route->transport == "xhr_streaming",
+                                              keep_alive, version, SockJsCorsHeaders(request));
+        stream_.expires_never();  // held until there is something to say
+      }
+      const std::string session(sockjs_route->session), transport(sockjs_route->transport);
+      HandleSockJsXhr(shared_, session, transport, std::move(request), remote_ip_,
+                      std::move(receiver), std::move(respond));
+      return;
+    }
     try {
       shared_->http(std::move(request), std::move(respond));
     } catch (const std::exception& e) {
@@ -215,6 +242,124 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     static const uint32_t prefix = std::random_device()();
     static std::atomic<uint64_t> next{0};
     return absl::StrFormat("%08x%08x", prefix, next.fetch_add(1, std::memory_order_relaxed) + 1);
+  }
+
+  // The response of a SockJS poll or stream (sockjs_xhr.cc), written from
+  // the session's strand through this connection's.
+  class Receiver : public XhrReceiver, public std::enable_shared_from_this<Receiver> {
+   public:
+    Receiver(std::shared_ptr<HttpConnection> c, bool streaming, bool keep_alive, unsigned version,
+             std::vector<std::pair<std::string, std::string>> headers)
+        : c_(std::move(c)),
+          request_no_(c_->request_no_),
+          streaming_(streaming),
+          keep_alive_(keep_alive),
+          version_(version),
+          headers_(std::move(headers)) {}
+    void Write(std::string frames) override {
+      asio::post(c_->strand_, [c = c_, self = shared_from_this(), frames = std::move(frames)]() mutable {
+        c->XhrWrite(*self, std::move(frames));
+      });
+    }
+    void End() override {
+      if (ended_.exchange(true)) return;
+      asio::post(c_->strand_, [c = c_, self = shared_from_this()] { c->XhrEnd(*self); });
+    }
+    bool streaming() const override { return streaming_; }
+    bool gone() const override { return c_->stream_gone_.load(); }
+
+    const std::shared_ptr<HttpConnection> c_;
+    const uint64_t request_no_;  // the request it answers
+    const bool streaming_;
+    const bool keep_alive_;
+    const unsigned version_;
+    const std::vector<std::pair<std::string, std::string>> headers_;
+    std::atomic<bool> ended_{false};
+  };
+
+  // On the strand. A poll is answered by its first frames; a stream starts
+  // with its headers and the prelude, then takes one chunk per write.
+  void XhrWrite(Receiver& r, std::string frames) {
+    if (r.request_no_ != request_no_) return;
+    if (!r.streaming_) {
+      if (xhr_answered_) return;
+      xhr_answered_ = true;
+      Reply(r.keep_alive_, r.version_,
+            HttpResponse{200, "application/javascript; charset=UTF-8", std::move(frames),
+                         r.headers_});
+      return;
+    }
+    if (!stream_started_) {
+      stream_started_ = true;
+      std::string head = StrCat("HTTP/1.", r.version_ == 10 ? "0" : "1", " 200 OK\r\n");
+      head += "Server: ddpd\r\nContent-Type: application/javascript; charset=UTF-8\r\n";
+      head += "Transfer-Encoding: chunked\r\n";
+      for (const auto& [k, v] : r.headers_) head += StrCat(k, ": ", v, "\r\n");
+      if (!r.keep_alive_) head += "Connection: close\r\n";
+      head += "\r\n";
+      StreamOut(std::move(head));
+      // 2048 bytes of "h" then "\n": browsers start handing a response to
+      // the page only after its first kilobytes.
+      frames.insert(0, std::string(2048, 'h') + "\n");
+    }
+    StreamOut(StrCat(absl::Hex(frames.size()), "\r\n", frames, "\r\n"));
+  }
+
+  void XhrEnd(Receiver& r) {
+    if (r.request_no_ != request_no_) return;
+    if (!r.streaming_) {
+      // A poll is always answered before its end; a connection whose poll
+      // was never answered (shutdown) just closes.
+      if (!xhr_answered_) Close();
+      return;
+    }
+    if (!stream_started_) {
+      Close();
+      return;
+    }
+    stream_keep_alive_ = r.keep_alive_;
+    StreamOut("0\r\n\r\n", /*last=*/true);
+  }
+
+  void StreamOut(std::string bytes, bool last = false) {
+    stream_out_.push_back(std::move(bytes));
+    if (last) stream_last_ = true;
+    if (!stream_writing_) StreamNext();
+  }
+
+  void StreamNext() {
+    if (stream_out_.empty()) {
+      if (stream_last_) {
+        stream_last_ = stream_started_ = xhr_answered_ = false;
+        if (stream_keep_alive_) {
+          DoRead();
+        } else {
+          Close();
+        }
+      }
+      return;
+    }
+    stream_writing_ = true;
+    auto bytes = std::make_shared<std::string>(std::move(stream_out_.front()));
+    stream_out_.pop_front();
+    asio::async_write(stream_, asio::buffer(*bytes),
+                      [self = shared_from_this(), bytes](beast::error_code ec, size_t) {
+                        self->stream_writing_ = false;
+                        if (ec) {
+                          self->stream_gone_ = true;
+                          self->stream_out_.clear();
+                          self->Close();
+                          return;
+                        }
+                        self->StreamNext();
+                      });
+  }
+
+  void Close() {
+    stream_gone_ = true;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
   }
 
   void Reply(bool keep_alive, unsigned version, HttpResponse r) {
@@ -245,6 +390,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   Strand strand_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // SockJS polls and streams (Receiver).
+  uint64_t request_no_ = 0;
+  bool xhr_answered_ = false;
+  bool stream_started_ = false;
+  bool stream_writing_ = false;
+  bool stream_last_ = false;
+  bool stream_keep_alive_ = false;
+  std::atomic<bool> stream_gone_{false};
+  std::deque<std::string> stream_out_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -337,6 +491,7 @@ NetServer::NetServer(NetOptions options, std::shared_ptr<const Registry> registr
         UserRateLimits::Rate{o.user_sub_rate, o.user_sub_burst});
   }
   impl_->shared->registry = std::move(registry);
+  impl_->shared->xhr_sessions = MakeXhrSessions();
   impl_->shared->http = std::move(http);
   if (impl_->shared->options.session.disconnect_grace_period > Duration::zero()) {
     impl_->shared->directory =

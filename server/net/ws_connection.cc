@@ -38,6 +38,7 @@
 #include "server/net/internal.h"
 #include "server/net/io_loop.h"
 #include "server/net/ws_frame_reader.h"
+#include "server/sockjs/framing.h"
 #include "spdlog/spdlog.h"
 
 namespace ddp::net_internal {
@@ -111,6 +112,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   void Start(http::request<http::string_body> request) {
     const NetOptions& o = shared_->options;
     raw_frames_ = !o.permessage_deflate || !OffersDeflate(request);
+    sockjs_ = sockjs::IsFramedWebSocket(request.target().substr(0, request.target().find('?')));
     ws_->read_message_max(o.max_message_bytes);
     websocket::permessage_deflate pmd;
     pmd.server_enable = o.permessage_deflate;
@@ -133,8 +135,19 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   void Send(std::shared_ptr<const std::string> message) override {
     if (closing_ || done_) return;
+    if (sockjs_) {
+      // Its own frame per connection; no conflation (it reads the DDP
+      // message the frame now wraps).
+      Enqueue(std::make_shared<const std::string>(sockjs::MessageFrame(*message)));
+      return;
+    }
     const size_t soft = shared_->options.outbound_soft_bytes;
     if (soft > 0 && queued_bytes_ + message->size() > soft && Conflate(message)) return;
+    Enqueue(std::move(message));
+  }
+
+  void Enqueue(std::shared_ptr<const std::string> message) {
+    if (closing_ || done_) return;
     if (queued_bytes_ + message->size() > shared_->options.outbound_queue_bytes) {
       SlowConsumer();
       return;
@@ -249,6 +262,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       BeginClose(kCloseGoingAway, "server shutting down", shared_->options.close_timeout);
       DoRead();
       return;
+    }
+    if (sockjs_) {
+      // SockJS: "o" opens the session, before anything the session sends.
+      Enqueue(std::make_shared<const std::string>(sockjs::kOpenFrame));
+      opened_ = true;
     }
     ArmTimer(session_->OnTimer(SteadyClock::now()));
     DoRead();
@@ -444,6 +462,26 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   // A text message from the client, on either path.
   void OnText(std::string_view text) {
+    if (!sockjs_) {
+      OnDdpText(text);
+      return;
+    }
+    if (text.empty()) return;  // SockJS servers ignore empty frames
+    absl::StatusOr<std::vector<std::string>> messages =
+        sockjs::DecodeClientFrame(text, shared_->options.session.json_limits);
+    if (!messages.ok()) {
+      spdlog::debug("websocket {}: {}", remote_address_, ToStd(messages.status().message()));
+      BeginClose(kCloseProtocolError, "broken SockJS framing", shared_->options.close_timeout);
+      return;
+    }
+    for (const std::string& m : *messages) {
+      if (closing_ || done_) return;
+      OnDdpText(m);
+    }
+  }
+
+  // One DDP message.
+  void OnDdpText(std::string_view text) {
     if (foreign_) {
       session_->strand()->Post([o = session_, self = shared_from_this(), text = std::string(text),
                                 now = SteadyClock::now()] {
@@ -706,6 +744,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // `deadline`.
   void BeginClose(uint16_t code, std::string reason, Duration deadline) {
     if (closing_ || done_) return;
+    // SockJS: the close frame, then the WebSocket close.
+    if (sockjs_ && opened_) Enqueue(std::make_shared<const std::string>(sockjs::CloseFrame(code, reason)));
     closing_ = true;
     close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
     ArmTimer(SteadyClock::now() + deadline);
@@ -826,6 +866,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // Documents whose `added` replaces one the client holds (NoteReplacement).
   std::unique_ptr<StringSet> replacing_;
   bool raw_frames_ = false;
+  bool sockjs_ = false;   // /sockjs/<server>/<session>/websocket: SockJS framing
+  bool opened_ = false;   // the SockJS "o" frame is queued
   bool flush_posted_ = false;
   bool writing_ = false;
   bool reading_ = false;

@@ -6,6 +6,7 @@
 # containers and two ddpd nodes: a write on one is read on the other).
 #
 #   tests/docker/image_test.sh <repo root>
+#   DDPD_TEST_IMAGE=ddpd:dev tests/docker/image_test.sh .   (an image built before; no build)
 #
 # Uses the Docker engine that runs, or starts Debian's dockerd by hand with
 # its state in a temporary folder (root needed; no image can be pulled
@@ -16,7 +17,7 @@ set -euo pipefail
 root=$(cd "$1" && pwd)
 client="node $root/tests/js/docker_client.js"
 w=$(mktemp -d /tmp/ddpd-docker.XXXXXX)
-tag=ddpd:ci-$$
+tag=${DDPD_TEST_IMAGE:-ddpd:ci-$$}
 project=ddpdci$$
 started_engine=""
 containers=()
@@ -35,7 +36,8 @@ cleanup() {
       down -v >/dev/null 2>&1
   done
   docker volume rm -f "$project-data" >/dev/null 2>&1
-  docker rmi -f "$tag" "ddpd-nats:ci-$$" >/dev/null 2>&1
+  [ -n "${DDPD_TEST_IMAGE:-}" ] || docker rmi -f "$tag" >/dev/null 2>&1
+  docker rmi -f "ddpd-nats:ci-$$" >/dev/null 2>&1
   if [ -n "$started_engine" ]; then
     kill "$(cat "$w/pid")" 2>/dev/null
     for _ in $(seq 100); do [ -e "$w/pid" ] || break; sleep 0.1; done
@@ -73,10 +75,12 @@ fi
 docker image inspect debian:bookworm >/dev/null 2>&1 || docker tag debian:bookworm-slim debian:bookworm
 
 # -- build -----------------------------------------------------------------
-log "building $tag"
 t0=$(date +%s)
-docker build -q -f "$root/docker/Dockerfile" -t "$tag" "$root" >"$w/build.log" 2>&1 ||
-  { tail -50 "$w/build.log" >&2; fail "docker build"; }
+if [ -z "${DDPD_TEST_IMAGE:-}" ]; then
+  log "building $tag"
+  docker build -q -f "$root/docker/Dockerfile" -t "$tag" "$root" >"$w/build.log" 2>&1 ||
+    { tail -50 "$w/build.log" >&2; fail "docker build"; }
+fi
 build_s=$(( $(date +%s) - t0 ))
 size=$(docker image inspect "$tag" --format '{{.Size}}')
 base=$(docker image inspect debian:bookworm-slim --format '{{.Size}}')

@@ -4,10 +4,12 @@
 const { spawn } = require('child_process');
 const assert = require('assert');
 
-function startServer(binary, args = []) {
+// opts.logLevel replaces the default 'warn'; opts.stderr, when given,
+// receives the server's stderr instead of this process's stderr.
+function startServer(binary, args = [], opts = {}) {
   const dataDir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'ddpd-js-'));
   return new Promise((resolve, reject) => {
-    const proc = spawn(binary, ['--port', '0', '--bind', '127.0.0.1', '--log-level', 'warn',
+    const proc = spawn(binary, ['--port', '0', '--bind', '127.0.0.1', '--log-level', opts.logLevel || 'warn',
                                 '--data-dir', dataDir, ...args],
                        { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -21,7 +23,7 @@ function startServer(binary, args = []) {
         resolve({ proc, port: Number(m[1]), dataDir });
       }
     });
-    proc.stderr.on('data', (d) => process.stderr.write(d));
+    proc.stderr.on('data', (d) => (opts.stderr ? opts.stderr(d) : process.stderr.write(d)));
     proc.on('exit', (code) => reject(new Error('server exited with ' + code + ': ' + out)));
   });
 }
@@ -88,4 +90,4 @@ function jwtFlags() {
                         '--jwt-audience', 'app'] };
 }
 
-module.exports = { startServer, waitFor, run, finish, assert, jwt, claims, now, jwtFlags };
+module.exports = { startServer, waitFor, run, finish, assert, jwt, claims, now, jwtFlags, JWT_SECRET };
