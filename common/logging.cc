@@ -7,6 +7,7 @@
 
 #include "common/strings.h"
 #include "spdlog/formatter.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -116,11 +117,38 @@ absl::Status ParseLogFormat(std::string_view name, LogFormat* format) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The warnings and errors sink (RecentProblems). Set once at start; never
+// destroyed, so that logging during static destruction stays safe.
+std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt>& Problems() {
+  static auto* sink = new std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt>();
+  return *sink;
+}
+
+}  // namespace
+
 void InitLogging(std::string_view level, LogFormat format) {
-  auto logger = spdlog::stderr_logger_mt("ddpd");
-  logger->set_formatter(std::make_unique<LineFormatter>(format));
+  auto err = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  err->set_formatter(std::make_unique<LineFormatter>(format));
+  auto problems = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(kRecentProblems);
+  problems->set_formatter(std::make_unique<LineFormatter>(LogFormat::kText));
+  problems->set_level(spdlog::level::warn);
+  Problems() = problems;
+  auto logger = std::make_shared<spdlog::logger>("ddpd", spdlog::sinks_init_list{err, problems});
   spdlog::set_default_logger(logger);
   (void)SetLogLevel(level);
 }
+
+std::vector<std::string> RecentProblems() {
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink = Problems();
+  if (sink == nullptr) return {};
+  std::vector<std::string> lines = sink->last_formatted();
+  for (std::string& l : lines) {
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+  }
+  return lines;
+}
+
 
 }  // namespace ddp

@@ -9,7 +9,9 @@
 // can split on newlines. Times are UTC.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -26,5 +28,11 @@ absl::Status ParseLogFormat(std::string_view name, LogFormat* format);
 
 // Installs the stderr logger. Thread-safe to log from anywhere afterwards.
 void InitLogging(std::string_view level, LogFormat format = LogFormat::kText);
+
+// The latest warnings and errors logged since InitLogging (at most
+// kRecentProblems, oldest first), as text lines without the newline: the
+// admin page's "recent errors". Empty before InitLogging. Thread-safe.
+inline constexpr size_t kRecentProblems = 50;
+std::vector<std::string> RecentProblems();
 
 }  // namespace ddp

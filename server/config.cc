@@ -248,6 +248,11 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--tls-allow-plain", net.tls_allow_plain,
                  "With TLS, also serve plain ws:// and http:// on the same port");
   app.add_option("--metrics", o.metrics, "Serve GET /metrics (Prometheus text format)");
+  app.add_option("--admin", o.admin,
+                 "Serve the admin page at /admin (data for users with --admin-role; for anyone "
+                 "when no logins are configured)");
+  app.add_option("--admin-role", o.admin_role,
+                 "The `roles` claim value that may see the admin page's data");
   app.add_option("--rules", o.rules_file,
                  "Access rules file (JSON; docs/SECURITY.md), reloaded on SIGHUP. Empty: "
                  "every caller may do everything (with --allow-anonymous, anyone)");

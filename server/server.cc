@@ -4,6 +4,7 @@
 #include "server/api/engine_api.h"
 #include "common/status_macros.h"
 #include "server/metrics/metrics.h"
+#include "spdlog/spdlog.h"
 
 namespace ddp {
 
@@ -36,6 +37,17 @@ absl::Status Server::Start() {
     if (!v.ok()) return v.status();
     jwt = std::move(*v);
   }
+  if (options_.admin) {
+    admin::AdminOptions ao;
+    ao.role = options_.admin_role;
+    ao.open = jwt == nullptr;  // nobody could log in as an admin
+    if (ao.open) {
+      spdlog::warn("the admin page at /admin is open to anyone who reaches this port: no logins "
+                   "are configured (--jwt-secret-file and the like)");
+    }
+    admin_ = std::make_shared<admin::AdminFeed>(std::move(ao));
+    RETURN_IF_ERROR(admin_->Register(*registry_));
+  }
   tokens_ = std::make_shared<auth::TokenStore>();
   RegisterAuthApi(*registry_, jwt, tokens_, options_.auth);
   http_ = std::make_shared<HttpApi>(std::string(kDdpdVersion), engine_);
@@ -58,6 +70,10 @@ absl::Status Server::Start() {
       });
   if (options_.metrics) {
     http_->SetMetrics([net = net_.get(), engine = engine_] { return RenderMetrics(net, engine.get()); });
+  }
+  if (admin_ != nullptr) {
+    admin_->SetSources(net_.get(), engine_);
+    http_->EnableAdminPage();
   }
   absl::Status s = net_->Start();
   if (!s.ok()) return s;
@@ -83,6 +99,7 @@ absl::Status Server::ReloadTls() {
 
 void Server::Shutdown() {
   if (http_) http_->SetReady(false);
+  if (admin_) admin_->Stop();
   // Sessions first: closing them queues their unsubscribes. Then the engine
   // finishes its queue (callbacks post to connection strands) and drops its
   // subscriptions, before the network layer and its io_context go: nothing

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "server/api/auth_api.h"
+#include "server/admin/admin.h"
 #include "server/api/engine_api.h"
 #include "server/ddp/registry.h"
 #include "server/engine/engine.h"
@@ -49,6 +50,11 @@ struct ServerOptions {
   std::string rules_file;
   // GET /metrics (--metrics). Default: true.
   bool metrics = true;
+  // The admin page at /admin (--admin; server/admin). Default: off.
+  bool admin = false;
+  // Who may see its data: the `roles` claim value (--admin-role).
+  // Default: "admin".
+  std::string admin_role = "admin";
 };
 
 class Server {
@@ -80,6 +86,7 @@ class Server {
   std::unique_ptr<NetServer> net_;
   std::shared_ptr<auth::TokenStore> tokens_;
   std::shared_ptr<access::Access> access_;  // null without rules
+  std::shared_ptr<admin::AdminFeed> admin_;  // null without --admin
 };
 
 }  // namespace ddp

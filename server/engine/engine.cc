@@ -79,6 +79,8 @@ void Engine::Impl::Run() {
             } else if constexpr (std::is_same_v<T, MaintenanceTask>) {
               Maintenance();
               task.done->set_value();
+            } else if constexpr (std::is_same_v<T, DescribeTask>) {
+              task.done->set_value(live.Describe(task.max));
             }
           },
           t);
@@ -559,6 +561,24 @@ std::optional<uint64_t> Engine::StoreIntProperty(const std::string& name) const 
   return impl_->store->IntProperty(name);
 }
 size_t Engine::live_query_count() const { return impl_->live_count.load(); }
+
+std::vector<EvaluationInfo> Engine::DescribeLive(size_t max) const {
+  auto done = std::make_shared<std::promise<std::vector<EvaluationInfo>>>();
+  std::future<std::vector<EvaluationInfo>> f = done->get_future();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) return {};
+    impl_->queue.push_back(DescribeTask{max, done});
+  }
+  impl_->cv.notify_one();
+  // A committer that stops first drops the task (a broken promise).
+  if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return {};
+  try {
+    return f.get();
+  } catch (const std::future_error&) {
+    return {};
+  }
+}
 
 void Engine::RunMaintenanceForTest() {
   auto done = std::make_shared<std::promise<void>>();

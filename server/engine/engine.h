@@ -175,6 +175,10 @@ class Engine {
   // The store's RocksDB integer property (Store::IntProperty).
   std::optional<uint64_t> StoreIntProperty(const std::string& name) const;
 
+  // The live evaluations and their costs (the admin page), costliest
+  // first, at most `max`. Asks the committer and waits for it.
+  std::vector<EvaluationInfo> DescribeLive(size_t max) const;
+
   // Runs retention and expiry now (tests); returns when done.
   void RunMaintenanceForTest();
 

@@ -43,8 +43,12 @@ struct HistoryTask {
 struct MaintenanceTask {
   std::shared_ptr<std::promise<void>> done;
 };
-using Task =
-    std::variant<TxTask, SubscribeTask, UnsubscribeTask, QueryTask, HistoryTask, MaintenanceTask>;
+struct DescribeTask {
+  size_t max = 0;
+  std::shared_ptr<std::promise<std::vector<EvaluationInfo>>> done;
+};
+using Task = std::variant<TxTask, SubscribeTask, UnsubscribeTask, QueryTask, HistoryTask,
+                          MaintenanceTask, DescribeTask>;
 
 struct Engine::Impl {
   EngineOptions options;

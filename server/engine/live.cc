@@ -1,6 +1,8 @@
 #include "server/engine/live.h"
 
 #include <algorithm>
+#include <chrono>
+#include <iterator>
 
 #include "common/strings.h"
 #include "query/expr.h"
@@ -126,6 +128,32 @@ absl::StatusOr<LiveRegistry::Id> LiveRegistry::Add(std::shared_ptr<const query::
   if (!snapshot->changes.empty()) sink->Send(std::move(snapshot));
   sink->Ready();
   return id;
+}
+
+std::vector<EvaluationInfo> LiveRegistry::Describe(size_t max) const {
+  static constexpr const char* kStageNames[] = {"$match", "$partition", "$project",
+                                                "$sort/$limit", "$group", "$window",
+                                                "$lookup"};
+  static_assert(std::size(kStageNames) == std::variant_size_v<query::Stage>);
+  std::vector<EvaluationInfo> out;
+  out.reserve(evals_.size());
+  for (const auto& [id, e] : evals_) {
+    EvaluationInfo& i = out.emplace_back();
+    i.target = e.plan->target;
+    const size_t newline = e.plan->canonical.find('\n');
+    i.query = newline == std::string::npos ? e.plan->canonical : e.plan->canonical.substr(newline + 1);
+    i.kind = KindOf(*e.plan);
+    for (const query::Stage& stage : e.plan->stages) i.operators.push_back(kStageNames[stage.index()]);
+    i.subscribers = e.subscribers.size();
+    i.changes_in = e.changes_in;
+    i.deltas_out = e.deltas_out;
+    i.busy_nanos = e.busy_nanos;
+  }
+  std::sort(out.begin(), out.end(), [](const EvaluationInfo& a, const EvaluationInfo& b) {
+    return a.busy_nanos != b.busy_nanos ? a.busy_nanos > b.busy_nanos : a.query < b.query;
+  });
+  if (out.size() > max) out.resize(max);
+  return out;
 }
 
 EvalKind KindOf(const query::LivePlan& plan) {
@@ -265,12 +293,19 @@ void LiveRegistry::Evaluate(const CommittedTx& tx, Pending& pending) {
     Work& w = work[eval_id];
     std::vector<query::LiveDelta> out;
     absl::Status s;
+    const auto started = std::chrono::steady_clock::now();
     for (auto& [topic, batch] : w.foreign) {
+      e->second.changes_in += batch.size();
       if (s.ok()) s = e->second.eval->ApplyForeign(topic, batch, &out);
     }
     for (auto& [topic, batch] : w.source) {
+      e->second.changes_in += batch.size();
       if (s.ok()) s = e->second.eval->ApplySource(topic, batch, &out);
     }
+    e->second.busy_nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count();
+    e->second.deltas_out += out.size();
     if (!s.ok()) {
       // What earlier transactions of the group produced goes out first.
       Deliver(eval_id, pending);

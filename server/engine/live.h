@@ -83,6 +83,18 @@ struct LiveStats {
   std::atomic<int64_t> changes_skipped{0};   // pairs the routing index avoided
 };
 
+// One shared evaluation as the admin page shows it (LiveRegistry::Describe).
+struct EvaluationInfo {
+  std::string target;    // topic or pattern
+  std::string query;     // the canonical query, as JSON
+  EvalKind kind = EvalKind::kFilter;
+  std::vector<std::string> operators;  // its stages in order ("$match", "$sort/$limit", ...)
+  size_t subscribers = 0;
+  uint64_t changes_in = 0;   // changes it evaluated
+  uint64_t deltas_out = 0;   // deltas it produced for its subscribers
+  int64_t busy_nanos = 0;    // time spent evaluating changes
+};
+
 class LiveRegistry {
  public:
   using Id = uint64_t;
@@ -107,6 +119,9 @@ class LiveRegistry {
   // (whole transactions, in order) as one batch.
   void OnCommit(std::span<const CommittedTx> group);
 
+  // Every evaluation, costliest (busy_nanos) first, at most `max`.
+  std::vector<EvaluationInfo> Describe(size_t max) const;
+
   size_t subscription_count() const { return subs_.size(); }
   size_t evaluation_count() const { return evals_.size(); }
   const LiveStats& stats() const { return stats_; }
@@ -119,6 +134,10 @@ class LiveRegistry {
     // Routing registration (non-pattern targets with an equality).
     std::string routed_field;  // empty: unindexed
     std::string routed_key;
+    // Its cost, for Describe.
+    uint64_t changes_in = 0;
+    uint64_t deltas_out = 0;
+    int64_t busy_nanos = 0;
   };
   struct TopicRouting {
     // field -> KeyString(value) -> evaluations

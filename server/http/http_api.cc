@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "protocol/ddp_error.h"
 #include "protocol/json.h"
+#include "server/admin/admin.h"
 #include "server/sockjs/framing.h"
 #include "spdlog/spdlog.h"
 
@@ -244,6 +245,26 @@ void HttpApi::Handle(HttpRequest request, HttpRespond respond) {
     return;
   }
   bool get = request.method == "GET" || request.method == "HEAD";
+  if (admin_page_ && (path == "/admin" || path.starts_with("/admin/"))) {
+    const admin::PageFile* file = admin::FindPageFile(path);
+    if (file == nullptr) {
+      respond(Error(404, "not found"));
+    } else if (!get) {
+      HttpResponse r = Error(405, "method not allowed");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      respond(std::move(r));
+    } else {
+      // Static and public (the data comes over DDP, behind the login):
+      // scripts only from here, nothing framed.
+      respond(HttpResponse{200, file->content_type, std::string(file->body),
+                           {{"Content-Security-Policy",
+                             "default-src 'self'; connect-src 'self' ws: wss:; "
+                             "frame-ancestors 'none'"},
+                            {"X-Content-Type-Options", "nosniff"},
+                            {"Cache-Control", "no-cache"}}});
+    }
+    return;
+  }
   if (path == "/sockjs/info") {
     respond(SockJsInfo(request));
     return;

@@ -10,6 +10,7 @@
 //   GET  /api/v1/topics/{topic}?q=<query>  the current result of a query
 //   GET  /api/v1/topics                    topics with document counts
 //   GET  /metrics    Prometheus text format (server/metrics), open like /healthz
+//   GET  /admin      the admin page (--admin; server/admin), its files under /admin/
 //   GET  /sockjs/info  SockJS transports (WebSocket; server/sockjs), open, cross-origin
 //
 // Who calls /api/v1/*: `Authorization: Bearer <token>` with an API key
@@ -61,6 +62,9 @@ class HttpApi {
   // What GET /metrics answers (Prometheus text); unset: 404. Before the
   // server starts.
   void SetMetrics(std::function<std::string()> render) { metrics_ = std::move(render); }
+  // GET /admin and its files (server/admin); off: 404. Before the server
+  // starts.
+  void EnableAdminPage() { admin_page_ = true; }
 
   static HttpResponse Error(int status, std::string_view reason);
   HttpResponse Readiness() const;
@@ -84,6 +88,7 @@ class HttpApi {
   std::atomic<bool> ready_{false};
   HttpAuth auth_;
   std::function<std::string()> metrics_;
+  bool admin_page_ = false;
 };
 
 }  // namespace ddp

@@ -121,6 +121,8 @@ class Closable {
   virtual void Rerun() = 0;
   // Bytes waiting in the outbound queue (GET /metrics). Any thread.
   virtual size_t queued_bytes() const = 0;
+  // The admin page's row (queued_bytes filled by the caller). Any thread.
+  virtual ConnectionSummary Summary() const = 0;
 };
 
 // A size written by one strand and read by any thread (a metrics scrape):

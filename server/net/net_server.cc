@@ -636,21 +636,45 @@ void NetServer::RerunAll() {
   }
 }
 
-size_t NetServer::outbound_queued_bytes() const {
-  Shared& s = *impl_->shared;
+namespace {
+
+// The connections alive now. Their last references may be dropped by the
+// caller, which must not happen under mu (a connection unregisters itself).
+std::vector<std::shared_ptr<Closable>> LiveConnections(Shared& s) {
   std::vector<std::shared_ptr<Closable>> live;
-  {
-    std::lock_guard<std::mutex> lock(s.mu);
-    live.reserve(s.live.size());
-    for (auto& [id, weak] : s.live) {
-      if (auto c = weak.lock()) live.push_back(std::move(c));
-    }
+  std::lock_guard<std::mutex> lock(s.mu);
+  live.reserve(s.live.size());
+  for (auto& [id, weak] : s.live) {
+    if (auto c = weak.lock()) live.push_back(std::move(c));
   }
-  // Read outside the lock; the last reference may be dropped here, which
-  // must not happen under mu (a connection unregisters itself).
+  return live;
+}
+
+}  // namespace
+
+size_t NetServer::outbound_queued_bytes() const {
   size_t total = 0;
-  for (const auto& c : live) total += c->queued_bytes();
+  for (const auto& c : LiveConnections(*impl_->shared)) total += c->queued_bytes();
   return total;
+}
+
+std::vector<ConnectionSummary> NetServer::Connections(size_t max) const {
+  std::vector<std::pair<size_t, std::shared_ptr<Closable>>> by_queue;
+  for (auto& c : LiveConnections(*impl_->shared)) {
+    const size_t q = c->queued_bytes();
+    by_queue.emplace_back(q, std::move(c));
+  }
+  const size_t n = std::min(max, by_queue.size());
+  std::partial_sort(by_queue.begin(), by_queue.begin() + static_cast<std::ptrdiff_t>(n),
+                    by_queue.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<ConnectionSummary> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    ConnectionSummary c = by_queue[i].second->Summary();
+    c.queued_bytes = by_queue[i].first;
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 const MethodStats& NetServer::method_stats() const {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/clock.h"
@@ -96,6 +97,13 @@ struct NetStats {
   std::atomic<int64_t> http_requests{0};
 };
 
+// One connection as the admin page lists it.
+struct ConnectionSummary {
+  std::string remote_address;
+  std::string transport;  // "websocket", "sockjs-websocket", "sockjs-xhr"
+  size_t queued_bytes = 0;
+};
+
 class NetServer {
  public:
   NetServer(NetOptions options, std::shared_ptr<const Registry> registry, HttpHandler http);
@@ -122,6 +130,8 @@ class NetServer {
   // Bytes waiting in every connection's outbound queue. Walks the
   // connections (a scrape, not the hot path).
   size_t outbound_queued_bytes() const;
+  // The `max` connections with the most bytes queued, most first.
+  std::vector<ConnectionSummary> Connections(size_t max) const;
   // DDP method calls by name and outcome.
   const MethodStats& method_stats() const;
 

@@ -197,6 +197,9 @@ class XhrSession : public Transport,
     });
   }
   size_t queued_bytes() const override { return queued_bytes_.get(); }
+  ConnectionSummary Summary() const override {
+    return ConnectionSummary{remote_address_, "sockjs-xhr", 0};
+  }
 
  private:
   // queued_ becomes a frame at the end of pending_frames_.

@@ -216,6 +216,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   // Closable ------------------------------------------------------------
 
   size_t queued_bytes() const override { return queued_bytes_.get(); }
+  ConnectionSummary Summary() const override {
+    return ConnectionSummary{remote_address_, sockjs_ ? "sockjs-websocket" : "websocket", 0};
+  }
 
   void Rerun() override {
     asio::post(strand_, [self = shared_from_this()] {
