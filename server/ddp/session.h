@@ -435,6 +435,11 @@ class Session : public std::enable_shared_from_this<Session>, private MergeSink 
   LazyDeque<std::shared_ptr<const std::string>> held_;
   // Rate limits (SessionOptions), made at the first call.
   std::optional<TokenBucket> method_bucket_;
+  // The method this session called last and where its calls are counted:
+  // a client mostly calls one method over and over (a feed's publish), and
+  // this spares MethodStats' lock and lookup per call.
+  std::string counted_method_;
+  MethodStats::Counters* counted_ = nullptr;
   std::optional<TokenBucket> sub_bucket_;
   // When the logged-in user's login expires (UserIdentity::expires_millis).
   std::optional<SteadyTime> login_expires_;

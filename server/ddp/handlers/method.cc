@@ -101,7 +101,15 @@ void SessionHandlers::Method(Session& s, MethodMsg msg) {
   // Counted under its name only when the method exists (method_stats.h).
   MethodStats::Counters* counted = nullptr;
   if (MethodStats* stats = s.options_.method_stats.get()) {
-    counted = handler != nullptr ? &stats->For(msg.method) : &stats->Unknown();
+    if (handler == nullptr) {
+      counted = &stats->Unknown();
+    } else {
+      if (s.counted_ == nullptr || s.counted_method_ != msg.method) {
+        s.counted_ = &stats->For(msg.method);
+        s.counted_method_ = msg.method;
+      }
+      counted = s.counted_;
+    }
   }
   auto refuse = [&](Value error, absl::StatusCode code) {
     if (counted != nullptr) counted->Count(code);
