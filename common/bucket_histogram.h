@@ -24,8 +24,8 @@ class BucketHistogram {
       : bounds_(bounds), counts_(std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1)) {}
 
   void Observe(double v) {
-    size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                   bounds_.begin());
+    size_t i =
+        static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
     counts_[i].fetch_add(1, std::memory_order_relaxed);
     double sum = sum_.load(std::memory_order_relaxed);
     while (!sum_.compare_exchange_weak(sum, sum + v, std::memory_order_relaxed)) {

@@ -100,9 +100,8 @@ void AdminFeed::Run() {
     bool fresh = std::any_of(subscribers_.begin(), subscribers_.end(),
                              [](const auto& s) { return s->sent.empty(); });
     if (!fresh) {
-      cv_.wait_for(lock, options_.interval, [&] {
-        return stopping_ || subscribers_.size() > known;
-      });
+      cv_.wait_for(lock, options_.interval,
+                   [&] { return stopping_ || subscribers_.size() > known; });
       if (stopping_) break;
     }
     if (subscribers_.empty()) {
@@ -115,11 +114,12 @@ void AdminFeed::Run() {
     lock.unlock();
     const SteadyTime now = SteadyClock::now();
     const double seconds = have_previous ? std::chrono::duration<double>(now - taken).count() : 0;
-    Snapshot snapshot =
-        TakeSnapshot(net, engine.get(), have_previous ? &previous : nullptr, seconds, options_.max_rows);
+    Snapshot snapshot = TakeSnapshot(net, engine.get(), have_previous ? &previous : nullptr,
+                                     seconds, options_.max_rows);
     // Rates are measured over an interval at least: a refresh for a
     // newcomer in between does not become the reference.
-    if (!have_previous || seconds >= std::chrono::duration<double>(options_.interval).count() * 0.9) {
+    if (!have_previous ||
+        seconds >= std::chrono::duration<double>(options_.interval).count() * 0.9) {
       previous = snapshot;
       have_previous = true;
       taken = now;

@@ -27,7 +27,8 @@ std::vector<MethodStats::Row> MethodStats::Read() const {
   auto add = [&rows](std::string_view method, const Counters& c) {
     for (size_t i = 0; i < Counters::kCodes; ++i) {
       const uint64_t n = c.by_code_[i].load(std::memory_order_relaxed);
-      if (n > 0) rows.push_back(Row{std::string(method), Outcome(static_cast<absl::StatusCode>(i)), n});
+      if (n > 0)
+        rows.push_back(Row{std::string(method), Outcome(static_cast<absl::StatusCode>(i)), n});
     }
   };
   {

@@ -95,7 +95,11 @@ std::string RenderMetrics(const NetServer* net, const engine::Engine* engine) {
             static_cast<double>(net->parked_sessions()));
     m.Counter("ddpd_messages_received_total", "DDP messages received", D(s.messages_in));
     m.Counter("ddpd_messages_sent_total", "DDP messages sent", D(s.messages_out));
-    m.Counter("ddpd_bytes_sent_total", "WebSocket payload bytes sent", D(s.bytes_out));
+    m.Counter("ddpd_bytes_sent_total", "Bytes written to DDP connections", D(s.bytes_out));
+    m.Counter("ddpd_bytes_received_total",
+              "Bytes received on DDP connections (frames; inflated messages with "
+              "permessage-deflate; SockJS xhr_send bodies)",
+              D(s.bytes_in));
     m.Counter("ddpd_slow_consumer_closes_total",
               "Connections closed because their outbound queue passed the hard limit (4001)",
               D(s.slow_consumer_closes));

@@ -184,8 +184,10 @@ struct Shared {
   // TLS: the certificate and key new connections get (tls.cc); null for a
   // plain port. Guarded by mu.
   std::shared_ptr<asio::ssl::context> tls;
-  // SockJS sessions over XHR (sockjs_xhr.cc).
+  // SockJS sessions over XHR (sockjs_xhr.cc); NetServer ends what is left
+  // of them once its threads are gone (EndXhrSessions).
   std::shared_ptr<XhrSessions> xhr_sessions;
+  void EndXhrSessions();
   void EndDelegated();
   std::vector<std::pair<std::weak_ptr<Session>, std::weak_ptr<StrandExecutor>>>
       delegated;  // guarded by mu

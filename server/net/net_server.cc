@@ -599,6 +599,7 @@ void NetServer::Shutdown() {
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
   s.EndDelegated();
+  s.EndXhrSessions();
 }
 
 const NetStats& NetServer::stats() const { return impl_->shared->stats; }

@@ -90,6 +90,9 @@ struct NetStats {
   std::atomic<int64_t> messages_in{0};
   std::atomic<int64_t> messages_out{0};
   std::atomic<int64_t> bytes_out{0};
+  // Received: the frames as read on the plain path, the (inflated)
+  // messages with permessage-deflate, the bodies of SockJS xhr_send.
+  std::atomic<int64_t> bytes_in{0};
   std::atomic<int64_t> slow_consumer_closes{0};
   std::atomic<int64_t> messages_conflated{0};  // merged into a pending one (or cancelled)
   std::atomic<int64_t> sessions_resumed{0};  // Meteor session resumptions

@@ -47,6 +47,10 @@ class XhrSessions {
     std::lock_guard<std::mutex> lock(mu_);
     return sessions_.emplace(std::move(id), std::move(s)).second;
   }
+  // At shutdown, once no I/O thread runs: every session ends now and the
+  // table lets go of them (they hold the Shared that holds this table).
+  void EndAll();
+
   void Remove(std::string_view id, const XhrSession* s) {
     std::shared_ptr<XhrSession> gone;  // released outside the lock
     std::lock_guard<std::mutex> lock(mu_);
@@ -63,6 +67,10 @@ class XhrSessions {
 };
 
 std::shared_ptr<XhrSessions> MakeXhrSessions() { return std::make_shared<XhrSessions>(); }
+
+void Shared::EndXhrSessions() {
+  if (xhr_sessions != nullptr) xhr_sessions->EndAll();
+}
 
 namespace {
 
@@ -182,6 +190,22 @@ class XhrSession : public Transport,
     std::vector<std::function<void()>> fns;
     fns.swap(resumed_);
     for (auto& fn : fns) fn();
+  }
+
+  // No I/O thread runs any more (NetServer shutdown): the DDP session
+  // ends if it has not, and the references this session holds go.
+  void EndNow() {
+    if (!ended_) {
+      ended_ = true;
+      closed_ = true;
+      if (session_ != nullptr) {
+        session_->OnClosed();
+        shared_->stats.connections_open--;
+      }
+      if (reg_id_ != 0) shared_->Unregister(reg_id_);
+    }
+    receiver_.reset();
+    session_.reset();
   }
 
   // Closable ------------------------------------------------------------
@@ -304,9 +328,9 @@ class XhrSession : public Transport,
   uint64_t reg_id_ = 0;
   bool registered_ = false;
   std::shared_ptr<XhrReceiver> receiver_;
-  size_t streamed_ = 0;             // bytes into the current stream
-  std::string pending_frames_;      // frames for the next receiver
-  std::string queued_;              // messages of the next a[...] frame, from its "["
+  size_t streamed_ = 0;         // bytes into the current stream
+  std::string pending_frames_;  // frames for the next receiver
+  std::string queued_;          // messages of the next a[...] frame, from its "["
   size_t queued_count_ = 0;
   SingleWriterSize queued_bytes_;
   bool flush_posted_ = false;
@@ -317,6 +341,19 @@ class XhrSession : public Transport,
   bool paused_ = false;
   std::vector<std::function<void()>> resumed_;
 };
+
+}  // namespace
+
+void XhrSessions::EndAll() {
+  StringMap<std::shared_ptr<XhrSession>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    all.swap(sessions_);
+  }
+  for (auto& [id, s] : all) s->EndNow();
+}
+
+namespace {
 
 HttpResponse SockJsError(const HttpRequest& request, int status, std::string_view text) {
   return HttpResponse{status, "text/plain; charset=UTF-8", std::string(text),
@@ -365,6 +402,7 @@ void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view ses
       respond(SockJsError(request, 500, "Payload expected."));
       return;
     }
+    shared->stats.bytes_in += static_cast<int64_t>(request.body.size());
     absl::StatusOr<std::vector<std::string>> messages =
         sockjs::DecodeClientFrame(request.body, shared->options.session.json_limits);
     if (!messages.ok()) {
@@ -375,9 +413,9 @@ void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view ses
     asio::post(s->strand(), [s, messages = std::move(*messages), headers = std::move(headers),
                              respond = std::move(respond)]() mutable {
       auto answer = [respond, headers](bool ok) {
-        respond(ok ? HttpResponse{204, "text/plain; charset=UTF-8", "", headers}
-                   : HttpResponse{404, "text/plain; charset=UTF-8", "SockJS session closed",
-                                  headers});
+        respond(
+            ok ? HttpResponse{204, "text/plain; charset=UTF-8", "", headers}
+               : HttpResponse{404, "text/plain; charset=UTF-8", "SockJS session closed", headers});
       };
       const bool ok = s->Receive(std::move(messages));
       // Backpressure: while the session waits for a method, the client's
@@ -391,9 +429,8 @@ void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view ses
     return;
   }
   if (s != nullptr) {
-    asio::post(s->strand(), [s, receiver = std::move(receiver)]() mutable {
-      s->Attach(std::move(receiver));
-    });
+    asio::post(s->strand(),
+               [s, receiver = std::move(receiver)]() mutable { s->Attach(std::move(receiver)); });
     return;
   }
   if (!shared->AdmitIp(ip)) {
@@ -409,9 +446,8 @@ void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view ses
     receiver->End();
     return;
   }
-  asio::post(s->strand(), [s, receiver = std::move(receiver)]() mutable {
-    s->Open(std::move(receiver));
-  });
+  asio::post(s->strand(),
+             [s, receiver = std::move(receiver)]() mutable { s->Open(std::move(receiver)); });
 }
 
 }  // namespace ddp::net_internal

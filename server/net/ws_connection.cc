@@ -324,6 +324,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   void Process(std::string_view bytes) {
     if (done_) return;
+    shared_->stats.bytes_in += static_cast<int64_t>(bytes.size());
     WsError error = reader_->Feed(bytes, [this](const WsEvent& ev) { OnFrame(ev); });
     if (error.code != 0 && !done_ && !peer_closed_) {
       // Fail the connection (RFC 6455 7.1.7): our close frame, then the
@@ -568,6 +569,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       return;
     }
     auto data = buffer_.data();
+    shared_->stats.bytes_in += static_cast<int64_t>(data.size());
     OnText(std::string_view(static_cast<const char*>(data.data()), data.size()));
     buffer_.consume(buffer_.size());
     // Most connections are idle most of the time: between messages they

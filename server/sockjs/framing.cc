@@ -34,8 +34,8 @@ bool IsFramedWebSocket(std::string_view path) {
 }
 
 std::string InfoBody(uint32_t entropy) {
-  return StrCat(R"({"websocket":true,"origins":["*:*"],"cookie_needed":false,"entropy":)",
-                entropy, "}");
+  return StrCat(R"({"websocket":true,"origins":["*:*"],"cookie_needed":false,"entropy":)", entropy,
+                "}");
 }
 
 std::string MessageFrame(std::string_view message) {
@@ -57,7 +57,8 @@ std::string CloseFrame(int code, std::string_view reason) {
 absl::StatusOr<std::vector<std::string>> DecodeClientFrame(std::string_view frame,
                                                            const JsonLimits& limits) {
   absl::StatusOr<Value> v = ParseJson(frame, limits);
-  if (!v.ok()) return absl::InvalidArgumentError(StrCat("broken SockJS frame: ", ToStd(v.status().message())));
+  if (!v.ok())
+    return absl::InvalidArgumentError(StrCat("broken SockJS frame: ", ToStd(v.status().message())));
   std::vector<std::string> messages;
   if (v->is_string()) {
     messages.push_back(std::move(v->as_string()));

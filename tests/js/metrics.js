@@ -98,6 +98,8 @@ async function main() {
                 value(before, 'ddpd_messages_received_total') + 12);  // connect, sub, 10 methods
       assert.ok(value(during, 'ddpd_messages_sent_total') >= value(before, 'ddpd_messages_sent_total') + 30);
       assert.ok(value(during, 'ddpd_bytes_sent_total') > value(before, 'ddpd_bytes_sent_total'));
+      assert.ok(value(during, 'ddpd_bytes_received_total') >= value(before, 'ddpd_bytes_received_total') + 300,
+                'the connect, sub and inserts were received');
       assert.ok(value(during, 'ddpd_rocksdb_memtable_bytes') > 0);
 
       // Method calls by name and outcome: the inserts, a call to a method
