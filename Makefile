@@ -6,13 +6,14 @@
 #   make bench   Release build, run the micro benchmarks
 #   make bench-compare  side by side with nats-server, Redis and mosquitto
 #                (bench/compare.sh; BENCH_SECONDS per run, default 10)
-#   make fuzz    clang + libFuzzer build in build-fuzz/, fuzz the DDP decoder
-#                (FUZZ_SECONDS, default 60)
+#   make fuzz    clang + libFuzzer build in build-fuzz/, run every fuzz target
+#                (tests/fuzz; FUZZ_SECONDS each, default 60; FUZZ_TARGETS)
 
 JOBS ?= $(shell nproc)
 PORT ?= 3000
 DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= ddp_decode ws_frames json query sockjs rules jwt http_query
 
 .PHONY: deps build run test test-deps bench bench-compare fuzz clean format
 
@@ -56,10 +57,17 @@ bench-compare: deps
 fuzz: deps
 	@CXX=clang++ cmake -S . -B build-fuzz -DDDP_FUZZ=ON -DDDP_BUILD_TESTS=OFF -DDDP_BUILD_BENCH=OFF \
 	  -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_ddp_decode
-	@mkdir -p build-fuzz/corpus
-	build-fuzz/bin/fuzz_ddp_decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	  build-fuzz/corpus tests/fuzz/seeds
+	@cmake --build build-fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t build-fuzz/crashes/$$t; \
+	  dict=""; case $$t in ws_frames|http_query) ;; *) dict=-dict=tests/fuzz/dicts/json.dict ;; esac; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $$dict \
+	    -artifact_prefix=build-fuzz/crashes/$$t/ -print_final_stats=1 \
+	    build-fuzz/corpus/$$t tests/fuzz/seeds/$$t >build-fuzz/$$t.log 2>&1 || \
+	    { tail -40 build-fuzz/$$t.log; echo "fuzz: $$t failed; the input is in build-fuzz/crashes/$$t/"; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units' build-fuzz/$$t.log; \
+	done
 
 format:
 	@find common protocol query storage server client tests bench -name '*.h' -o -name '*.cc' \
