@@ -24,13 +24,8 @@ HttpResponse HttpApi::Error(int status, std::string_view reason) {
 // transports there are. Cross-origin like SockJS servers answer it: the
 // page may be served from elsewhere.
 HttpResponse HttpApi::SockJsInfo(const HttpRequest& request) {
-  const std::string origin = request.Header("Origin");
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"Cache-Control", "no-store, no-cache, no-transform, must-revalidate, max-age=0"},
-      {"Access-Control-Allow-Origin", origin.empty() || origin == "null" ? "*" : origin},
-      {"Access-Control-Allow-Credentials", "true"},
-      {"Vary", "Origin"},
-  };
+  std::vector<std::pair<std::string, std::string>> headers =
+      sockjs::CorsHeaders(request.Header("Origin"));
   if (request.method == "OPTIONS") {
     headers.emplace_back("Access-Control-Allow-Methods", "OPTIONS, GET");
     headers.emplace_back("Access-Control-Max-Age", "31536000");

@@ -224,8 +224,6 @@ std::shared_ptr<XhrSessions> MakeXhrSessions();
 void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view session_id,
                      std::string_view transport, HttpRequest request, const std::string& ip,
                      std::shared_ptr<XhrReceiver> receiver, HttpRespond respond);
-// The CORS headers of every SockJS answer.
-std::vector<std::pair<std::string, std::string>> SockJsCorsHeaders(const HttpRequest& request);
 
 // Serves HTTP (and WebSocket upgrades) on a connected stream. `buffered`:
 // bytes already read from it.

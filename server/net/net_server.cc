@@ -192,8 +192,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     unsigned version = req.version();
     // Every answer names its request, and a failure inside the server
     // (HttpResponse::log_detail) is logged once with that id, which the
-    // client can quote. The path only:
-    // a query string may carry credentials.
+    // client can quote; with the path only, as a query string may carry
+    // credentials.
     auto respond = [self = shared_from_this(), keep_alive, version, id = request.request_id,
                     method = request.method,
                     path = std::string(request.Path())](HttpResponse response) {
@@ -211,7 +211,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (sockjs_route->transport != "xhr_send") {
         receiver = std::make_shared<Receiver>(shared_from_this(),
                                               sockjs_route->transport == "xhr_streaming",
-                                              keep_alive, version, SockJsCorsHeaders(request));
+                                              keep_alive, version, sockjs::CorsHeaders(request.Header("Origin")));
         stream_.expires_never();  // held until there is something to say
       }
       const std::string session(sockjs_route->session), transport(sockjs_route->transport);

@@ -357,26 +357,16 @@ namespace {
 
 HttpResponse SockJsError(const HttpRequest& request, int status, std::string_view text) {
   return HttpResponse{status, "text/plain; charset=UTF-8", std::string(text),
-                      SockJsCorsHeaders(request)};
+                      sockjs::CorsHeaders(request.Header("Origin"))};
 }
 
 }  // namespace
-
-std::vector<std::pair<std::string, std::string>> SockJsCorsHeaders(const HttpRequest& request) {
-  const std::string origin = request.Header("Origin");
-  return {
-      {"Cache-Control", "no-store, no-cache, no-transform, must-revalidate, max-age=0"},
-      {"Access-Control-Allow-Origin", origin.empty() || origin == "null" ? "*" : origin},
-      {"Access-Control-Allow-Credentials", "true"},
-      {"Vary", "Origin"},
-  };
-}
 
 void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view session_id,
                      std::string_view transport, HttpRequest request, const std::string& ip,
                      std::shared_ptr<XhrReceiver> receiver, HttpRespond respond) {
   if (request.method == "OPTIONS") {
-    auto headers = SockJsCorsHeaders(request);
+    auto headers = sockjs::CorsHeaders(request.Header("Origin"));
     headers.emplace_back("Access-Control-Allow-Methods", "OPTIONS, POST");
     headers.emplace_back("Access-Control-Max-Age", "31536000");
     if (std::string h = request.Header("Access-Control-Request-Headers"); !h.empty()) {
@@ -409,7 +399,7 @@ void HandleSockJsXhr(const std::shared_ptr<Shared>& shared, std::string_view ses
       respond(SockJsError(request, 500, "Broken JSON encoding."));
       return;
     }
-    auto headers = SockJsCorsHeaders(request);
+    auto headers = sockjs::CorsHeaders(request.Header("Origin"));
     asio::post(s->strand(), [s, messages = std::move(*messages), headers = std::move(headers),
                              respond = std::move(respond)]() mutable {
       auto answer = [respond, headers](bool ok) {

@@ -38,6 +38,16 @@ std::string InfoBody(uint32_t entropy) {
                 "}");
 }
 
+std::vector<std::pair<std::string, std::string>> CorsHeaders(std::string_view origin) {
+  return {
+      {"Cache-Control", "no-store, no-cache, no-transform, must-revalidate, max-age=0"},
+      {"Access-Control-Allow-Origin",
+       origin.empty() || origin == "null" ? std::string("*") : std::string(origin)},
+      {"Access-Control-Allow-Credentials", "true"},
+      {"Vary", "Origin"},
+  };
+}
+
 std::string MessageFrame(std::string_view message) {
   std::string frame;
   frame.reserve(message.size() + message.size() / 8 + 8);

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,6 +42,10 @@ bool IsFramedWebSocket(std::string_view path);
 // GET /sockjs/info: WebSocket available, any origin, no cookie needed.
 // `entropy` is a random number the client may use for its ids.
 std::string InfoBody(uint32_t entropy);
+
+// The headers of every SockJS answer: not cached, and cross-origin for the
+// request's `Origin` (the page may come from elsewhere; "*" without one).
+std::vector<std::pair<std::string, std::string>> CorsHeaders(std::string_view origin);
 
 inline constexpr std::string_view kOpenFrame = "o";
 inline constexpr std::string_view kHeartbeatFrame = "h";
