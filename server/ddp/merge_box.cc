@@ -580,7 +580,10 @@ void MergeBox::ForEachDocument(
                              const Object& fields)>& fn) const {
   for (const auto& [name, coll] : collections_) {
     if (coll.sole) {
-      coll.sole->ForEach([&](const SharedDocumentRef& doc) { fn(name, doc->id(), doc->fields()); });
+      // A named reference: clang 14 cannot capture a structured binding.
+      const auto& collection = name;
+      coll.sole->ForEach(
+          [&](const SharedDocumentRef& doc) { fn(collection, doc->id(), doc->fields()); });
       continue;
     }
     for (const Entry& entry : coll) {
