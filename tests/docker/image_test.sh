@@ -160,11 +160,24 @@ if ! $client ready "$p1" 120000 >/dev/null || ! $client ready "$p2" 120000 >/dev
   compose -f "$root/docker/compose.cluster.yml" logs >&2
   fail "cluster nodes not ready"
 fi
-$client write "$p1" clustered 20
-$client wait "$p2" clustered 20 ||
+# Right after the cluster forms, JetStream is still electing its leaders: a
+# first write (or connect) can fail then (seen in CI: a connect that timed
+# out after both nodes were ready; to be looked into, see the session 13
+# note). Up to five attempts, each on a topic of its own.
+topic=""
+for attempt in 1 2 3 4 5; do
+  if $client write "$p1" "clustered$attempt" 20; then topic="clustered$attempt"; break; fi
+  log "cluster write attempt $attempt failed; retrying"
+  sleep 3
+done
+[ -n "$topic" ] ||
+  { compose -f "$root/docker/compose.cluster.yml" logs >&2; fail "writing to cluster node 1"; }
+$client wait "$p2" "$topic" 20 ||
   { compose -f "$root/docker/compose.cluster.yml" logs >&2; fail "node 2 did not get node 1's writes"; }
-$client write "$p2" clustered2 5
-$client wait "$p1" clustered2 5
+$client write "$p2" clustered2 5 ||
+  { compose -f "$root/docker/compose.cluster.yml" logs >&2; fail "writing to cluster node 2"; }
+$client wait "$p1" clustered2 5 ||
+  { compose -f "$root/docker/compose.cluster.yml" logs >&2; fail "node 1 did not get node 2's writes"; }
 compose -f "$root/docker/compose.cluster.yml" down -v >/dev/null 2>&1
 log "compose.cluster.yml: written on one node, read on the other, both ways"
 log "passed"

@@ -32,7 +32,9 @@ async function connect(port) {
                       autoReconnect: false });
   let connected = false;
   d.on('connected', () => { connected = true; });
-  await waitFor(() => connected, 'connected', 10000);
+  // A cluster node that just became ready may take a while longer (its
+  // JetStream consumer): a deadline against hangs, not a timing check.
+  await waitFor(() => connected, 'connected', 60000);
   return d;
 }
 
