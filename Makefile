@@ -7,17 +7,15 @@
 #   make bench-compare  side by side with nats-server, Redis and mosquitto
 #                (bench/compare.sh; BENCH_SECONDS per run, default 10)
 #   make fuzz    clang + libFuzzer build in build-fuzz/, run every fuzz target
-#                (tests/fuzz; FUZZ_SECONDS each, default 60; FUZZ_TARGETS)
+#                (tests/fuzz; FUZZ_SECONDS each, default 60, or FUZZ_RUNS
+#                executions each; FUZZ_TARGETS to choose)
 
 JOBS ?= $(shell nproc)
 PORT ?= 3000
 DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 60
-# query and rules (tests/fuzz/fuzz_query.cc, fuzz_rules.cc) need the query
-# module, which Debian's clang 14 cannot compile (query/expr.h's recursive
-# Node: "template argument must be a complete class"); the test build
-# replays their corpora with g++.
-FUZZ_TARGETS ?= ddp_decode ws_frames json sockjs jwt http_query
+FUZZ_RUNS ?=
+FUZZ_TARGETS ?= ddp_decode ws_frames json query sockjs rules jwt http_query
 
 .PHONY: deps build run test test-deps bench bench-compare fuzz clean format
 
@@ -65,8 +63,9 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t build-fuzz/crashes/$$t; \
 	  dict=""; case $$t in ws_frames|http_query) ;; *) dict=-dict=tests/fuzz/dicts/json.dict ;; esac; \
-	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	  build-fuzz/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $$dict \
+	  echo "fuzz: $$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) executions,$(FUZZ_SECONDS) s)"; \
+	  build-fuzz/bin/fuzz_$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) \
+	    -max_len=4096 $$dict \
 	    -artifact_prefix=build-fuzz/crashes/$$t/ -print_final_stats=1 \
 	    build-fuzz/corpus/$$t tests/fuzz/seeds/$$t >build-fuzz/$$t.log 2>&1 || \
 	    { tail -40 build-fuzz/$$t.log; echo "fuzz: $$t failed; the input is in build-fuzz/crashes/$$t/"; exit 1; }; \

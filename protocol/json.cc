@@ -192,11 +192,11 @@ class Builder {
     return false;
   }
   bool String(const char* s, rapidjson::SizeType n, bool) {
-    if (!CheckString(n)) return false;
+    if (!CheckString(s, n)) return false;
     return Add(Value(std::string(s, n)));
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
-    if (!CheckString(n)) return false;
+    if (!CheckString(s, n)) return false;
     if (n == 7 && std::memcmp(s, "$escape", 7) == 0) saw_escape_ = true;
     pending_key_ = std::string_view(s, n);
     return true;
@@ -259,10 +259,25 @@ class Builder {
   const std::string& error() const { return error_; }
 
  private:
-  bool CheckString(size_t n) {
+  bool CheckString(const char* s, size_t n) {
     if (n > limits_.max_string_bytes) {
       error_ = StrCat("string of ", n, " bytes exceeds the limit of ", limits_.max_string_bytes);
       return false;
+    }
+    // Debian's RapidJSON (1.1.0) decodes a lone low-surrogate escape
+    // ("\udc00") into the UTF-8 bytes of U+DC00 (ED B0 80), which are not
+    // UTF-8: re-encoded, they would reach other clients as invalid text. Any
+    // surrogate code point in the decoded string starts ED A0..BF; raw input
+    // bytes like that are already refused by encoding validation, so what
+    // is found here came from an escape. 0xED is rare, so memchr keeps the
+    // common string at one fast scan.
+    const char* end = s + n;
+    for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, 0xED, end - p))) != nullptr;
+         ++p) {
+      if (p + 1 < end && (static_cast<unsigned char>(p[1]) & 0xE0) == 0xA0) {
+        error_ = "invalid JSON: \\u escape of an unpaired UTF-16 surrogate";
+        return false;
+      }
     }
     return true;
   }

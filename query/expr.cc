@@ -17,8 +17,10 @@ struct Expr::Node {
   std::vector<std::string> path;          // kField
   std::string dotted;                     // kField
   std::string op;                         // kOp
-  std::vector<std::pair<std::string, Node>> members;  // kObject
-  std::vector<Node> args;                 // kArray, kOp
+  // kObject: keys[i] names args[i]. (Two vectors rather than pairs: a
+  // pair of the incomplete Node is not allowed, and clang refuses it.)
+  std::vector<std::string> keys;
+  std::vector<Node> args;                 // kArray, kOp, kObject
   Value options;                          // kOp extras ($dateTrunc unit...)
   bool reads_fields = false;
 };
@@ -182,7 +184,8 @@ absl::StatusOr<Node> CompileNode(const Value& spec, int depth) {
       }
       ASSIGN_OR_RETURN(Node c, CompileNode(m.value, depth + 1));
       n.reads_fields |= c.reads_fields;
-      n.members.emplace_back(m.key, std::move(c));
+      n.keys.push_back(m.key);
+      n.args.push_back(std::move(c));
     }
     return n;
   }
@@ -317,9 +320,9 @@ Opt Eval(const Node& n, const Object& doc) {
     }
     case Node::Kind::kObject: {
       Object o;
-      for (const auto& [key, child] : n.members) {
-        Opt v = Eval(child, doc);
-        if (v) o.Append(key, std::move(*v));
+      for (size_t i = 0; i < n.keys.size(); ++i) {
+        Opt v = Eval(n.args[i], doc);
+        if (v) o.Append(n.keys[i], std::move(*v));
       }
       return Value(std::move(o));
     }

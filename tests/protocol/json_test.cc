@@ -223,6 +223,25 @@ TEST(JsonTest, StringEscapingIsValidJson) {
   EXPECT_EQ(ParseJson(R"("a\u0000b")")->as_string(), with_nul);
 }
 
+// Found by fuzz_json (tests/fuzz/seeds/json/lone-surrogate): a \u escape
+// of half a UTF-16 pair must not decode into bytes that are not UTF-8.
+TEST(JsonTest, UnpairedSurrogateEscapesAreRefused) {
+  for (const char* text : {R"("\udccc")", R"("a\udc00b")", R"({"\udfff":1})", R"("\ud83d")",
+                           R"("\ud83d\u0041")", R"(["x", "\ude00\ud83d"])"}) {
+    auto v = ParseJson(text);
+    EXPECT_FALSE(v.ok()) << text;
+  }
+  // A proper pair is one code point, written back as its UTF-8.
+  auto pair = ParseJson(R"("\ud83d\ude00")");
+  ASSERT_TRUE(pair.ok());
+  EXPECT_EQ(pair->as_string(), "\xf0\x9f\x98\x80");
+  auto back = ParseJson(ToJson(*pair));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->as_string(), pair->as_string());
+  // Characters next to the surrogate range (U+D7FF, U+E000) stay accepted.
+  EXPECT_EQ(ParseJson(R"("\ud7ff\ue000")")->as_string(), "\xed\x9f\xbf\xee\x80\x80");
+}
+
 // The writer skips eight bytes at a time: escapes at every position of a
 // block, next to multi-byte UTF-8, must still come out right.
 TEST(JsonTest, StringEscapingAtEveryPosition) {
