@@ -109,6 +109,14 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
   app.add_option("--durability", durability,
                  "sync: fsync every commit group; batch: fsync every --batch-sync-ms; none")
       ->check(CLI::IsMember({"sync", "batch", "none"}));
+  app.add_option("--test-power-loss-journal", o.engine.store.power_loss_journal,
+                 "Testing only: journal what each fsync made durable in this file and, at "
+                 "start, cut the data files back to it (a SIGKILL then acts as a power cut)");
+  int64_t min_free_disk_mb = 64;
+  app.add_option("--min-free-disk-mb", min_free_disk_mb,
+                 "Refuse writes (reads go on) while the data directory's disk has less free "
+                 "space; they resume by themselves when space returns (0: no reserve)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   int64_t batch_sync_ms = 10;
   app.add_option("--batch-sync-ms", batch_sync_ms, "WAL sync interval in batch mode")
       ->check(CLI::Range(int64_t{1}, int64_t{60000}));
@@ -343,6 +351,7 @@ ParsedConfig ParseConfig(int argc, const char* const* argv) {
     result.message = out.str() + err.str();
     return result;
   }
+  o.engine.store.min_free_bytes = static_cast<uint64_t>(min_free_disk_mb) << 20;
   o.engine.store.durability = durability == "sync"    ? storage::Durability::kSync
                               : durability == "batch" ? storage::Durability::kBatch
                                                       : storage::Durability::kNone;

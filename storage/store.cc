@@ -1,6 +1,10 @@
 #include "storage/store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -10,6 +14,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "protocol/json.h"
+#include "storage/fault_fs.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
@@ -115,49 +120,40 @@ absl::StatusOr<StoredDoc> DecodeDoc(std::string_view value) {
   return d;
 }
 
-// A file system whose writes fail with "no space" while the switch is on.
-class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
+// RocksDB's own messages go to ddpd's log rather than to a LOG file in the
+// data directory: operators find them where everything else is (text or
+// JSON), and a full disk cannot break the logger. (Debian's RocksDB is
+// built with assertions: after one failed write to its LOG file, the next
+// message aborts the process, as tests/faults/full_disk_test found.)
+class RocksLogger : public rocksdb::Logger {
  public:
-  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> file,
-                     std::shared_ptr<FaultInjection> faults)
-      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
-    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  explicit RocksLogger(rocksdb::InfoLogLevel level) : Logger(level) {}
+  using Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
   }
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           const rocksdb::DataVerificationInfo& info,
-                           rocksdb::IODebugContext* dbg) override {
-    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
-    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buf[1024];
+    int n = std::vsnprintf(buf, sizeof buf, format, ap);
+    if (n < 0) return;
+    std::string_view text(buf, std::min(static_cast<size_t>(n), sizeof buf - 1));
+    switch (level) {
+      case rocksdb::InfoLogLevel::DEBUG_LEVEL:
+        spdlog::debug("rocksdb: {}", text);
+        break;
+      case rocksdb::InfoLogLevel::INFO_LEVEL:
+      case rocksdb::InfoLogLevel::HEADER_LEVEL:
+        spdlog::info("rocksdb: {}", text);
+        break;
+      case rocksdb::InfoLogLevel::WARN_LEVEL:
+        spdlog::warn("rocksdb: {}", text);
+        break;
+      default:
+        spdlog::error("rocksdb: {}", text);
+        break;
+    }
   }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
-    return FSWritableFileOwnerWrapper::Sync(options, dbg);
-  }
-
- private:
-  std::shared_ptr<FaultInjection> faults_;
-};
-
-class FaultyFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  FaultyFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base,
-                   std::shared_ptr<FaultInjection> faults)
-      : FileSystemWrapper(base), faults_(std::move(faults)) {}
-  const char* Name() const override { return "DdpdFaultyFileSystem"; }
-  rocksdb::IOStatus NewWritableFile(const std::string& fname, const rocksdb::FileOptions& opts,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                    rocksdb::IODebugContext* dbg) override {
-    if (faults_->fail_writes.load()) return rocksdb::IOStatus::NoSpace("injected: no space left");
-    rocksdb::IOStatus s = FileSystemWrapper::NewWritableFile(fname, opts, result, dbg);
-    if (s.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
-    return s;
-  }
-
- private:
-  std::shared_ptr<FaultInjection> faults_;
 };
 
 class RocksSnapshot : public Snapshot {
@@ -184,9 +180,79 @@ struct Store::Impl {
   std::atomic<uint64_t> last_seq{0};
   std::atomic<uint64_t> log_position{0};
   // Set after a failed write: RocksDB's log writer must not be touched
-  // again (Debian's RocksDB is built with assertions that abort otherwise);
-  // the database stays read-only until it is reopened.
+  // again (Debian's RocksDB is built with assertions that abort otherwise)
+  // until DB::Resume() has cleared the error, which flushes the memtables
+  // and starts a new log (TryResume).
   std::atomic<bool> write_failed{false};
+  std::mutex resume_mu;
+  SteadyTime next_resume{};  // guarded by resume_mu
+  std::atomic<bool> needs_reopen{false};  // Resume refused: only a restart helps
+
+  // After a failed write: at most once per write_retry_interval, asks
+  // RocksDB to recover (it needs room for a flush, so on a still-full disk
+  // this fails again, cheaply). True when writes may go on.
+  bool TryResume() {
+    std::lock_guard<std::mutex> lock(resume_mu);
+    if (!write_failed) return true;
+    SteadyTime now = SteadyClock::now();
+    if (now < next_resume) return false;
+    next_resume = now + options.write_retry_interval;
+    rocksdb::Status s = db->Resume();
+    if (!s.ok()) {
+      if (s.severity() >= rocksdb::Status::Severity::kFatalError && !needs_reopen) {
+        needs_reopen = true;
+        spdlog::error("storage: RocksDB cannot recover from this write error while open "
+                      "({}): restart ddpd once the disk is fixed",
+                      s.ToString());
+      }
+      spdlog::debug("storage: writes still failing: {}", s.ToString());
+      return false;
+    }
+    write_failed = false;
+    spdlog::warn("storage: writes resumed (the disk has room again)");
+    return true;
+  }
+
+  // The free-space reserve (options.min_free_bytes). Debian's RocksDB treats
+  // "no space" while appending to its write-ahead log as a fatal error that
+  // only a reopen clears, so ddpd refuses writes before the disk is full:
+  // RocksDB then never meets ENOSPC on the log, and its flushes and
+  // compactions (whose "no space" errors DB::Resume can clear) have room.
+  // statvfs is asked at most every kFreeSpaceCheck, so the reserve must
+  // exceed what can be written in that time (64 MiB in 20 ms is 3 GB/s).
+  static constexpr Duration kFreeSpaceCheck = std::chrono::milliseconds(20);
+  std::mutex space_mu;
+  SteadyTime next_space_check{};  // guarded by space_mu
+  uint64_t free_bytes = UINT64_MAX;  // guarded by space_mu; last statvfs answer
+
+  // OK, or Unavailable naming the free space and the reserve.
+  absl::Status CheckRoom() {
+    if (options.min_free_bytes == 0) return absl::OkStatus();
+    std::lock_guard<std::mutex> lock(space_mu);
+    SteadyTime now = SteadyClock::now();
+    if (now >= next_space_check) {
+      next_space_check = now + kFreeSpaceCheck;
+      struct statvfs st;
+      if (::statvfs(options.path.c_str(), &st) == 0) {
+        bool was_full = free_bytes < options.min_free_bytes;
+        free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+        bool full = free_bytes < options.min_free_bytes;
+        if (full && !was_full) {
+          spdlog::error("storage: the disk of {} is almost full ({} MiB free, the reserve is {} MiB): "
+                        "writes are refused until space returns",
+                        options.path, free_bytes >> 20, options.min_free_bytes >> 20);
+        } else if (was_full && !full) {
+          spdlog::warn("storage: the disk of {} has room again ({} MiB free): writes resume",
+                       options.path, free_bytes >> 20);
+        }
+      }
+    }
+    if (free_bytes >= options.min_free_bytes) return absl::OkStatus();
+    return absl::UnavailableError(
+        StrCat("storage unavailable: the disk is almost full (", free_bytes >> 20,
+               " MiB free, below the reserve of ", options.min_free_bytes >> 20,
+               " MiB): writes resume by themselves when space returns; reads go on"));
+  }
 
   mutable std::mutex counts_mu;
   StringMap<int64_t> counts;  // guarded by counts_mu
@@ -255,6 +321,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::WARN_LEVEL;
+  db_options.info_log = std::make_shared<RocksLogger>(rocksdb::WARN_LEVEL);
   db_options.keep_log_file_num = 3;
   // The metadata column family takes a few bytes per commit and would never
   // fill its memtable, so it would keep every write-ahead log file alive
@@ -267,8 +334,19 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // corruption and must stop the open rather than silently drop
   // acknowledged writes after it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  if (options.faults) {
-    auto fs = std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(), options.faults);
+  std::shared_ptr<rocksdb::FileSystem> fs = rocksdb::FileSystem::Default();
+  if (!options.power_loss_journal.empty()) {
+    ASSIGN_OR_RETURN(PowerLossReport cut, ApplyPowerLoss(options.power_loss_journal));
+    spdlog::warn("storage: power-loss test mode: dropped {} unsynced bytes from {} files",
+                 cut.bytes_dropped, cut.files_cut);
+    fs = NewSyncJournalFileSystem(fs, options.power_loss_journal);
+    if (fs == nullptr) {
+      return absl::InvalidArgumentError(
+          StrCat("storage: cannot open the power-loss journal '", options.power_loss_journal, "'"));
+    }
+  }
+  if (options.faults) fs = NewFullDiskFileSystem(fs, options.faults);
+  if (fs != rocksdb::FileSystem::Default()) {
     impl->env = rocksdb::NewCompositeEnv(fs);
     db_options.env = impl->env.get();
   }
@@ -342,7 +420,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       while (!p->stopping) {
         p->sync_cv.wait_for(lock, p->options.batch_sync_interval);
         if (p->stopping) break;
-        if (p->write_failed) continue;
+        if (p->write_failed) continue;  // Commit's TryResume recovers
         lock.unlock();
         rocksdb::Status st = p->db->SyncWAL();
         if (!st.ok()) {
@@ -440,10 +518,16 @@ uint64_t Store::log_position() const {
 }
 
 absl::Status Store::Commit(const CommitBatch& batch) {
-  if (impl_->write_failed) {
+  RETURN_IF_ERROR(impl_->CheckRoom());
+  if (impl_->write_failed && !impl_->TryResume()) {
+    if (impl_->needs_reopen) {
+      return absl::UnavailableError(
+          "storage unavailable: a write failed (disk full or I/O error) in a way RocksDB "
+          "recovers from only at a restart: restart ddpd once the disk is fixed");
+    }
     return absl::UnavailableError(
-        "storage unavailable: an earlier write failed (disk full or I/O error); restart ddpd "
-        "once the disk is fixed");
+        "storage unavailable: writes fail (disk full or I/O error); they resume by themselves "
+        "once the disk has room");
   }
   rocksdb::WriteBatch wb;
   absl::flat_hash_map<std::string, int64_t> deltas;

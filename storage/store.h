@@ -69,6 +69,16 @@ struct StoreOptions {
   Durability durability = Durability::kSync;
   // In kBatch mode, how often the log is synced. Default: 10 ms.
   Duration batch_sync_interval = std::chrono::milliseconds(10);
+  // Free space the data directory's file system must keep: below it, Commit
+  // fails with Unavailable (reads go on) until space returns. RocksDB needs
+  // room to flush and compact, and a full disk under its log is an error
+  // only a restart clears (Store::Impl::CheckRoom). 0: no reserve.
+  // Default: 64 MiB.
+  uint64_t min_free_bytes = uint64_t{64} << 20;
+  // After a failed write (a full disk), how often a commit retries
+  // recovering the database; in between, commits fail at once with
+  // Unavailable. Default: 1 s.
+  Duration write_retry_interval = std::chrono::seconds(1);
   // RocksDB block cache. Default: 64 MiB.
   size_t block_cache_bytes = size_t{64} << 20;
   // Which topics keep the oldest-first index (ScanOldest): those with a
@@ -80,6 +90,11 @@ struct StoreOptions {
   std::function<bool(std::string_view topic)> index_by_seq;
   // Tests only: a switch that turns file writes into "no space" errors.
   std::shared_ptr<FaultInjection> faults;
+  // Tests only (ddpd --test-power-loss-journal): journal what each sync made
+  // durable in this file, and on Open first cut every file back to it, so
+  // that a SIGKILL loses what a power cut would (storage/fault_fs.h).
+  // Default: off.
+  std::string power_loss_journal;
 };
 
 struct StoredDoc {
