@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -315,6 +316,10 @@ Store::~Store() = default;
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  // RocksDB creates a missing directory too, but reports the missing one as
+  // an error in its log first; failures here are RocksDB's to report.
+  std::error_code ignored;
+  std::filesystem::create_directories(options.path, ignored);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;

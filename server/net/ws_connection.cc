@@ -294,11 +294,28 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
 
   void OnRawRead(beast::error_code ec, size_t n) {
     reading_ = false;
+    if (lingering_) {
+      // After the close: what the peer still sends is read and dropped
+      // until it closes its side too (or the linger timer fires).
+      if (ec) {
+        timer_.cancel();
+        beast::error_code ignored;
+        Socket().close(ignored);
+        return;
+      }
+      reading_ = true;
+      Socket().async_read_some(asio::buffer(read_buf_),
+                               [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                 self->OnRawRead(ec, n);
+                               });
+      return;
+    }
     if (ec) {
       // The peer went away (or our own Finish closed the socket).
       if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
         spdlog::debug("websocket {} read: {}", remote_address_, ec.message());
       }
+      peer_gone_ = true;
       Finish();
       return;
     }
@@ -313,6 +330,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       size_t got = Socket().read_some(asio::buffer(chunk), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
       if (ec) {
+        peer_gone_ = true;
         Finish();
         return;
       }
@@ -813,7 +831,22 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     // The socket went (or a close completed): if the session is still
     // there, its client left without `disconnect` and may come back.
     LoseSession(/*resumable=*/true);
-    if (raw_ || !close_sent_) {
+    if (raw_ && !peer_gone_) {
+      // A lingering close (RFC 6455 7.1.1: the server closes TCP first):
+      // our FIN goes now, and what the peer still sends is drained before
+      // the socket closes. Closing with unread bytes would send a RST,
+      // which can make the peer's kernel drop our close frame unread.
+      beast::error_code ignored;
+      Socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      lingering_ = true;
+      timer_.expires_after(kLinger);
+      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec == asio::error::operation_aborted) return;
+        beast::error_code ignored;
+        self->Socket().close(ignored);
+      });
+      if (!reading_) OnRawRead(beast::error_code(), 0);
+    } else if (raw_ || !close_sent_) {
       beast::error_code ignored;
       Socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
       Socket().close(ignored);
@@ -880,6 +913,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   bool closing_ = false;
   bool close_sent_ = false;
   bool peer_closed_ = false;  // raw path: the peer's close frame arrived
+  bool peer_gone_ = false;    // raw path: its socket ended (EOF or error)
+  bool lingering_ = false;    // raw path: closed, draining until the peer's FIN
+  // How long a closed connection drains what its peer still sends.
+  static constexpr auto kLinger = std::chrono::seconds(2);
   bool done_ = false;
   bool registered_ = false;
   uint64_t id_ = 0;

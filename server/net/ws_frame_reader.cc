@@ -24,6 +24,21 @@ bool IsValidCloseCode(uint16_t code) {
          (code >= 3000 && code <= 4999);
 }
 
+// The length of `s` without a multi-byte character cut at its end (the
+// rest of which is still to come), so that the prefix can be validated on
+// its own. A byte that cannot start a character ends nothing: it is left
+// in, for the validator to refuse.
+size_t CompletePrefix(std::string_view s) {
+  for (size_t k = 1; k <= 3 && k <= s.size(); ++k) {
+    const auto b = static_cast<unsigned char>(s[s.size() - k]);
+    if ((b & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    if (b < 0xC2 || b > 0xF4) return s.size();  // ASCII, or no character starts so
+    const size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+    return need > k ? s.size() - k : s.size();
+  }
+  return s.size();
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view s) {
@@ -185,10 +200,21 @@ WsError WsFrameReader::Feed(std::string_view data,
     message_.resize(at + n);
     Unmask(payload, n, key, message_.data() + at);
     in_message_ = !fin;
+    if (message_is_text_) {
+      // Fragments are checked as they come (up to the last whole
+      // character), so that invalid text fails at once rather than after
+      // the sender has streamed the rest of the message.
+      const size_t end = fin ? message_.size() : CompletePrefix(message_);
+      if (end > utf8_checked_ &&
+          !IsValidUtf8(std::string_view(message_).substr(utf8_checked_, end - utf8_checked_))) {
+        return Fail(1007, "text message is not UTF-8");
+      }
+      utf8_checked_ = end;
+    }
     if (fin) {
-      if (message_is_text_ && !IsValidUtf8(message_)) return Fail(1007, "text message is not UTF-8");
       on_event(WsEvent{message_is_text_ ? WsEvent::Kind::kText : WsEvent::Kind::kBinary, message_});
       std::string().swap(message_);
+      utf8_checked_ = 0;
     }
   }
   // Keep the unfinished tail (nothing at all when the reads held whole

@@ -59,6 +59,7 @@ class WsFrameReader {
   const size_t max_message_bytes_;
   std::string pending_;  // bytes of the frame being received (header and payload)
   std::string message_;  // payload of a fragmented message so far
+  size_t utf8_checked_ = 0;  // bytes of message_ known to be valid UTF-8
   bool in_message_ = false;
   bool message_is_text_ = false;
   WsError error_;

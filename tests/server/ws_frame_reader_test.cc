@@ -125,6 +125,29 @@ TEST(WsFrameReaderTest, ProtocolErrorsNameTheirCloseCode) {
   EXPECT_EQ(reader.Feed(Frame(0x1, "fine"), ignore).code, 1007);
 }
 
+// Fragments are validated as they arrive: invalid text fails before the
+// message ends, and characters split across fragments are not mistaken for
+// invalid ones (tests/js/ws_conformance.js runs the same over a socket).
+TEST(WsFrameReaderTest, FragmentedTextFailsFastAndSplitsAnywhere) {
+  const std::string text = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+  for (size_t cut = 1; cut < text.size(); ++cut) {
+    Seen seen = Read(Frame(0x1, text.substr(0, cut), false) + Frame(0x0, text.substr(cut)));
+    EXPECT_EQ(seen.error.code, 0) << "cut at " << cut;
+    EXPECT_EQ(seen.events, std::vector<std::string>{"text:" + text}) << "cut at " << cut;
+  }
+  for (std::string bad : {"{\xff", "ab\xc0", "\xed\xa0\x80", "x\xf5", "\xe2\x28"}) {
+    WsFrameReader reader(1 << 20);
+    auto ignore = [](const WsEvent&) {};
+    EXPECT_EQ(reader.Feed(Frame(0x1, bad, /*fin=*/false), ignore).code, 1007) << bad;
+  }
+  // An incomplete character at the end of a fragment waits for the next.
+  WsFrameReader reader(1 << 20);
+  auto ignore = [](const WsEvent&) {};
+  EXPECT_EQ(reader.Feed(Frame(0x1, "ok\xf0\x9f", /*fin=*/false), ignore).code, 0);
+  EXPECT_EQ(reader.Feed(Frame(0x0, "\x98", /*fin=*/false), ignore).code, 0);
+  EXPECT_EQ(reader.Feed(Frame(0x0, "\x80"), ignore).code, 0);
+}
+
 TEST(WsFrameReaderTest, Utf8Validation) {
   for (std::string_view ok : {"", "plain ascii, longer than eight bytes", "\xc3\xa9", "\xe2\x82\xac",
                               "\xf0\x9f\x98\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xf4\x8f\xbf\xbf"}) {
