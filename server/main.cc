@@ -1,5 +1,6 @@
 // ddpd: the server binary.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <string>
@@ -32,6 +33,21 @@ std::string AllocatorName() {
 #endif
 }
 
+// Every connection takes a file descriptor, and the usual soft limit
+// (1024) would cap the server at about a thousand clients: raise it to the
+// hard limit, as Go's and Node's runtimes do for the same reason. Returns
+// the limit now in force.
+rlim_t RaiseFileLimit() {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    struct rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  }
+  return lim.rlim_cur;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +66,7 @@ int main(int argc, char** argv) {
   // Block the signals in every thread; main waits for them below.
   const sigset_t signals = ddp::BlockServerSignals();
 
+  const rlim_t files = RaiseFileLimit();
   ddp::Server server(config.options);
   absl::Status started = server.Start();
   if (!started.ok()) {
@@ -59,6 +76,13 @@ int main(int argc, char** argv) {
   spdlog::info("ddpd {} listening on {}:{} (WebSocket at /websocket)", ddp::kDdpdVersion,
                config.options.net.bind, server.port());
   spdlog::info("memory allocator: {}", AllocatorName());
+  if (files < 4096) {
+    spdlog::warn("file descriptors: the limit is {}, so at most about that many connections "
+                 "(raise it with ulimit -n / LimitNOFILE= / docker run --ulimit nofile=)",
+                 static_cast<unsigned long long>(files));
+  } else {
+    spdlog::info("file descriptors: limit {}", static_cast<unsigned long long>(files));
+  }
 
   const int sig = ddp::WaitForShutdownSignal(server, config.options, signals);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -244,8 +244,10 @@ void StartTlsPort(std::shared_ptr<Shared> shared, tcp::socket socket, Strand str
 
 // Takes over an upgraded stream: WebSocket handshake, then a DDP session.
 // `ip` was admitted (Shared::AdmitIp); the connection releases it.
+// `early` holds bytes read past the request: frames a client sent without
+// waiting for the 101 (RFC 6455 says it must wait; some do not).
 void StartWebSocket(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
                     http::request<http::string_body> request, std::string remote_address,
-                    std::string ip);
+                    std::string ip, std::string early);
 
 }  // namespace ddp::net_internal

@@ -165,8 +165,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         return;
       }
       stream_.expires_never();
+      std::string early = beast::buffers_to_string(buffer_.data());
+      buffer_.consume(buffer_.size());
       StartWebSocket(shared_, std::move(stream_), strand_, std::move(req), remote_address_,
-                     remote_ip_);
+                     remote_ip_, std::move(early));
       return;
     }
     shared_->stats.http_requests++;

@@ -109,9 +109,17 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
     shared_->ReleaseIp(ip_);
   }
 
-  void Start(http::request<http::string_body> request) {
+  void Start(http::request<http::string_body> request, std::string early) {
     const NetOptions& o = shared_->options;
     raw_frames_ = !o.permessage_deflate || !OffersDeflate(request);
+    if (raw_frames_) {
+      early_ = std::move(early);
+    } else if (!early.empty()) {
+      // Beast's stream takes no bytes read before it: they are dropped
+      // (a conforming client sends none before the 101).
+      spdlog::debug("websocket {}: {} bytes sent before the handshake answer dropped",
+                    remote_address_, early.size());
+    }
     sockjs_ = sockjs::IsFramedWebSocket(request.target().substr(0, request.target().find('?')));
     ws_->read_message_max(o.max_message_bytes);
     websocket::permessage_deflate pmd;
@@ -272,6 +280,12 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
       opened_ = true;
     }
     ArmTimer(session_->OnTimer(SteadyClock::now()));
+    if (!early_.empty()) {
+      // Frames that came with the request, before our 101: theirs first.
+      std::string early = std::move(early_);
+      Process(early);
+      if (done_) return;
+    }
     DoRead();
   }
 
@@ -914,6 +928,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>,
   bool close_sent_ = false;
   bool peer_closed_ = false;  // raw path: the peer's close frame arrived
   bool peer_gone_ = false;    // raw path: its socket ended (EOF or error)
+  std::string early_;         // raw path: bytes read with the request (Start)
   bool lingering_ = false;    // raw path: closed, draining until the peer's FIN
   // How long a closed connection drains what its peer still sends.
   static constexpr auto kLinger = std::chrono::seconds(2);
@@ -945,11 +960,11 @@ void ForeignLink::NoteReplacement(std::string_view collection, std::string_view 
 
 void StartWebSocket(std::shared_ptr<Shared> shared, beast::tcp_stream stream, Strand strand,
                     http::request<http::string_body> request, std::string remote_address,
-                    std::string ip) {
+                    std::string ip, std::string early) {
   auto conn = std::make_shared<WsConnection>(std::move(shared), std::move(stream),
                                              std::move(strand), std::move(remote_address),
                                              std::move(ip));
-  conn->Start(std::move(request));
+  conn->Start(std::move(request), std::move(early));
 }
 
 }  // namespace ddp::net_internal

@@ -531,6 +531,32 @@ async function main() {
     assert.ok(post.status >= 400 && post.status < 500, `POST upgrade: ${post.status}`);
     post.destroy();
   });
+  add('12.x frames sent with the request, before the 101 (RFC 6455 says wait), are not lost', async () => {
+    // Clients that pipeline their first messages exist; dropping those
+    // bytes would leave the session waiting for a connect it was sent.
+    const sock = net.connect(port, '127.0.0.1');
+    await new Promise((r) => sock.on('connect', r));
+    const key = crypto.randomBytes(16).toString('base64');
+    const frame = (obj) => {
+      const p = Buffer.from(JSON.stringify(obj));
+      const k = crypto.randomBytes(4);
+      return Buffer.concat([Buffer.from([0x81, 0x80 | p.length]), k, Buffer.from(p.map((b, i) => b ^ k[i % 4]))]);
+    };
+    sock.write(Buffer.concat([
+      Buffer.from(`GET /websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+                  `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+      frame({ msg: 'connect', version: '1', support: ['1'] }),
+      frame({ msg: 'ping', id: 'early' })]));
+    let got = '';
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no answer to early frames: ' + JSON.stringify(got))), 5000);
+      sock.on('data', (d) => {
+        got += d.toString('latin1');
+        if (got.includes('"connected"') && got.includes('"id":"early"')) { clearTimeout(t); resolve(); }
+      });
+    });
+    sock.destroy();
+  });
   add('12.x an unknown extension offer is declined, not failed', async () => {
     const c = await Raw.open(port, { headers: { 'Sec-WebSocket-Extensions': 'x-unknown; foo=1' } });
     assert.strictEqual(c.status, 101);
